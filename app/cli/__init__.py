@@ -1,0 +1,70 @@
+"""Command line: the GUI by default, headless sub-commands for scripts and cron.
+
+Each command group lives in its own module with a ``register(subparsers)`` function; the
+handlers receive the parsed arguments and a :class:`CliEnv` that builds the app context lazily,
+so ``chainfolio --version`` or ``config get`` never open the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from app import __version__
+from app.cli import config_cmd, wallets_cmd
+from app.cli.env import CliEnv
+from app.domain.errors import ChainfolioError
+
+COMMAND_GROUPS: tuple[
+    Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...
+] = (
+    wallets_cmd.register,
+    config_cmd.register,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainfolio",
+        description="Local-first portfolio tracker for crypto and DeFi. "
+        "Without a command, opens the desktop window.",
+    )
+    parser.add_argument("--version", action="version", version=f"Chainfolio {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep database, settings and logs in DIR (portable mode; also CHAINFOLIO_DATA_DIR)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to the console too")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in COMMAND_GROUPS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    out = stdout or sys.stdout
+    if args.command is None:
+        from app.ui.launcher import run_gui
+
+        return run_gui(data_dir=args.data_dir, verbose=args.verbose, qt_args=extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    env = CliEnv(data_dir=args.data_dir, verbose=args.verbose, out=out)
+    try:
+        return int(args.func(args, env))
+    except ChainfolioError as exc:
+        print(f"chainfolio: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        env.close()
+
+
+def gui_main() -> int:
+    return main([])

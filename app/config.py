@@ -1,0 +1,350 @@
+"""Settings and paths.
+
+Paths come from platformdirs, or from one directory given by ``--data-dir`` /
+``CHAINFOLIO_DATA_DIR`` (portable mode: database, settings and logs together).
+
+Settings are a flat registry of typed keys (``refresh.interval_minutes``) stored as TOML tables
+in the user config dir. Every value is validated on load and on set; an invalid file on disk is
+reported, kept aside for the person to inspect, and the last good copy is used instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+from app.domain.errors import SettingsError
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Chainfolio"
+DATA_DIR_ENV = "CHAINFOLIO_DATA_DIR"
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    data_dir: Path
+    config_dir: Path
+    log_dir: Path
+    portable: bool
+
+    @classmethod
+    def resolve(cls, data_dir: str | os.PathLike[str] | None = None) -> Paths:
+        chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+        if chosen is not None:
+            root = Path(chosen).expanduser().resolve()
+            return cls(root, root, root / "logs", portable=True)
+        return cls(
+            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+            portable=False,
+        )
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "chainfolio.sqlite3"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.toml"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
+
+    def ensure(self) -> None:
+        for d in (self.data_dir, self.config_dir, self.log_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+# ---------------------------------------------------------------- the settings registry
+
+Parser = Callable[[str], Any]
+Validator = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str
+    default: Any
+    help: str
+    parse: Parser
+    validate: Validator = lambda _value: None
+
+    def coerce(self, value: Any) -> Any:
+        """Turn a TOML or CLI value into the setting's type and validate it."""
+        if isinstance(value, str) and not isinstance(self.default, str):
+            value = self.parse(value)
+        expected = type(self.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise SettingsError(f"{self.key}: expected {expected.__name__}, got {value!r}")
+        self.validate(value)
+        return value
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"expected true or false, got {text!r}")
+
+
+def parse_int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise SettingsError(f"expected a whole number, got {text!r}") from None
+
+
+def parse_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def in_range(key: str, low: int, high: int) -> Validator:
+    def check(value: Any) -> None:
+        if not low <= value <= high:
+            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+
+    return check
+
+
+def one_of(key: str, choices: tuple[str, ...]) -> Validator:
+    def check(value: Any) -> None:
+        if value not in choices:
+            raise SettingsError(f"{key}: must be one of {', '.join(choices)}; got {value!r}")
+
+    return check
+
+
+_URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def validate_url(key: str) -> Validator:
+    def check(value: Any) -> None:
+        if not _URL_RE.match(value):
+            raise SettingsError(f"{key}: not an http(s) URL: {value!r}")
+
+    return check
+
+
+SUPPORTED_CURRENCIES = (
+    "USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "CNY", "HKD", "SGD", "SEK", "NOK", "DKK",
+    "PLN", "CZK", "NZD", "KRW", "INR", "BRL", "MXN", "ZAR", "TRY", "BTC", "ETH",
+)  # fmt: skip
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting(
+            "currency",
+            "USD",
+            "Display currency for values (ISO code).",
+            str,
+            one_of("currency", SUPPORTED_CURRENCIES),
+        ),
+        Setting(
+            "refresh.auto",
+            True,
+            "Refresh automatically in the background.",
+            parse_bool,
+        ),
+        Setting(
+            "refresh.interval_minutes",
+            15,
+            "Minutes between automatic refreshes.",
+            parse_int,
+            in_range("refresh.interval_minutes", 1, 1440),
+        ),
+        Setting(
+            "ui.theme",
+            "system",
+            "Appearance: system, light or dark.",
+            str,
+            one_of("ui.theme", ("system", "light", "dark")),
+        ),
+        Setting(
+            "ui.start_minimized",
+            False,
+            "Start hidden in the system tray.",
+            parse_bool,
+        ),
+        Setting(
+            "ui.close_to_tray",
+            True,
+            "Closing the window keeps Chainfolio running in the tray.",
+            parse_bool,
+        ),
+        Setting(
+            "log.level",
+            "info",
+            "Log file detail: debug, info, warning or error.",
+            str,
+            one_of("log.level", ("debug", "info", "warning", "error")),
+        ),
+    )
+}
+
+
+def register_setting(setting: Setting) -> None:
+    """Add a setting from a feature module (chains, prices, …) before settings are loaded."""
+    if setting.key in SETTINGS and SETTINGS[setting.key] != setting:
+        raise ValueError(f"setting {setting.key} registered twice")
+    SETTINGS[setting.key] = setting
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, full + ".")
+        else:
+            yield full, value
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for key, value in sorted(flat.items()):
+        node = root
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return root
+
+
+def _lookup(key: str) -> Setting:
+    try:
+        return SETTINGS[key]
+    except KeyError:
+        raise SettingsError(
+            f"unknown setting {key!r}; `chainfolio config list` shows every setting"
+        ) from None
+
+
+class Settings:
+    """The user's settings: defaults overlaid with the values saved on disk."""
+
+    def __init__(self, path: Path, values: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self._values: dict[str, Any] = dict(values or {})
+        self.load_problem: str | None = None
+
+    @property
+    def last_good_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".last-good")
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        settings = cls(path)
+        if not path.exists():
+            return settings
+        try:
+            settings._values = cls._read_valid(path)
+        except SettingsError as exc:
+            settings.load_problem = (
+                f"The settings file {path} is not valid ({exc}); it was left as it is and the "
+                "last good settings are used until you fix or remove it."
+            )
+            log.warning("%s", settings.load_problem)
+            if settings.last_good_path.exists():
+                try:
+                    settings._values = cls._read_valid(settings.last_good_path)
+                except SettingsError:
+                    settings._values = {}
+        else:
+            shutil.copyfile(path, settings.last_good_path)
+        return settings
+
+    @staticmethod
+    def _read_valid(path: Path) -> dict[str, Any]:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"not valid TOML: {exc}") from None
+        values: dict[str, Any] = {}
+        for key, value in _flatten(raw):
+            if key not in SETTINGS:
+                # A setting of a newer version, or one a feature module registers later:
+                # keep it untouched so nothing the person set is lost.
+                values[key] = value
+                continue
+            values[key] = SETTINGS[key].coerce(value)
+        return values
+
+    def get(self, key: str) -> Any:
+        setting = _lookup(key)
+        value = self._values.get(key, setting.default)
+        try:
+            return setting.coerce(value)
+        except SettingsError:
+            return setting.default
+
+    def set(self, key: str, value: Any) -> Any:
+        """Validate and store one value (in memory; call save())."""
+        coerced = _lookup(key).coerce(value)
+        self._values[key] = coerced
+        return coerced
+
+    def reset(self, key: str) -> None:
+        _lookup(key)
+        self._values.pop(key, None)
+
+    def is_default(self, key: str) -> bool:
+        return key not in self._values
+
+    def items(self) -> Iterator[tuple[Setting, Any]]:
+        for key in sorted(SETTINGS):
+            yield SETTINGS[key], self.get(key)
+
+    def save(self) -> None:
+        """Write atomically. A broken file found at load time is moved aside, never lost."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.load_problem and self.path.exists():
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            self.path.replace(self.path.with_name(f"{self.path.name}.invalid-{stamp}"))
+            self.load_problem = None
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(tomli_w.dumps(_nest(self._values)), encoding="utf-8")
+        os.replace(tmp, self.path)
+        shutil.copyfile(self.path, self.last_good_path)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+__all__ = [
+    "SETTINGS",
+    "Paths",
+    "Setting",
+    "Settings",
+    "SettingsError",
+    "format_value",
+    "in_range",
+    "one_of",
+    "parse_bool",
+    "parse_int",
+    "parse_list",
+    "register_setting",
+    "validate_url",
+]

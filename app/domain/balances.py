@@ -1,0 +1,72 @@
+"""What a chain read returns: exact raw balances per wallet and asset, with per-source status."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from app.domain.ids import AccountId, AssetId, ChainId
+
+
+class SourceState(enum.StrEnum):
+    OK = "ok"
+    STALE = "stale"
+    FAILED = "failed"
+
+
+class AssetKind(enum.StrEnum):
+    NATIVE = "native"
+    TOKEN = "token"
+    STAKE = "stake"
+    POSITION = "position"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInfo:
+    """Metadata of an asset. ``symbol`` and ``name`` are sanitised plain text."""
+
+    asset_id: AssetId
+    symbol: str
+    name: str
+    decimals: int
+    kind: AssetKind = AssetKind.TOKEN
+    price_id: str | None = None  # e.g. "coingecko:usd-coin"
+    is_spam: bool = False
+    spam_reason: str | None = None
+
+
+def to_decimal_amount(raw: int, decimals: int) -> Decimal:
+    """Exact decimal amount of a raw integer (no float, no rounding)."""
+    return Decimal(f"{raw}e-{decimals}") if decimals else Decimal(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    wallet: AccountId
+    asset: AssetInfo
+    raw: int
+
+    @property
+    def amount(self) -> Decimal:
+        return to_decimal_amount(self.raw, self.asset.decimals)
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailure:
+    """One balance that could not be read while the rest of the chain succeeded."""
+
+    wallet: AccountId
+    asset: AssetId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReadResult:
+    chain: ChainId
+    state: SourceState
+    balances: tuple[Balance, ...] = ()
+    failures: tuple[CallFailure, ...] = ()
+    error: str | None = None  # human reason when state is FAILED
+    http_requests: int = 0
+    extra: dict[str, str] = field(default_factory=dict)

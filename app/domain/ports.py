@@ -1,0 +1,43 @@
+"""Ports: the interfaces services need, implemented by adapters and by test fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from app.domain.balances import ChainReadResult
+from app.domain.chains import ChainSpec
+from app.domain.model import Wallet
+
+
+class WalletRepository(Protocol):
+    def list(self) -> list[Wallet]: ...
+
+    def get_by_address(self, address: str) -> Wallet | None: ...
+
+    def add(self, wallet: Wallet) -> Wallet: ...
+
+    def update(self, wallet: Wallet) -> Wallet: ...
+
+    def remove(self, wallet_id: int) -> None: ...
+
+
+class NameResolver(Protocol):
+    """Resolves a human-readable name (ENS) to an address; returns None when unset."""
+
+    async def resolve(self, name: str) -> str | None: ...
+
+
+class ChainReader(Protocol):
+    """Reads every balance of the given wallets on one chain, in as few round trips as it can.
+
+    Never raises for network trouble: a chain that cannot be read returns a result with
+    ``state == FAILED`` and a human reason; one bad token is a ``CallFailure``.
+    """
+
+    @property
+    def spec(self) -> ChainSpec: ...
+
+    async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,84 @@
+"""Logging: a rotating file in the log dir, console only with ``--verbose``.
+
+A filter redacts anything shaped like a secret (private keys, seed phrases) and every secret
+value registered at run time (API keys read from the keyring), in messages and in arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import threading
+from pathlib import Path
+
+LOG_FILE_NAME = "chainfolio.log"
+_SECRET_SHAPES = (
+    re.compile(r"\b(?:0x)?[0-9a-fA-F]{64}\b"),
+    re.compile(r"\b(?:[a-z]{3,8}\s+){11,23}[a-z]{3,8}\b"),
+)
+_registered: set[str] = set()
+_lock = threading.Lock()
+REDACTED = "«redacted»"
+
+
+def register_secret(value: str) -> None:
+    """Make sure ``value`` never appears in a log line from now on."""
+    if len(value) >= 4:
+        with _lock:
+            _registered.add(value)
+
+
+def redact(text: str) -> str:
+    for shape in _SECRET_SHAPES:
+        text = shape.sub(REDACTED, text)
+    with _lock:
+        secrets = sorted(_registered, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            # Format the traceback now so that it goes through the redactor too.
+            formatter = logging.Formatter()
+            cleaned = cleaned + "\n" + redact(formatter.formatException(record.exc_info))
+            record.exc_info = None
+            record.exc_text = None
+        record.msg = cleaned
+        record.args = None
+        return True
+
+
+def setup_logging(log_dir: Path, level: str = "info", verbose: bool = False) -> Path:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_FILE_NAME
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_chainfolio", False):
+            root.removeHandler(handler)
+            handler.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    file_handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setFormatter(fmt)
+    file_handler.addFilter(RedactingFilter())
+    file_handler.setLevel(logging.DEBUG if verbose else getattr(logging, level.upper()))
+    file_handler._chainfolio = True  # type: ignore[attr-defined]
+    root.addHandler(file_handler)
+    if verbose:
+        console = logging.StreamHandler()
+        console.setFormatter(fmt)
+        console.addFilter(RedactingFilter())
+        console.setLevel(logging.DEBUG)
+        console._chainfolio = True  # type: ignore[attr-defined]
+        root.addHandler(console)
+    root.setLevel(logging.DEBUG if verbose else min(logging.INFO, file_handler.level))
+    for noisy in ("httpx", "httpcore", "asyncio", "web3", "urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if not verbose else logging.INFO)
+    return path

@@ -1,0 +1,1 @@
+"""Use cases. Async where they touch the network, Qt-free, tested with fakes of the ports."""

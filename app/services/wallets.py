@@ -1,0 +1,95 @@
+"""Adding, labelling, grouping and removing watch-only wallets."""
+
+from __future__ import annotations
+
+import logging
+
+from app.domain.addresses import AddressFamily, ParsedAddress, is_ens_name, parse_address
+from app.domain.errors import DuplicateWalletError, InvalidAddressError, WalletNotFoundError
+from app.domain.model import MAX_GROUP_LENGTH, MAX_LABEL_LENGTH, Wallet
+from app.domain.ports import NameResolver, WalletRepository
+from app.domain.text import clean_text
+
+log = logging.getLogger(__name__)
+
+
+class WalletService:
+    def __init__(self, repo: WalletRepository, resolver: NameResolver | None = None) -> None:
+        self._repo = repo
+        self._resolver = resolver
+
+    @property
+    def resolves_names(self) -> bool:
+        return self._resolver is not None
+
+    def check(self, text: str) -> ParsedAddress | str:
+        """Validate input without saving: a parsed address, or the ENS name to resolve.
+
+        Raises InvalidAddressError (or SecretInputError) with a message for the person.
+        """
+        stripped = text.strip()
+        if is_ens_name(stripped):
+            if self._resolver is None:
+                raise InvalidAddressError(
+                    "ENS names cannot be resolved here: enter the 0x address."
+                )
+            return stripped.lower()
+        parsed = parse_address(stripped)
+        if self._repo.get_by_address(parsed.address) is not None:
+            raise DuplicateWalletError(f"{parsed.address} is already in your wallets.")
+        return parsed
+
+    async def add(self, text: str, label: str = "", group: str = "") -> Wallet:
+        checked = self.check(text)
+        ens_name: str | None = None
+        if isinstance(checked, str):
+            ens_name = checked
+            assert self._resolver is not None
+            resolved = await self._resolver.resolve(ens_name)
+            if resolved is None:
+                raise InvalidAddressError(f"The ENS name {ens_name} does not point to an address.")
+            checked = parse_address(resolved)
+            if self._repo.get_by_address(checked.address) is not None:
+                raise DuplicateWalletError(
+                    f"{ens_name} resolves to {checked.address}, which is already in your wallets."
+                )
+        wallet = Wallet(
+            address=checked.address,
+            family=checked.family,
+            label=clean_text(label, MAX_LABEL_LENGTH),
+            group=clean_text(group, MAX_GROUP_LENGTH),
+            ens_name=ens_name,
+        )
+        saved = self._repo.add(wallet)
+        log.info("added %s wallet id=%s", saved.family.value, saved.id)
+        return saved
+
+    def list(self) -> list[Wallet]:
+        return self._repo.list()
+
+    def find(self, text: str) -> Wallet:
+        """Find a wallet by its address (any case for EVM) or its ENS name."""
+        stripped = text.strip()
+        wallets = self._repo.list()
+        for wallet in wallets:
+            if stripped.lower() == (wallet.ens_name or "").lower():
+                return wallet
+            if wallet.family is AddressFamily.EVM and stripped.lower() == wallet.address.lower():
+                return wallet
+            if stripped == wallet.address:
+                return wallet
+        raise WalletNotFoundError(f"No wallet {stripped!r} in your list.")
+
+    def edit(self, wallet: Wallet, label: str | None = None, group: str | None = None) -> Wallet:
+        updated = wallet
+        if label is not None:
+            updated = updated.with_label(clean_text(label, MAX_LABEL_LENGTH))
+        if group is not None:
+            updated = updated.with_group(clean_text(group, MAX_GROUP_LENGTH))
+        return self._repo.update(updated)
+
+    def remove(self, wallet: Wallet) -> None:
+        if wallet.id is None:
+            raise WalletNotFoundError("That wallet is not saved.")
+        self._repo.remove(wallet.id)
+        log.info("removed wallet id=%s", wallet.id)

@@ -1,0 +1,1 @@
+"""SQLite storage through SQLAlchemy Core, schema managed by Alembic."""

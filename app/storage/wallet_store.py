@@ -1,0 +1,86 @@
+"""Wallet repository on SQLite."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.addresses import AddressFamily
+from app.domain.errors import DuplicateWalletError, WalletNotFoundError
+from app.domain.model import Wallet
+from app.storage.tables import wallets
+
+
+def _to_wallet(row: Row[tuple[object, ...]]) -> Wallet:
+    m = row._mapping
+    return Wallet(
+        id=int(m["id"]),
+        address=str(m["address"]),
+        family=AddressFamily(m["family"]),
+        label=str(m["label"]),
+        group=str(m["wallet_group"]),
+        ens_name=m["ens_name"],
+        created_at=datetime.fromisoformat(str(m["created_at"])),
+    )
+
+
+class SqlWalletRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def list(self) -> list[Wallet]:
+        with self._engine.connect() as con:
+            rows = con.execute(select(wallets).order_by(wallets.c.id)).fetchall()
+        return [_to_wallet(r) for r in rows]
+
+    def get_by_address(self, address: str) -> Wallet | None:
+        with self._engine.connect() as con:
+            row = con.execute(select(wallets).where(wallets.c.address == address)).fetchone()
+        return _to_wallet(row) if row else None
+
+    def add(self, wallet: Wallet) -> Wallet:
+        values = {
+            "family": wallet.family.value,
+            "address": wallet.address,
+            "label": wallet.label,
+            "wallet_group": wallet.group,
+            "ens_name": wallet.ens_name,
+            "created_at": wallet.created_at.isoformat(),
+        }
+        try:
+            with self._engine.begin() as con:
+                result = con.execute(insert(wallets).values(**values))
+                new_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        except IntegrityError:
+            raise DuplicateWalletError(f"{wallet.address} is already in your wallets.") from None
+        return Wallet(
+            id=int(new_id) if new_id is not None else None,
+            address=wallet.address,
+            family=wallet.family,
+            label=wallet.label,
+            group=wallet.group,
+            ens_name=wallet.ens_name,
+            created_at=wallet.created_at,
+        )
+
+    def update(self, wallet: Wallet) -> Wallet:
+        if wallet.id is None:
+            raise WalletNotFoundError("cannot update a wallet that was never saved")
+        with self._engine.begin() as con:
+            result = con.execute(
+                update(wallets)
+                .where(wallets.c.id == wallet.id)
+                .values(label=wallet.label, wallet_group=wallet.group, ens_name=wallet.ens_name)
+            )
+        if result.rowcount == 0:
+            raise WalletNotFoundError(f"No wallet with id {wallet.id}.")
+        return wallet
+
+    def remove(self, wallet_id: int) -> None:
+        with self._engine.begin() as con:
+            result = con.execute(delete(wallets).where(wallets.c.id == wallet_id))
+        if result.rowcount == 0:
+            raise WalletNotFoundError(f"No wallet with id {wallet_id}.")

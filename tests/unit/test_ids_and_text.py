@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.domain.balances import to_decimal_amount
+from app.domain.ids import AccountId, AssetId, ChainId
+from app.domain.text import clean_text
+
+
+def test_caip_round_trips() -> None:
+    assert str(ChainId.parse("eip155:1")) == "eip155:1"
+    acct = AccountId.parse("eip155:1:0xab16a96D359eC26a11e2C2b3d8f8B8942d5Bfcdb")
+    assert acct.chain == ChainId.evm(1)
+    asset = AssetId.parse("eip155:1/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48")
+    assert asset.asset_namespace == "erc20"
+    assert str(AssetId.native(ChainId.evm(1), 60)) == "eip155:1/slip44:60"
+    sol = ChainId.parse("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp")
+    assert not sol.is_evm
+
+
+@pytest.mark.parametrize("bad", ["eip155", "EIP155:1", "eip155:", "x:1", "eip155:1:"])
+def test_bad_chain_ids(bad: str) -> None:
+    with pytest.raises(ValueError):
+        ChainId.parse(bad)
+
+
+def test_amounts_are_exact() -> None:
+    assert to_decimal_amount(2**256 - 1, 18) == Decimal(
+        "115792089237316195423570985008687907853269984665640564039457.584007913129639935"
+    )
+    assert to_decimal_amount(1, 24) == Decimal("1E-24")
+    assert to_decimal_amount(123, 0) == Decimal(123)
+
+
+def test_clean_text_strips_bidi_controls_and_caps() -> None:
+    assert clean_text("U\u202eSDC", 32) == "USDC"
+    assert clean_text("a\x00b\nc\u200bd", 32) == "ab cd"
+    assert clean_text("x" * 100, 10) == "x" * 9 + "…"
+    assert clean_text("<b>bold</b>", 32) == "<b>bold</b>"  # kept as text; views show plain text

@@ -1,0 +1,74 @@
+"""The dependency rule: only app/ui may import Qt; the domain imports no I/O libraries."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app"
+GUI_LIBS = {"PySide6", "shiboken6", "qasync", "pyqtgraph", "PyQt5", "PyQt6"}
+DOMAIN_FORBIDDEN = GUI_LIBS | {
+    "sqlalchemy", "alembic", "web3", "httpx", "solana", "solders", "keyring", "aiohttp",
+    "requests", "sqlite3", "socket", "platformdirs",
+}  # fmt: skip
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _py_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*.py") if "migrations" not in p.parts]
+
+
+def test_only_ui_imports_gui_libraries() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imports(p) & GUI_LIBS)
+        for p in _py_files(APP)
+        if "ui" not in p.relative_to(APP).parts[:1] and _imports(p) & GUI_LIBS
+    }
+    assert offenders == {}
+
+
+def test_domain_is_pure() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imports(p) & DOMAIN_FORBIDDEN)
+        for p in _py_files(APP / "domain")
+        if _imports(p) & DOMAIN_FORBIDDEN
+    }
+    assert offenders == {}
+
+
+def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from PySide6.QtCore import QObject\nimport qasync as q\n")
+    assert _imports(bad) & GUI_LIBS == {"PySide6", "qasync"}
+
+
+def test_headless_import_graph_has_no_gui_libraries() -> None:
+    """Import every non-UI module in a fresh interpreter; none may pull Qt in transitively."""
+    modules = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in _py_files(APP)
+        if p.relative_to(APP).parts[0] != "ui" and p.name != "__main__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(GUI_LIBS)!r})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == ""
