@@ -202,10 +202,24 @@ SETTINGS: dict[str, Setting] = {
 
 
 def register_setting(setting: Setting) -> None:
-    """Add a setting from a feature module (chains, prices, …) before settings are loaded."""
-    if setting.key in SETTINGS and SETTINGS[setting.key] != setting:
+    """Add a setting of a feature module; every feature module is listed in FEATURE_SETTINGS."""
+    if setting.key in SETTINGS and SETTINGS[setting.key] is not setting:
         raise ValueError(f"setting {setting.key} registered twice")
     SETTINGS[setting.key] = setting
+
+
+# Feature packages declare their settings in a small ``settings`` module (no heavy imports),
+# so `chainfolio config` knows every key without loading web3 or httpx.
+FEATURE_SETTINGS = ("app.chains.settings", "app.prices.settings")
+
+
+def _load_feature_settings() -> None:
+    import importlib
+
+    for name in FEATURE_SETTINGS:
+        module = importlib.import_module(name)
+        for setting in module.SETTINGS:
+            register_setting(setting)
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -348,3 +362,5 @@ __all__ = [
     "register_setting",
     "validate_url",
 ]
+
+_load_feature_settings()

@@ -13,16 +13,23 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from app import __version__
-from app.cli import config_cmd, wallets_cmd
 from app.cli.env import CliEnv
 from app.domain.errors import ChainfolioError
 
-COMMAND_GROUPS: tuple[
-    Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...
-] = (
-    wallets_cmd.register,
-    config_cmd.register,
-)
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _command_groups() -> list[Register]:
+    """Every ``app/cli/*_cmd.py`` module is a command group (keep their top imports light)."""
+    import importlib
+    import pkgutil
+
+    import app.cli as package
+
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if m.name.endswith("_cmd")
+    )
+    return [importlib.import_module(f"app.cli.{name}").register for name in names]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the console too")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in COMMAND_GROUPS:
+    for register in _command_groups():
         register(sub)
     return parser
 

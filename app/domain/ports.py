@@ -41,3 +41,19 @@ class ChainReader(Protocol):
     async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult: ...
 
     async def aclose(self) -> None: ...
+
+
+class SecretStore(Protocol):
+    """Named secrets (API keys, the secret part of keyed RPC URLs) kept in the OS keyring.
+
+    Names are plain identifiers such as ``coingecko.demo`` or ``rpc.eip155:1.0``; values never
+    leave the store except to the HTTP client that needs them.
+    """
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+    def names(self) -> list[str]: ...

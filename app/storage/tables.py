@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 
 metadata = MetaData()
 
@@ -24,4 +35,71 @@ app_meta = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# ---- tokens (revision 0003) -------------------------------------------------------------------
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("asset_id", String(200), primary_key=True),
+    Column("chain_id", String(64), nullable=False, index=True),
+    Column("address", String(64), nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("price_id", Text, nullable=True),
+    Column("is_spam", Boolean, nullable=False, server_default=false()),
+    Column("spam_reason", Text, nullable=True),
+    Column("added_at", String(32), nullable=False),
+)
+
+wallet_tokens = Table(
+    "wallet_tokens",
+    metadata,
+    Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), primary_key=True),
+    Column("asset_id", String(200), primary_key=True),
+    Column("first_seen", String(32), nullable=False),
+)
+
+# ---- prices (revision 0004) -------------------------------------------------------------------
+prices = Table(
+    "prices",
+    metadata,
+    Column("asset_id", String(200), primary_key=True),
+    Column("currency", String(8), primary_key=True),
+    Column("price", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("fetched_at", Integer, nullable=False),
+    Column("change_24h", Text, nullable=True),
+)
+
+price_history = Table(
+    "price_history",
+    metadata,
+    Column("asset_id", String(200), primary_key=True),
+    Column("currency", String(8), primary_key=True),
+    Column("ts", Integer, primary_key=True),
+    Column("price", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+)
+
+price_overrides = Table(
+    "price_overrides",
+    metadata,
+    Column("asset_id", String(200), primary_key=True),
+    Column("currency", String(8), nullable=False),
+    Column("price", Text, nullable=False),
+    Column("set_at", Integer, nullable=False),
+)
+
+backfill_jobs = Table(
+    "backfill_jobs",
+    metadata,
+    Column("asset_id", String(200), primary_key=True),
+    Column("currency", String(8), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("done_until", Integer, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("updated_at", Integer, nullable=False),
 )

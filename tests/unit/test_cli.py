@@ -25,7 +25,7 @@ def run(data_dir: Path, *argv: str) -> tuple[int, str]:
 def test_wallet_lifecycle(data_dir: Path) -> None:
     assert run(data_dir, "wallets", "add", ADDR.lower(), "--label", "Savings")[0] == 0
     assert run(data_dir, "wallets", "add", SOL, "--group", "phone")[0] == 0
-    code, out = run(data_dir, "wallets", "list", "--json")
+    _, out = run(data_dir, "wallets", "list", "--json")
     rows = json.loads(out)
     assert [(r["address"], r["family"], r["label"]) for r in rows] == [
         (ADDR, "evm", "Savings"),
@@ -71,7 +71,7 @@ def test_config_get_set(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert run(data_dir, "config", "set", "ui.theme", "neon")[0] == 1
     assert "ui.theme" in capsys.readouterr().err
     assert (data_dir / "settings.toml").exists()
-    code, out = run(data_dir, "config", "list", "--json")
+    _, out = run(data_dir, "config", "list", "--json")
     assert json.loads(out)["refresh.interval_minutes"] == 5
     assert run(data_dir, "config", "reset", "refresh.interval_minutes")[0] == 0
     assert run(data_dir, "config", "get", "refresh.interval_minutes") == (0, "15\n")

@@ -1,0 +1,1 @@
+"""Chain adapters: the registry of networks and one reader per chain family."""

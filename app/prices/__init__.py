@@ -1,0 +1,1 @@
+"""Price sources (CoinGecko, DefiLlama) behind one port, with a router and a cache."""
