@@ -1,0 +1,32 @@
+"""EVM chain family: balances through Multicall3 over a shared JSON-RPC transport."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.chains.factory import ReaderContext
+    from app.domain.chains import ChainSpec
+    from app.domain.ports import ChainReader
+
+
+def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
+    from app.chains.evm.reader import EvmReader
+    from app.chains.evm.tokens import curated_tokens
+    from app.chains.http import JsonRpcTransport
+
+    s = ctx.settings
+    transport = JsonRpcTransport(
+        spec.rpc_urls,
+        timeout=s.get("chains.request_timeout_ms") / 1000,
+        retries=s.get("chains.retries"),
+    )
+    tokens = ctx.options.get("tokens")
+    token_list = list(tokens) if isinstance(tokens, list) else curated_tokens(spec.chain_id)
+    return EvmReader(
+        spec,
+        transport,
+        token_list,
+        chunk_calls=s.get("chains.multicall_chunk_calls"),
+        max_concurrency=s.get("chains.max_concurrency"),
+    )

@@ -1,0 +1,186 @@
+"""Reads native and ERC-20 balances of many wallets on one EVM chain in a few HTTP requests.
+
+Every call of the chain is packed into Multicall3 ``aggregate3`` (allowFailure = true), chunked,
+and the chunks are sent concurrently over one keep-alive pool. A chunk the node rejects (too
+large, out of gas) is split in two and retried; the size that worked is remembered. Without
+Multicall3 the reader falls back to JSON-RPC batch arrays. One bad token is one CallFailure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.chains.evm import calls
+from app.chains.http import JsonRpcTransport, RpcTransportError
+from app.domain.addresses import AddressFamily
+from app.domain.balances import (
+    AssetInfo,
+    AssetKind,
+    Balance,
+    CallFailure,
+    ChainReadResult,
+    SourceState,
+)
+from app.domain.chains import ChainSpec
+from app.domain.ids import AccountId
+from app.domain.model import Wallet
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    wallet: AccountId
+    asset: AssetInfo
+    target: str  # contract called by multicall (token, or multicall itself for native)
+    data: bytes
+
+
+class _NodeRejected(Exception):
+    """The node answered with a JSON-RPC error for the whole chunk (size, gas, revert)."""
+
+
+class EvmReader:
+    def __init__(
+        self,
+        spec: ChainSpec,
+        transport: JsonRpcTransport,
+        tokens: Sequence[AssetInfo],
+        *,
+        chunk_calls: int = 1000,
+        max_concurrency: int = 8,
+    ) -> None:
+        self._spec = spec
+        self._transport = transport
+        self._tokens = list(tokens)
+        self._chunk = chunk_calls
+        self._sem = asyncio.Semaphore(max_concurrency)
+
+    @property
+    def spec(self) -> ChainSpec:
+        return self._spec
+
+    def native_info(self) -> AssetInfo:
+        s = self._spec
+        return AssetInfo(
+            s.native_asset, s.native_symbol, s.native_name, s.native_decimals, AssetKind.NATIVE,
+            price_id=f"coingecko:{s.price_ids['coingecko_native']}"
+            if "coingecko_native" in s.price_ids else None,
+        )  # fmt: skip
+
+    def _plan(self, wallets: Sequence[Wallet]) -> list[_Call]:
+        native = self.native_info()
+        mc = self._spec.multicall3 or ""
+        out: list[_Call] = []
+        for w in wallets:
+            if w.family is not AddressFamily.EVM:
+                continue
+            acct = AccountId(self._spec.chain_id, w.address)
+            out.append(_Call(acct, native, mc, calls.get_eth_balance(w.address)))
+            for tok in self._tokens:
+                out.append(
+                    _Call(acct, tok, tok.asset_id.asset_reference, calls.balance_of(w.address))
+                )
+        return out
+
+    async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult:
+        plan = self._plan(wallets)
+        start = self._transport.requests
+        try:
+            if self._spec.multicall3:
+                chunks = [plan[i : i + self._chunk] for i in range(0, len(plan), self._chunk)]
+                parts = await asyncio.gather(*(self._multicall(c) for c in chunks))
+                replies = [r for part in parts for r in part]
+            else:
+                replies = await self._batch(plan)
+        except (RpcTransportError, _NodeRejected) as exc:
+            return ChainReadResult(
+                self._spec.chain_id, SourceState.FAILED, error=str(exc),
+                http_requests=self._transport.requests - start,
+            )  # fmt: skip
+        balances: list[Balance] = []
+        failures: list[CallFailure] = []
+        for call, (ok, raw) in zip(plan, replies, strict=True):
+            value = calls.decode_uint256(raw) if ok else None
+            if value is None:
+                reason = "the token contract reverted" if not ok else "the token returned garbage"
+                failures.append(CallFailure(call.wallet, call.asset.asset_id, reason))
+            elif value or call.asset.kind is AssetKind.NATIVE:
+                balances.append(Balance(call.wallet, call.asset, value))
+        return ChainReadResult(
+            self._spec.chain_id, SourceState.OK, tuple(balances), tuple(failures),
+            http_requests=self._transport.requests - start,
+        )  # fmt: skip
+
+    async def _eth_call(self, to: str, data: bytes) -> bytes:
+        payload = {
+            "jsonrpc": "2.0", "id": 1, "method": "eth_call",
+            "params": [{"to": to, "data": "0x" + data.hex()}, "latest"],
+        }  # fmt: skip
+        async with self._sem:
+            reply = await self._transport.post(payload)
+        if not isinstance(reply, dict):
+            raise RpcTransportError("The RPC endpoint sent a malformed reply.")
+        if "error" in reply or not isinstance(reply.get("result"), str):
+            raise _NodeRejected("The node rejected the balance request.")
+        return bytes.fromhex(reply["result"].removeprefix("0x"))
+
+    async def _multicall(self, chunk: list[_Call]) -> list[tuple[bool, bytes]]:
+        assert self._spec.multicall3
+        try:
+            raw = await self._eth_call(
+                self._spec.multicall3, calls.encode_aggregate3([(c.target, c.data) for c in chunk])
+            )
+            return calls.decode_aggregate3(raw)
+        except (_NodeRejected, ValueError, OverflowError):
+            if len(chunk) == 1:
+                return [(False, b"")]
+            half = len(chunk) // 2
+            self._chunk = max(1, min(self._chunk, half))  # remember the size that can work
+            a, b = await asyncio.gather(
+                self._multicall(chunk[:half]), self._multicall(chunk[half:])
+            )
+            return a + b
+
+    async def _batch(self, plan: list[_Call]) -> list[tuple[bool, bytes]]:
+        """Fallback without Multicall3: eth_getBalance / eth_call in JSON-RPC batch arrays."""
+        out: list[tuple[bool, bytes]] = []
+        for i in range(0, len(plan), self._chunk):
+            part = plan[i : i + self._chunk]
+            payload = []
+            for n, c in enumerate(part):
+                if c.asset.kind is AssetKind.NATIVE:
+                    params: list[object] = [c.wallet.address, "latest"]
+                    payload.append(
+                        {"jsonrpc": "2.0", "id": n, "method": "eth_getBalance", "params": params}
+                    )
+                else:
+                    params = [{"to": c.target, "data": "0x" + c.data.hex()}, "latest"]
+                    payload.append(
+                        {"jsonrpc": "2.0", "id": n, "method": "eth_call", "params": params}
+                    )
+            async with self._sem:
+                reply = await self._transport.post(payload)
+            if not isinstance(reply, list):
+                raise RpcTransportError("The RPC endpoint does not accept JSON-RPC batches.")
+            by_id = {r.get("id"): r for r in reply if isinstance(r, dict)}
+            for n, c in enumerate(part):
+                r = by_id.get(n, {})
+                res = r.get("result")
+                if not isinstance(res, str):
+                    out.append((False, b""))
+                    continue
+                try:
+                    data = bytes.fromhex(res.removeprefix("0x"))
+                except ValueError:
+                    out.append((True, b""))
+                    continue
+                if c.asset.kind is AssetKind.NATIVE:
+                    data = (
+                        int.from_bytes(data, "big").to_bytes(32, "big") if len(data) <= 32 else b""
+                    )
+                out.append((True, data))
+        return out
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()

@@ -1,0 +1,118 @@
+"""``chainfolio networks list|add|remove|set-rpc|enable|disable``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from app.cli.env import CliEnv
+
+if TYPE_CHECKING:
+    from app.chains.registry import ChainRegistry
+    from app.domain.ports import SecretStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("networks", help="list, add and configure networks and RPC URLs")
+    ns = p.add_subparsers(dest="networks_command", metavar="ACTION", required=True)
+
+    ls = ns.add_parser("list", help="list networks")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(func=_list)
+
+    add = ns.add_parser("add", help="add a custom EVM network")
+    add.add_argument("chain_id", type=int, help="EVM chain id, e.g. 1337")
+    add.add_argument("name")
+    add.add_argument("symbol", help="native coin symbol")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    add.add_argument("--multicall3", default="", help="Multicall3 address, if deployed")
+    add.add_argument("--explorer", default="", help="block explorer URL")
+    add.set_defaults(func=_add)
+
+    rm = ns.add_parser("remove", help="remove a custom network")
+    rm.add_argument("chain")
+    rm.set_defaults(func=_remove)
+
+    rpc = ns.add_parser("set-rpc", help="replace a network's RPC URLs (none: back to defaults)")
+    rpc.add_argument("chain")
+    rpc.add_argument("urls", nargs="*", metavar="URL")
+    rpc.set_defaults(func=_set_rpc)
+
+    for name, enabled in (("enable", True), ("disable", False)):
+        e = ns.add_parser(name, help=f"{name} a network")
+        e.add_argument("chain")
+        e.set_defaults(func=_toggle, enabled=enabled)
+
+
+def open_registry(env: CliEnv) -> tuple[ChainRegistry, SecretStore]:
+    from app.chains.registry import ChainRegistry
+
+    secrets = _secret_store()
+    return ChainRegistry(env.paths.config_dir / "networks.toml", secrets), secrets
+
+
+def _secret_store() -> SecretStore:
+    from app.secrets import KeyringSecretStore  # type: ignore[import-not-found,unused-ignore]
+
+    store: SecretStore = KeyringSecretStore()
+    return store
+
+
+def _list(args: argparse.Namespace, env: CliEnv) -> int:
+    from app.chains.registry import SECRET_MARK
+
+    registry, _ = open_registry(env)
+    specs = registry.all()
+    if args.json:
+        env.print_json([
+            {
+                "chain": str(s.chain_id), "name": s.name, "family": s.family.value,
+                "enabled": s.enabled, "custom": s.custom, "native": s.native_symbol,
+                "multicall3": s.multicall3, "rpc_urls": [_redact(u) for u in s.rpc_urls],
+            }
+            for s in specs
+        ])  # fmt: skip
+        return 0
+    del SECRET_MARK
+    for s in specs:
+        flag = "on " if s.enabled else "off"
+        env.print(f"[{flag}] {s.chain_id!s:<50} {s.name}{' (custom)' if s.custom else ''}")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from app.chains.registry import split_secret
+
+    template, secret = split_secret(url)
+    return template.replace("{secret}", "***") if secret else url
+
+
+def _add(args: argparse.Namespace, env: CliEnv) -> int:
+    registry, _ = open_registry(env)
+    spec = registry.add(
+        args.chain_id, args.name, args.symbol, args.urls,
+        multicall3=args.multicall3, explorer_url=args.explorer,
+    )  # fmt: skip
+    env.print(f"Added network {spec.name} ({spec.chain_id})")
+    return 0
+
+
+def _remove(args: argparse.Namespace, env: CliEnv) -> int:
+    registry, _ = open_registry(env)
+    registry.remove(args.chain)
+    env.print(f"Removed network {args.chain}")
+    return 0
+
+
+def _set_rpc(args: argparse.Namespace, env: CliEnv) -> int:
+    registry, _ = open_registry(env)
+    registry.set_rpc(args.chain, args.urls)
+    env.print(f"RPC URLs of {args.chain} {'set' if args.urls else 'back to defaults'}")
+    return 0
+
+
+def _toggle(args: argparse.Namespace, env: CliEnv) -> int:
+    registry, _ = open_registry(env)
+    registry.set_enabled(args.chain, args.enabled)
+    env.print(f"{args.chain} {'enabled' if args.enabled else 'disabled'}")
+    return 0

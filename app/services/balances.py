@@ -1,0 +1,52 @@
+"""Reads every enabled chain for every wallet concurrently; each chain has its own time limit.
+
+One slow or broken chain reports ``failed`` with a human reason; the others still answer.
+Qt-free so the CLI, the UI and tests share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from app.domain.balances import ChainReadResult, SourceState
+from app.domain.chains import ChainSpec
+from app.domain.model import Wallet
+from app.domain.ports import ChainReader
+
+ReaderFactory = Callable[[ChainSpec], ChainReader]
+
+
+class BalanceService:
+    def __init__(self, reader_factory: ReaderFactory, chain_timeout: float = 45.0) -> None:
+        self._factory = reader_factory
+        self._timeout = chain_timeout
+
+    async def refresh(
+        self, chains: Sequence[ChainSpec], wallets: Sequence[Wallet]
+    ) -> list[ChainReadResult]:
+        """One result per enabled chain, in the order given."""
+        enabled = [c for c in chains if c.enabled]
+        return list(await asyncio.gather(*(self._read_one(c, wallets) for c in enabled)))
+
+    async def _read_one(self, spec: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
+        try:
+            reader = self._factory(spec)
+        except Exception as exc:  # a broken network entry must not sink the other chains
+            return ChainReadResult(
+                spec.chain_id, SourceState.FAILED, error=f"Cannot read {spec.name}: {exc}"
+            )
+        try:
+            return await asyncio.wait_for(reader.read_balances(wallets), self._timeout)
+        except TimeoutError:
+            return ChainReadResult(
+                spec.chain_id,
+                SourceState.FAILED,
+                error=f"{spec.name} did not answer within {self._timeout:g} s.",
+            )
+        except Exception as exc:
+            return ChainReadResult(
+                spec.chain_id, SourceState.FAILED, error=f"Reading {spec.name} failed: {exc}"
+            )
+        finally:
+            await reader.aclose()
