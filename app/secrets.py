@@ -1,0 +1,272 @@
+"""Named secrets in the OS keyring (service ``chainfolio``), and nowhere else.
+
+Why an allow-list of backends: on a headless Linux machine keyring picks its ``fail`` backend,
+and when keyrings.alt is installed it silently picks a plaintext file. Both are refused here: the
+app keeps working without keys and :func:`secret_status` says exactly what is missing and how to
+fix it. Keyring cannot enumerate entries, so the NAMES (never values) are kept as a JSON list in
+one extra keyring entry; nothing is written to disk by this module.
+
+Every value read or stored is registered with :func:`app.logging_setup.register_secret`, and
+keyring errors are re-raised as :class:`SecretStoreError` with redacted text and no chained
+cause, so a value can never ride along in a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.errors import ChainfolioError
+from app.logging_setup import redact, register_secret
+
+log = logging.getLogger(__name__)
+
+SERVICE = "chainfolio"
+INDEX_ENTRY = "_index"  # cannot collide: secret names must start with a letter or digit
+KNOWN_NAMES: dict[str, str] = {
+    "coingecko.demo": "CoinGecko Demo API key",
+    "coingecko.pro": "CoinGecko Pro API key",
+}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+MAX_VALUE_LENGTH = 4096
+
+# Backends that keep secrets encrypted by the operating system (module.Class of an MRO entry).
+SECURE_BACKENDS = frozenset(
+    {
+        "keyring.backends.SecretService.Keyring",
+        "keyring.backends.libsecret.Keyring",
+        "keyring.backends.kwallet.DBusKeyring",
+        "keyring.backends.macOS.Keyring",
+        "keyring.backends.Windows.WinVaultKeyring",
+    }
+)
+FIX_LINUX = (
+    "Install and unlock a Secret Service provider, for example GNOME Keyring "
+    "(`apt install gnome-keyring`, then log in to a desktop session or run "
+    "`gnome-keyring-daemon --unlock --components=secrets`) or KeePassXC with its Secret Service "
+    "integration enabled; then restart Chainfolio."
+)
+
+
+class SecretStoreError(ChainfolioError):
+    """The keyring refused or failed an operation. The message never contains a value."""
+
+
+class SecretStoreUnavailable(SecretStoreError):
+    """No acceptable keyring backend: keys cannot be stored on this machine right now."""
+
+
+class InvalidSecretName(SecretStoreError, ValueError):
+    """A secret name outside the safe pattern."""
+
+
+@dataclass(frozen=True)
+class SecretStatus:
+    """What the UI and the self-test show about the keyring."""
+
+    usable: bool
+    backend: str
+    problem: str | None = None
+    fix: str | None = None
+
+    def describe(self) -> str:
+        if self.usable:
+            return f"Keyring: OK ({self.backend}). API keys are stored encrypted by the system."
+        return f"Keyring: NOT AVAILABLE ({self.backend}). {self.problem} {self.fix}"
+
+
+def _backend_name(backend: Any) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _is_secure(backend: Any) -> bool:
+    return any(f"{c.__module__}.{c.__qualname__}" in SECURE_BACKENDS for c in type(backend).__mro__)
+
+
+def _chained(backend: Any) -> list[Any] | None:
+    from keyring.backends.chainer import ChainerBackend
+
+    if isinstance(backend, ChainerBackend):
+        return list(backend.backends)
+    return None
+
+
+def assess_backend(backend: Any) -> SecretStatus:
+    """Judge a keyring backend: only OS-encrypted stores are accepted."""
+    from keyring.backends import fail, null
+
+    name = _backend_name(backend)
+    parts = _chained(backend)
+    if parts is not None:
+        if not parts:
+            return SecretStatus(False, name, "No keyring backend is available.", FIX_LINUX)
+        refused = [_backend_name(b) for b in parts if not _is_secure(b)]
+        if refused:
+            return SecretStatus(
+                False,
+                name,
+                f"The keyring chain includes backends that do not encrypt secrets: "
+                f"{', '.join(refused)}.",
+                "Uninstall keyrings.alt (or any plaintext backend) and use a Secret Service "
+                "provider such as GNOME Keyring or KeePassXC.",
+            )
+        return SecretStatus(True, name)
+    if isinstance(backend, fail.Keyring):
+        return SecretStatus(
+            False,
+            name,
+            "No Secret Service is running on the D-Bus session bus (keyring fell back to its "
+            "'fail' backend), so API keys cannot be stored; Chainfolio works without them.",
+            FIX_LINUX,
+        )
+    if isinstance(backend, null.Keyring):
+        return SecretStatus(False, name, "The keyring backend is disabled (null).", FIX_LINUX)
+    if not _is_secure(backend):
+        return SecretStatus(
+            False,
+            name,
+            f"The keyring backend {name} stores secrets without OS encryption (for example "
+            "keyrings.alt's plaintext file); Chainfolio refuses to use it.",
+            "Uninstall keyrings.alt or choose another backend, and use a Secret Service "
+            "provider such as GNOME Keyring or KeePassXC.",
+        )
+    return SecretStatus(True, name)
+
+
+def _default_backend() -> Any:
+    import keyring
+
+    return keyring.get_keyring()
+
+
+def secret_status(backend: Any | None = None) -> SecretStatus:
+    """Status of the keyring Chainfolio would use (for the settings dialog and self-test)."""
+    try:
+        return assess_backend(backend if backend is not None else _default_backend())
+    except Exception as exc:  # keyring's own discovery failing must not stop the app
+        return SecretStatus(
+            False, "unknown", f"The keyring could not be loaded ({redact(str(exc))}).", FIX_LINUX
+        )
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise InvalidSecretName(
+            f"'{name[:60]}' is not a valid key name: use letters, digits and . _ : - "
+            "(for example coingecko.demo or rpc.eip155:1.0)."
+        )
+    return name
+
+
+class KeyringSecretStore:
+    """:class:`app.domain.ports.SecretStore` over keyring; degrades to "no keys" when refused."""
+
+    def __init__(self, backend: Any | None = None) -> None:
+        self._backend = backend
+        self._status: SecretStatus | None = None
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            self._backend = _default_backend()
+        return self._backend
+
+    def status(self) -> SecretStatus:
+        if self._status is None:
+            self._status = secret_status(self.backend)
+        return self._status
+
+    @property
+    def available(self) -> bool:
+        return self.status().usable
+
+    def require(self) -> None:
+        status = self.status()
+        if not status.usable:
+            raise SecretStoreUnavailable(f"{status.problem} {status.fix}")
+
+    def _call(self, action: str, name: str, func: Any, *args: str) -> Any:
+        try:
+            return func(SERVICE, name, *args)
+        except Exception as exc:
+            detail = redact(f"{type(exc).__name__}: {exc}")[:300]
+            raise SecretStoreError(
+                f"The keyring could not {action} '{name}' ({detail}). Is the keyring unlocked?"
+            ) from None
+
+    def get(self, name: str) -> str | None:
+        check_name(name)
+        if not self.available:
+            return None
+        value: str | None = self._call("read", name, self.backend.get_password)
+        if value:
+            register_secret(value)
+        return value
+
+    def set(self, name: str, value: str) -> None:
+        check_name(name)
+        register_secret(value)
+        if not value or len(value) > MAX_VALUE_LENGTH or "\n" in value or "\0" in value:
+            raise SecretStoreError(
+                f"The value for '{name}' is empty, too long or spans several lines; "
+                "paste the key alone on one line."
+            )
+        self.require()
+        self._call("store", name, self.backend.set_password, value)
+        names = self._read_index()
+        if name not in names:
+            self._write_index([*names, name])
+        log.info("Stored secret %s in the keyring", name)
+
+    def delete(self, name: str) -> None:
+        check_name(name)
+        self.require()
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            self.backend.delete_password(SERVICE, name)
+        except PasswordDeleteError:
+            pass  # already gone: deleting is idempotent
+        except Exception as exc:
+            raise SecretStoreError(
+                f"The keyring could not delete '{name}' ({type(exc).__name__}: "
+                f"{redact(str(exc))[:300]})."
+            ) from None
+        names = self._read_index()
+        if name in names:
+            self._write_index([n for n in names if n != name])
+        log.info("Removed secret %s from the keyring", name)
+
+    def names(self) -> list[str]:
+        if not self.available:
+            return []
+        return sorted(self._read_index())
+
+    def _read_index(self) -> list[str]:
+        raw = self._call("read", INDEX_ENTRY, self.backend.get_password)
+        if not raw:
+            return []
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            log.warning("The keyring's list of Chainfolio key names is damaged; starting afresh")
+            return []
+        if not isinstance(data, list):
+            return []
+        return [n for n in data if isinstance(n, str) and NAME_PATTERN.match(n)]
+
+    def _write_index(self, names: list[str]) -> None:
+        self._call("store", INDEX_ENTRY, self.backend.set_password, json.dumps(sorted(set(names))))
+
+
+def describe_name(name: str) -> str:
+    """Human label for a key name (known names, keyed RPC URL parts, or the name itself)."""
+    if name in KNOWN_NAMES:
+        return KNOWN_NAMES[name]
+    if name.startswith("rpc."):
+        return f"Secret part of an RPC URL ({name[4:]})"
+    return name
