@@ -1,0 +1,139 @@
+"""Add or edit a wallet, with live validation of the address as it is typed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.addresses import ParsedAddress
+from app.domain.errors import ChainfolioError, SecretInputError
+from app.domain.model import MAX_GROUP_LENGTH, MAX_LABEL_LENGTH, Wallet
+
+Checker = Callable[[str], ParsedAddress | str]
+
+
+class WalletDialog(QDialog):
+    """Modal, opened with ``open()``. ``submitted(address, label, group)`` on OK.
+
+    The dialog stays open while the window saves; ``show_error`` puts a failure back on it.
+    """
+
+    submitted = Signal(str, str, str)
+
+    def __init__(
+        self, check: Checker, wallet: Wallet | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._check = check
+        self.editing = wallet
+        self.setWindowTitle("Edit wallet" if wallet else "Add wallet")
+        self.setMinimumWidth(520)
+
+        intro = QLabel(
+            "Paste a public address. Chainfolio only reads balances: it never needs, and never "
+            "accepts, a private key or seed phrase."
+            if wallet is None
+            else "Change how this wallet is shown."
+        )
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("0x… (Ethereum & L2s), Solana address, or name.eth")
+        self.address.setClearButtonEnabled(True)
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("e.g. Hardware wallet")
+        self.label.setMaxLength(MAX_LABEL_LENGTH)
+        self.group = QLineEdit()
+        self.group.setPlaceholderText("optional, e.g. Long term")
+        self.group.setMaxLength(MAX_GROUP_LENGTH)
+        self.feedback = QLabel()
+        self.feedback.setWordWrap(True)
+        self.feedback.setTextFormat(Qt.TextFormat.PlainText)
+        self.feedback.setObjectName("feedback")
+
+        form = QFormLayout()
+        form.addRow("&Address", self.address)
+        form.addRow("&Name", self.label)
+        form.addRow("&Group", self.group)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Save" if wallet else "Add wallet")
+        self.buttons.accepted.connect(self._submit)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.feedback)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+        if wallet is not None:
+            self.address.setText(wallet.address)
+            self.address.setReadOnly(True)
+            self.label.setText(wallet.label)
+            self.group.setText(wallet.group)
+            self.ok_button.setEnabled(True)
+        else:
+            self.address.textChanged.connect(self._validate)
+            self._validate("")
+
+    def _set_feedback(self, text: str, kind: str) -> None:
+        colors = {"error": "#c62828", "warning": "#b45309", "ok": "#2e7d32", "info": ""}
+        self.feedback.setText(text)
+        self.feedback.setStyleSheet(f"color: {colors[kind]};" if colors[kind] else "")
+        self.feedback.setProperty("kind", kind)
+
+    def _validate(self, text: str) -> None:
+        if not text.strip():
+            self._set_feedback("", "info")
+            self.ok_button.setEnabled(False)
+            return
+        try:
+            result = self._check(text)
+        except SecretInputError as exc:
+            # Never keep a secret on screen or in the widget's undo history.
+            self.address.blockSignals(True)
+            self.address.clear()
+            self.address.blockSignals(False)
+            self._set_feedback(f"⚠ {exc}", "warning")
+            self.ok_button.setEnabled(False)
+            return
+        except ChainfolioError as exc:
+            self._set_feedback(str(exc), "error")
+            self.ok_button.setEnabled(False)
+            return
+        if isinstance(result, str):
+            self._set_feedback(f"ENS name: {result} will be looked up when you add it.", "ok")
+        else:
+            kind = "EVM address (Ethereum and L2s)" if result.family.value == "evm" else "Solana"
+            self._set_feedback(f"✓ {kind}: {result.address}", "ok")
+        self.ok_button.setEnabled(True)
+
+    def _submit(self) -> None:
+        self.set_busy(True)
+        self.submitted.emit(self.address.text().strip(), self.label.text(), self.group.text())
+
+    def set_busy(self, busy: bool) -> None:
+        self.ok_button.setEnabled(not busy)
+        self.address.setEnabled(not busy)
+        if busy:
+            self._set_feedback("Saving…", "info")
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self._set_feedback(message, "error")

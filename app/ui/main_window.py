@@ -1,0 +1,231 @@
+"""The main window: menus, toolbar, the wallets page and the status bar.
+
+The window is built and shown before the database is opened (fast first paint); the app
+attaches the context afterwards with :meth:`attach`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+
+from app import __version__
+from app.domain.model import Wallet
+from app.ui.dialogs.wallet_dialog import WalletDialog
+from app.ui.icons import app_icon
+from app.ui.models.wallets_model import WalletsModel
+from app.ui.tasks import TaskRunner
+from app.ui.wallets_page import WalletsPage
+
+if TYPE_CHECKING:
+    from app.bootstrap import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    quit_requested = Signal()
+    first_paint = Signal()
+
+    def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.context: AppContext | None = None
+        self._painted = False
+        self.setWindowTitle("Chainfolio")
+        self.setWindowIcon(app_icon())
+        self.resize(1000, 640)
+
+        self.wallets_model = WalletsModel(self)
+        self.wallets_page = WalletsPage(self.wallets_model)
+        self.wallets_page.add_requested.connect(self.add_wallet)
+        self.wallets_page.edit_requested.connect(self.edit_wallet)
+        self.wallets_page.selection_changed.connect(self._update_actions)
+        self.setCentralWidget(self.wallets_page)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.status_label = QLabel("Opening your data…")
+        self.statusBar().addWidget(self.status_label, 1)
+        self._update_actions()
+
+    # --- construction -----------------------------------------------------------------
+    def _build_actions(self) -> None:
+        self.act_add = QAction("&Add wallet…", self)
+        self.act_add.setShortcut(QKeySequence.StandardKey.New)
+        self.act_add.setStatusTip("Watch a new address")
+        self.act_add.triggered.connect(self.add_wallet)
+        self.act_edit = QAction("&Edit wallet…", self)
+        self.act_edit.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.act_edit.triggered.connect(lambda: self.edit_wallet())
+        self.act_remove = QAction("&Remove wallet", self)
+        self.act_remove.setShortcut(QKeySequence.StandardKey.Delete)
+        self.act_remove.triggered.connect(self.remove_selected)
+        self.act_quit = QAction("&Quit", self)
+        self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.act_quit.triggered.connect(self.quit_requested)
+        self.act_about = QAction("&About Chainfolio", self)
+        self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.act_about.triggered.connect(self.show_about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_add)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit_menu = bar.addMenu("&Wallets")
+        edit_menu.addAction(self.act_add)
+        edit_menu.addAction(self.act_edit)
+        edit_menu.addAction(self.act_remove)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(self.act_add)
+        toolbar.addAction(self.act_edit)
+        toolbar.addAction(self.act_remove)
+        self.addToolBar(toolbar)
+
+    # --- context ----------------------------------------------------------------------
+    def attach(self, context: AppContext) -> None:
+        self.context = context
+        self.wallets_model.set_wallets(context.wallets.list())
+        self._update_actions()
+        self._update_status()
+
+    def _update_actions(self) -> None:
+        ready = self.context is not None
+        selected = len(self.wallets_page.selected_wallets()) if ready else 0
+        self.act_add.setEnabled(ready)
+        self.act_edit.setEnabled(ready and selected == 1)
+        self.act_remove.setEnabled(ready and selected >= 1)
+
+    def _update_status(self) -> None:
+        if self.context is None:
+            return
+        n = self.wallets_model.rowCount()
+        where = self.context.paths.data_dir
+        self.status_label.setText(f"{n} wallet{'s' if n != 1 else ''} watched · data in {where}")
+
+    # --- wallet actions ---------------------------------------------------------------
+    def add_wallet(self) -> WalletDialog | None:
+        if self.context is None:
+            return None
+        dialog = WalletDialog(self.context.wallets.check, parent=self)
+        dialog.submitted.connect(lambda a, lab, g: self._save_new(dialog, a, lab, g))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def _save_new(self, dialog: WalletDialog, address: str, label: str, group: str) -> None:
+        assert self.context is not None
+
+        def done(wallet: Wallet) -> None:
+            self.wallets_model.add_wallet(wallet)
+            self._update_status()
+            self.statusBar().showMessage(f"Added {wallet.display_name}", 5000)
+            dialog.accept()
+
+        self.tasks.run(
+            self.context.wallets.add(address, label, group),
+            on_success=done,
+            on_failure=lambda exc: dialog.show_error(str(exc)),
+            key="add-wallet",
+        )
+
+    def edit_wallet(self, wallet: Wallet | None = None) -> WalletDialog | None:
+        if self.context is None:
+            return None
+        if wallet is None:
+            selected = self.wallets_page.selected_wallets()
+            if len(selected) != 1:
+                return None
+            wallet = selected[0]
+        dialog = WalletDialog(self.context.wallets.check, wallet=wallet, parent=self)
+        target = wallet
+
+        def save(_address: str, label: str, group: str) -> None:
+            assert self.context is not None
+            try:
+                updated = self.context.wallets.edit(target, label=label, group=group)
+            except Exception as exc:
+                dialog.show_error(str(exc))
+                return
+            self.wallets_model.update_wallet(updated)
+            dialog.accept()
+
+        dialog.submitted.connect(save)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def remove_selected(self) -> QMessageBox | None:
+        if self.context is None:
+            return None
+        wallets = self.wallets_page.selected_wallets()
+        if not wallets:
+            return None
+        names = ", ".join(w.display_name for w in wallets[:3]) + ("…" if len(wallets) > 3 else "")
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove wallets" if len(wallets) > 1 else "Remove wallet",
+            f"Stop watching {names}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText("Its history stays on this computer until you delete it.")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def finished(result: int) -> None:
+            if result == QMessageBox.StandardButton.Yes and self.context is not None:
+                for wallet in wallets:
+                    self.context.wallets.remove(wallet)
+                    self.wallets_model.remove_wallet(wallet)
+                self._update_status()
+                self._update_actions()
+            box.deleteLater()
+
+        box.finished.connect(finished)
+        box.open()
+        return box
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Chainfolio")
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"Chainfolio {__version__}")
+        box.setInformativeText(
+            "A local-first portfolio tracker for crypto and DeFi.\n\n"
+            "Watch-only: it never holds a private key and never signs anything. Your addresses "
+            "and history stay on this computer; only read-only balance and price queries leave "
+            "it.\n\nLicensed under the GNU GPL v3 or later."
+        )
+        box.finished.connect(box.deleteLater)
+        box.open()
+        return box
+
+    # --- Qt events --------------------------------------------------------------------
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        # The top-level widget paints its whole backing store while handling UpdateRequest.
+        if not self._painted and event.type() == QEvent.Type.UpdateRequest and self.isVisible():
+            self._painted = True
+            self.first_paint.emit()
+        return handled
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        event.ignore()
+        self.quit_requested.emit()

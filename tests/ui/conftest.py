@@ -1,0 +1,35 @@
+"""pytest-qt with one qasync loop for the whole session (see KNOWN-TRAPS: no waitSignal
+inside coroutines; sync tests drive the loop by processing Qt events)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_API", "pyside6")
+
+from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def context(data_dir: Path) -> Iterator[object]:
+    from app.bootstrap import bootstrap
+    from app.config import Paths
+
+    ctx = bootstrap(Paths.resolve(data_dir))
+    yield ctx
+    ctx.close()
