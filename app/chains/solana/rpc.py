@@ -1,0 +1,199 @@
+"""JSON-RPC batch client for Solana endpoints.
+
+solana-py 0.40 dropped batch requests, so a refresh sends its calls itself as JSON-RPC batch
+arrays over one keep-alive httpx client. A client-side limiter keeps within the public endpoint
+limits (100 requests / 10 s per IP, 40 per method); a 429 or -32005 reply backs off and retries.
+Replies are validated as plain JSON before any solders parser sees them (solders 0.29 panics on a
+-32005 error without ``data``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+RATE_LIMITED_CODE = -32005
+
+
+class RpcError(Exception):
+    """A whole batch could not be answered (transport, rate limit after retries, bad reply)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    params: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """One call's reply: the raw JSON-RPC envelope when it succeeded, else an error text."""
+
+    envelope: dict[str, Any] | None
+    error: str | None
+
+
+class RateLimiter:
+    """Sliding-window limiter: at most ``total`` calls and ``per_method`` calls of one method
+    within ``window`` seconds. Batch items count as calls, as public endpoints count them."""
+
+    def __init__(self, total: int, per_method: int, window: float) -> None:
+        self.total = total
+        self.per_method = per_method
+        self.window = window
+        self._all: deque[float] = deque()
+        self._by_method: dict[str, deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, methods: Sequence[str]) -> None:
+        async with self._lock:
+            while True:
+                wait = self._wait_time(methods, time.monotonic())
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            now = time.monotonic()
+            for m in methods:
+                self._all.append(now)
+                self._by_method.setdefault(m, deque()).append(now)
+
+    def _wait_time(self, methods: Sequence[str], now: float) -> float:
+        horizon = now - self.window
+        for q in (self._all, *self._by_method.values()):
+            while q and q[0] <= horizon:
+                q.popleft()
+        wait = 0.0
+        if len(self._all) + len(methods) > self.total and self._all:
+            over = len(self._all) + len(methods) - self.total
+            idx = min(over, len(self._all)) - 1
+            wait = max(wait, self._all[idx] + self.window - now)
+        counts: dict[str, int] = {}
+        for m in methods:
+            counts[m] = counts.get(m, 0) + 1
+        for m, n in counts.items():
+            mq = self._by_method.get(m)
+            if mq and len(mq) + n > self.per_method:
+                over = len(mq) + n - self.per_method
+                idx = min(over, len(mq)) - 1
+                wait = max(wait, mq[idx] + self.window - now)
+        return wait
+
+
+class BatchClient:
+    """Sends calls as batch arrays of at most ``batch_size`` items to the first URL that works."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        batch_size: int = 100,
+        limiter: RateLimiter | None = None,
+        timeout: float = 20.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        concurrency: int = 4,
+    ) -> None:
+        if not urls:
+            raise ValueError("no RPC URL configured for Solana")
+        self.urls = list(urls)
+        # A batch never carries more calls of one method than the endpoint allows per window.
+        cap = min(limiter.per_method, limiter.total) if limiter is not None else batch_size
+        self.batch_size = max(1, min(batch_size, cap))
+        self.limiter = limiter
+        self.retries = retries
+        self.backoff = backoff
+        self.http_requests = 0
+        self._sem = asyncio.Semaphore(concurrency)
+        self._client = httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_keepalive_connections=concurrency)
+        )
+        self._next_id = 0
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def call_all(self, calls: Sequence[Call]) -> list[CallResult]:
+        """Every call's result, in order. Raises RpcError only if no batch could be sent."""
+        chunks = [calls[i : i + self.batch_size] for i in range(0, len(calls), self.batch_size)]
+        parts = await asyncio.gather(*(self._send_chunk(c) for c in chunks))
+        return [r for part in parts for r in part]
+
+    async def _send_chunk(self, calls: Sequence[Call]) -> list[CallResult]:
+        ids = []
+        body = []
+        for c in calls:
+            self._next_id += 1
+            ids.append(self._next_id)
+            body.append(
+                {"jsonrpc": "2.0", "id": self._next_id, "method": c.method, "params": c.params}
+            )
+        pending = dict(zip(ids, range(len(calls)), strict=True))
+        results: list[CallResult | None] = [None] * len(calls)
+        last_error = "no reply"
+        for attempt in range(self.retries + 1):
+            todo = [b for b in body if b["id"] in pending]
+            if not todo:
+                break
+            if attempt:
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+            url = self.urls[attempt % len(self.urls)]
+            try:
+                reply = await self._post(url, todo)
+            except RpcError as exc:
+                last_error = str(exc)
+                continue
+            for item in reply:
+                rid = item.get("id")
+                if rid not in pending:
+                    continue
+                err = item.get("error")
+                if isinstance(err, dict) and err.get("code") == RATE_LIMITED_CODE:
+                    last_error = "rate limited by the RPC endpoint"
+                    continue
+                idx = pending.pop(rid)
+                if err is not None:
+                    msg = err.get("message") if isinstance(err, dict) else None
+                    results[idx] = CallResult(None, f"RPC error: {str(msg)[:200]}")
+                elif "result" not in item:
+                    results[idx] = CallResult(None, "malformed RPC reply")
+                else:
+                    results[idx] = CallResult(item, None)
+        if all(r is None for r in results):
+            raise RpcError(last_error)
+        return [r if r is not None else CallResult(None, last_error) for r in results]
+
+    async def _post(self, url: str, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.limiter is not None:
+            await self.limiter.acquire([b["method"] for b in body])
+        async with self._sem:
+            self.http_requests += 1
+            try:
+                resp = await self._client.post(url, json=body)
+            except httpx.TimeoutException as exc:
+                raise RpcError("the Solana RPC endpoint did not answer in time") from exc
+            except httpx.HTTPError as exc:
+                raise RpcError(
+                    f"could not reach the Solana RPC endpoint ({type(exc).__name__})"
+                ) from exc
+        if resp.status_code == 429:
+            raise RpcError("rate limited by the RPC endpoint (HTTP 429)")
+        if resp.status_code != 200:
+            raise RpcError(f"the Solana RPC endpoint answered HTTP {resp.status_code}")
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise RpcError("the Solana RPC endpoint sent a malformed reply") from exc
+        if isinstance(data, dict):
+            err = data.get("error")
+            if isinstance(err, dict) and err.get("code") == RATE_LIMITED_CODE:
+                raise RpcError("rate limited by the RPC endpoint")
+            data = [data]
+        if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
+            raise RpcError("the Solana RPC endpoint sent a malformed reply")
+        return data

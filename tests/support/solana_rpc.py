@@ -1,0 +1,314 @@
+"""A local Solana JSON-RPC server on top of ``solders.litesvm`` (a real SVM with the real SPL
+Token / Token-2022 programs). Accounts are written with the programs' own byte layouts and every
+reply is rendered from what the SVM holds.
+
+Answers getMultipleAccounts, getBalance, getTokenAccountsByOwner (jsonParsed, per program),
+getProgramAccounts (memcmp / dataSize filters), single calls and batch arrays. Modes for tests:
+``latency`` per HTTP request, ``rate_limit_http`` (next N requests get HTTP 429),
+``rate_limit_rpc`` (next N requests get -32005 without ``data`` per item), ``timeout`` (hold
+replies until stopped), ``malformed`` (next N requests get broken JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from solders.account import Account
+from solders.litesvm import LiteSVM
+from solders.pubkey import Pubkey
+from solders.token.state import Mint, TokenAccount
+
+from tests.support.net import free_port, port_open, wait_until
+
+TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
+STAKE_PROGRAM = Pubkey.from_string("Stake11111111111111111111111111111111111111")
+SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
+RENT_MINT = 1_461_600
+RENT_TOKEN_ACCOUNT = 2_039_280
+STAKE_SPACE = 200
+
+
+def mint_bytes(decimals: int, supply: int = 10**15, authority: Pubkey | None = None) -> bytes:
+    auth = bytes(authority) if authority else bytes(32)
+    tag = 1 if authority else 0
+    return struct.pack("<I32sQB?I32s", tag, auth, supply, decimals, True, 0, bytes(32))
+
+
+def token_account_bytes(mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
+    return (
+        bytes(mint)
+        + bytes(owner)
+        + struct.pack("<Q", amount)
+        + struct.pack("<I32s", 0, bytes(32))  # delegate: none
+        + bytes([1])  # state: initialized
+        + struct.pack("<IQ", 0, 0)  # is_native: none
+        + struct.pack("<Q", 0)  # delegated amount
+        + struct.pack("<I32s", 0, bytes(32))  # close authority: none
+    )
+
+
+def tlv(ext_type: int, value: bytes) -> bytes:
+    return struct.pack("<HH", ext_type, len(value)) + value
+
+
+def metadata_extension(mint: Pubkey, name: str, symbol: str, uri: str = "") -> bytes:
+    def s(text: str) -> bytes:
+        raw = text.encode()
+        return struct.pack("<I", len(raw)) + raw
+
+    value = bytes(32) + bytes(mint) + s(name) + s(symbol) + s(uri) + struct.pack("<I", 0)
+    return tlv(19, value)
+
+
+def token2022_mint_bytes(decimals: int, extensions: bytes) -> bytes:
+    base = mint_bytes(decimals)
+    return base + bytes(165 - len(base)) + bytes([1]) + extensions
+
+
+def stake_bytes(staker: Pubkey, withdrawer: Pubkey, voter: Pubkey, stake: int) -> bytes:
+    meta = struct.pack("<Q", 2_282_880) + bytes(staker) + bytes(withdrawer)
+    lockup = struct.pack("<qQ", 0, 0) + bytes(32)
+    delegation = bytes(voter) + struct.pack("<QQQd", stake, 0, 2**64 - 1, 0.25)
+    body = struct.pack("<I", 2) + meta + lockup + delegation + struct.pack("<Q", 0) + bytes([0])
+    return body + bytes(STAKE_SPACE - len(body))
+
+
+class SolanaRpcServer:
+    """Start with ``start()``; populate with the ``add_*`` helpers; stop with ``stop()``."""
+
+    def __init__(self) -> None:
+        self.svm = LiteSVM()
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.latency = 0.0
+        self.rate_limit_http = 0
+        self.rate_limit_rpc = 0
+        self.malformed = 0
+        self.timeout = False
+        self.http_requests = 0
+        self.rpc_calls = 0
+        self._stop = threading.Event()
+        self._cache: dict[str, list[tuple[Pubkey, Account]]] = {}
+        self._httpd: ThreadingHTTPServer | None = None
+
+    # --- state -------------------------------------------------------------------------------
+    def _set(self, key: Pubkey, account: Account) -> None:
+        with self.lock:
+            self.svm.set_account(key, account)
+            self._cache.clear()
+
+    def fund(self, owner: Pubkey, lamports: int) -> None:
+        self._set(owner, Account(lamports, b"", SYSTEM_PROGRAM, False, 0))
+
+    def add_mint(self, mint: Pubkey, decimals: int, program: Pubkey = TOKEN_PROGRAM) -> None:
+        data = mint_bytes(decimals)
+        Mint.from_bytes(data)  # the real layout, checked by the SPL parser
+        self._set(mint, Account(RENT_MINT, data, program, False, 0))
+
+    def add_mint_raw(self, mint: Pubkey, data: bytes, program: Pubkey) -> None:
+        Mint.from_bytes(data[:82])
+        self._set(mint, Account(RENT_MINT * 2, data, program, False, 0))
+
+    def add_token_account(
+        self, owner: Pubkey, mint: Pubkey, amount: int, program: Pubkey = TOKEN_PROGRAM
+    ) -> Pubkey:
+        key = Pubkey.new_unique()
+        data = token_account_bytes(mint, owner, amount)
+        if program == TOKEN_2022_PROGRAM:
+            data += bytes([2]) + tlv(7, b"")  # account type + ImmutableOwner, as an ATA has
+        TokenAccount.from_bytes(data[:165])
+        self._set(key, Account(RENT_TOKEN_ACCOUNT, data, program, False, 0))
+        return key
+
+    def add_stake(self, staker: Pubkey, withdrawer: Pubkey, lamports: int) -> Pubkey:
+        key = Pubkey.new_unique()
+        data = stake_bytes(staker, withdrawer, Pubkey.new_unique(), lamports - 2_282_880)
+        self._set(key, Account(lamports, data, STAKE_PROGRAM, False, 0))
+        return key
+
+    def _program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+        with self.lock:
+            key = str(program)
+            if key not in self._cache:
+                self._cache[key] = list(self.svm.get_program_accounts(program))
+            return self._cache[key]
+
+    def _get(self, key: Pubkey) -> Account | None:
+        with self.lock:
+            return self.svm.get_account(key)
+
+    # --- rendering ---------------------------------------------------------------------------
+    @staticmethod
+    def _ui(acc: Account) -> dict[str, Any]:
+        data = bytes(acc.data)
+        return {
+            "lamports": acc.lamports,
+            "data": [base64.b64encode(data).decode(), "base64"],
+            "owner": str(acc.owner),
+            "executable": acc.executable,
+            "rentEpoch": acc.rent_epoch,
+            "space": len(data),
+        }
+
+    def _parsed_token(self, acc: Account) -> dict[str, Any]:
+        data = bytes(acc.data)
+        ta = TokenAccount.from_bytes(data[:165])
+        mint_acc = self._get(ta.mint)
+        decimals = Mint.from_bytes(bytes(mint_acc.data)[:82]).decimals if mint_acc else 0
+        ui = str(Decimal(ta.amount).scaleb(-decimals).normalize()) if ta.amount else "0"
+        program = "spl-token-2022" if acc.owner == TOKEN_2022_PROGRAM else "spl-token"
+        info = {
+            "isNative": False,
+            "mint": str(ta.mint),
+            "owner": str(ta.owner),
+            "state": "initialized",
+            "tokenAmount": {
+                "amount": str(ta.amount),
+                "decimals": decimals,
+                "uiAmount": float(ui),
+                "uiAmountString": ui if "E" not in ui else format(Decimal(ui), "f"),
+            },
+        }
+        return {
+            "lamports": acc.lamports,
+            "data": {
+                "program": program,
+                "parsed": {"info": info, "type": "account"},
+                "space": len(data),
+            },
+            "owner": str(acc.owner),
+            "executable": False,
+            "rentEpoch": acc.rent_epoch,
+            "space": len(data),
+        }
+
+    def _ctx(self, value: Any) -> dict[str, Any]:
+        return {"context": {"slot": 1, "apiVersion": "2.2.0"}, "value": value}
+
+    def handle_call(self, req: dict[str, Any]) -> dict[str, Any]:
+        rid = req.get("id")
+        method = req.get("method")
+        params = req.get("params") or []
+        try:
+            result = self._dispatch(str(method), params)
+        except (KeyError, ValueError, IndexError, TypeError) as exc:
+            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": str(exc)}}
+        return {"jsonrpc": "2.0", "id": rid, "result": result}
+
+    def _dispatch(self, method: str, params: list[Any]) -> Any:
+        if method == "getBalance":
+            acc = self._get(Pubkey.from_string(params[0]))
+            return self._ctx(acc.lamports if acc else 0)
+        if method == "getMultipleAccounts":
+            keys = params[0]
+            if len(keys) > 100:
+                raise ValueError("Too many inputs provided; max 100")
+            accs = [self._get(Pubkey.from_string(k)) for k in keys]
+            return self._ctx([self._ui(a) if a else None for a in accs])
+        if method == "getTokenAccountsByOwner":
+            owner = Pubkey.from_string(params[0])
+            program = Pubkey.from_string(params[1]["programId"])
+            out = []
+            for key, acc in self._program_accounts(program):
+                data = bytes(acc.data)
+                if len(data) >= 165 and data[32:64] == bytes(owner):
+                    out.append({"pubkey": str(key), "account": self._parsed_token(acc)})
+            return self._ctx(out)
+        if method == "getProgramAccounts":
+            program = Pubkey.from_string(params[0])
+            cfg = params[1] if len(params) > 1 else {}
+            out = []
+            for key, acc in self._program_accounts(program):
+                if self._matches(bytes(acc.data), cfg.get("filters", [])):
+                    out.append({"pubkey": str(key), "account": self._ui(acc)})
+            return out
+        raise ValueError(f"Method not found: {method}")
+
+    @staticmethod
+    def _matches(data: bytes, filters: list[dict[str, Any]]) -> bool:
+        from solders.pubkey import Pubkey as Pk
+
+        for f in filters:
+            if "dataSize" in f and len(data) != f["dataSize"]:
+                return False
+            if "memcmp" in f:
+                off = f["memcmp"]["offset"]
+                want = bytes(Pk.from_string(f["memcmp"]["bytes"]))
+                if data[off : off + len(want)] != want:
+                    return False
+        return True
+
+    # --- HTTP --------------------------------------------------------------------------------
+    def start(self) -> SolanaRpcServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, payload = server._respond(body)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        ThreadingHTTPServer.request_queue_size = 128
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        wait_until(lambda: port_open(self.port), what="solana rpc server")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+    def _respond(self, body: bytes) -> tuple[int, bytes]:
+        with self.lock:
+            self.http_requests += 1
+        if self.latency:
+            self._stop.wait(self.latency)
+        if self.timeout:
+            self._stop.wait(30)
+        if self.rate_limit_http > 0:
+            self.rate_limit_http -= 1
+            return (
+                429,
+                b'{"jsonrpc":"2.0","error":{"code":429,"message":"Too many requests"},"id":null}',
+            )
+        if self.malformed > 0:
+            self.malformed -= 1
+            return 200, b'{"jsonrpc":"2.0","result":{"context":'
+        req = json.loads(body)
+        items = req if isinstance(req, list) else [req]
+        with self.lock:
+            self.rpc_calls += len(items)
+        if self.rate_limit_rpc > 0:
+            self.rate_limit_rpc -= 1
+            replies = [
+                {
+                    "jsonrpc": "2.0",
+                    "id": i.get("id"),
+                    "error": {"code": -32005, "message": "Too many requests"},
+                }
+                for i in items
+            ]
+        else:
+            replies = [self.handle_call(i) for i in items]
+        out = replies if isinstance(req, list) else replies[0]
+        return 200, json.dumps(out).encode()
