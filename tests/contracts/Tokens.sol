@@ -31,5 +31,10 @@ contract Bytes32Token {
 /// balanceOf returns 3 bytes instead of a 32-byte word.
 contract GarbageToken {
     function decimals() external pure returns (uint8) { return 18; }
-    function balanceOf(address) external pure returns (bytes3) { return 0x010203; }
+    function balanceOf(address) external pure returns (uint256) {
+        assembly {
+            mstore(0, 0x0102030000000000000000000000000000000000000000000000000000000000)
+            return(0, 3)
+        }
+    }
 }

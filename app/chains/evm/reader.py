@@ -171,14 +171,14 @@ class EvmReader:
                     out.append((False, b""))
                     continue
                 try:
-                    data = bytes.fromhex(res.removeprefix("0x"))
+                    if c.asset.kind is AssetKind.NATIVE:  # a hex quantity such as "0x0"
+                        value = int(res, 16)
+                        data = value.to_bytes(32, "big") if 0 <= value < 2**256 else b""
+                    else:
+                        data = bytes.fromhex(res.removeprefix("0x"))
                 except ValueError:
                     out.append((True, b""))
                     continue
-                if c.asset.kind is AssetKind.NATIVE:
-                    data = (
-                        int.from_bytes(data, "big").to_bytes(32, "big") if len(data) <= 32 else b""
-                    )
                 out.append((True, data))
         return out
 
