@@ -8,6 +8,7 @@ from typing import Protocol
 from app.domain.balances import ChainReadResult
 from app.domain.chains import ChainSpec
 from app.domain.model import Wallet
+from app.domain.valuation import PriceAnswer, PricedAsset
 
 
 class WalletRepository(Protocol):
@@ -57,3 +58,18 @@ class SecretStore(Protocol):
     def delete(self, name: str) -> None: ...
 
     def names(self) -> list[str]: ...
+
+
+class PriceSource(Protocol):
+    """One price API. Prices are in US dollars; the service converts to the display currency.
+
+    Never raises for network trouble: missing assets are simply absent from the answer and the
+    reason is in ``PriceAnswer.error``.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    async def current_usd(self, assets: Sequence[PricedAsset]) -> PriceAnswer: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,135 @@
+"""``chainfolio prices ASSET...`` and ``chainfolio prices override ASSET PRICE [--remove]``.
+
+ASSET is a CAIP-19 id (``eip155:1/erc20:0xA0b8…``, ``eip155:1/slip44:60``) or a CoinGecko coin
+id written ``coingecko:<id>`` (priced as that coin, shown under that name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from app.cli.env import CliEnv
+from app.domain.errors import ChainfolioError
+from app.domain.ids import AssetId, ChainId
+from app.domain.valuation import PricedAsset, parse_price
+
+if TYPE_CHECKING:
+    from app.domain.ports import SecretStore
+    from app.services.prices import PriceResult
+
+
+class PriceInputError(ChainfolioError, ValueError):
+    pass
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "prices",
+        help="current prices of assets; 'prices override ASSET PRICE' sets a manual price",
+    )
+    p.add_argument("assets", nargs="+", metavar="ASSET", help="CAIP-19 id or coingecko:<id>")
+    p.add_argument("--currency", help="display currency (default: the 'currency' setting)")
+    p.add_argument("--remove", action="store_true", help="with 'override': remove the override")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_run)
+
+
+def _parse_asset(text: str) -> PricedAsset:
+    if text.startswith("coingecko:"):
+        coin = text.split(":", 1)[1]
+        if not coin:
+            raise PriceInputError(f"{text!r}: write coingecko:<coin id>, e.g. coingecko:bitcoin")
+        # A synthetic CAIP-19 id in CoinGecko's own namespace, used only for this lookup.
+        return PricedAsset(AssetId(ChainId("coingecko", "coins"), "coin", coin), text)
+    try:
+        return PricedAsset(AssetId.parse(text))
+    except ValueError:
+        raise PriceInputError(
+            f"{text!r} is not an asset id; use e.g. eip155:1/slip44:60 or coingecko:bitcoin"
+        ) from None
+
+
+def _secrets() -> SecretStore | None:
+    try:
+        from app.secrets import KeyringSecretStore
+
+        store = KeyringSecretStore()
+        return store if store.available else None
+    except (ImportError, ChainfolioError):
+        return None
+
+
+def _run(args: argparse.Namespace, env: CliEnv) -> int:
+    currency = (args.currency or env.settings.get("currency")).upper()
+    if args.assets[0] == "override":
+        return _override(args.assets[1:], args.remove, currency, env)
+    assets = [_parse_asset(a) for a in args.assets]
+    from app.prices.factory import build_price_service
+
+    stack = build_price_service(env.context.engine, env.settings, _secrets())
+
+    async def go() -> tuple[dict[str, PriceResult], list[str]]:
+        try:
+            results, _requests, errors = await stack.service.prices(assets, currency)
+            return dict(results), errors
+        finally:
+            await stack.aclose()
+
+    results, errors = asyncio.run(go())
+    rows = []
+    for a in assets:
+        r = results[str(a.asset_id)]
+        name = a.price_id or str(a.asset_id)
+        rows.append((name, r))
+    if args.json:
+        env.print_json(
+            {
+                "currency": currency,
+                "prices": [
+                    {
+                        "asset": name,
+                        "price": None if r.price is None else str(r.price),
+                        "source": r.source,
+                        "age_seconds": r.age_seconds,
+                        "stale": r.stale,
+                    }
+                    for name, r in rows
+                ],
+                "errors": errors,
+            }
+        )
+    else:
+        for name, r in rows:
+            if r.price is None:
+                env.print(f"{name}  no price")
+                continue
+            note = f" (stale, {r.age_seconds}s old)" if r.stale else ""
+            env.print(f"{name}  {r.price.normalize():f} {currency}  [{r.source}]{note}")
+        for e in errors:
+            env.print(f"warning: {e}")
+    return 0 if all(r.price is not None for _, r in rows) else 1
+
+
+def _override(rest: list[str], remove: bool, currency: str, env: CliEnv) -> int:
+    from app.storage.price_store import SqlPriceStore
+
+    store = SqlPriceStore(env.context.engine)
+    if remove:
+        if len(rest) != 1:
+            raise PriceInputError("usage: chainfolio prices override ASSET --remove")
+        asset = _parse_asset(rest[0])
+        removed = store.remove_override(str(asset.asset_id))
+        env.print(f"{rest[0]}: manual price removed" if removed else f"{rest[0]}: no manual price")
+        return 0
+    if len(rest) != 2:
+        raise PriceInputError("usage: chainfolio prices override ASSET PRICE [--currency CODE]")
+    asset = _parse_asset(rest[0])
+    price = parse_price(rest[1].strip())
+    if price is None:
+        raise PriceInputError(f"{rest[1]!r} is not a usable price (a number from 0 to 1e15)")
+    store.set_override(str(asset.asset_id), price, currency, int(time.time()))
+    env.print(f"{rest[0]}: manual price {price.normalize():f} {currency}")
+    return 0

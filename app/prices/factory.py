@@ -1,0 +1,55 @@
+"""Build the price service from settings (httpx is imported here, not at app start-up)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import Engine
+
+from app.config import Settings
+from app.domain.ports import PriceSource, SecretStore
+from app.prices.coingecko import CoinGeckoSource
+from app.prices.defillama import DefiLlamaSource
+from app.services.prices import PriceService
+from app.storage.price_store import SqlPriceStore
+
+
+@dataclass
+class PriceStack:
+    service: PriceService
+    client: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def build_price_service(
+    engine: Engine, settings: Settings, secrets: SecretStore | None = None
+) -> PriceStack:
+    """One keep-alive AsyncClient shared by every source; call ``aclose`` when done."""
+    timeout = float(settings.get("prices.timeout_seconds"))
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_keepalive_connections=8, max_connections=8),
+        headers={"User-Agent": "Chainfolio"},
+    )
+    coingecko = CoinGeckoSource(
+        client,
+        settings.get("prices.coingecko.url"),
+        settings.get("prices.coingecko.pro_url"),
+        secrets,
+        per_minute=settings.get("prices.coingecko.per_minute"),
+    )
+    available: dict[str, PriceSource] = {
+        "coingecko": coingecko,
+        "defillama": DefiLlamaSource(client, settings.get("prices.defillama.url")),
+    }
+    sources = [available[name] for name in settings.get("prices.order")]
+    service = PriceService(
+        SqlPriceStore(engine),
+        sources,
+        rates=coingecko,
+        ttl_seconds=settings.get("prices.ttl_seconds"),
+    )
+    return PriceStack(service, client)

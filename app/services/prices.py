@@ -1,0 +1,189 @@
+"""Price a list of balances: overrides, then fresh cache, then the sources, then stale cache.
+
+Everything is fetched and cached in US dollars and converted with one FX table, so changing the
+display currency re-values holdings (and history) without refetching balances or prices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from app.domain.balances import Balance
+from app.domain.errors import ChainfolioError
+from app.domain.ports import PriceSource
+from app.domain.valuation import PricedAsset, Quote, holding_value
+from app.prices.router import route
+from app.storage.price_store import USD, SqlPriceStore
+
+
+class RateSource(Protocol):
+    async def usd_rates(self) -> dict[str, Decimal]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PriceResult:
+    asset_id: str
+    price: Decimal | None  # in the requested currency
+    source: str | None  # coingecko | defillama | manual | None when unpriced
+    age_seconds: int | None
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingValue:
+    wallet: str
+    asset_id: str
+    symbol: str
+    amount: Decimal
+    price: Decimal | None
+    value: Decimal | None
+    source: str | None
+    age_seconds: int | None
+    stale: bool
+
+    def to_json(self) -> dict[str, object]:
+        """Decimals as strings so no precision is lost in JSON."""
+        return {
+            "wallet": self.wallet,
+            "asset": self.asset_id,
+            "symbol": self.symbol,
+            "amount": str(self.amount),
+            "price": None if self.price is None else str(self.price),
+            "value": None if self.value is None else str(self.value),
+            "price_source": self.source,
+            "price_age_seconds": self.age_seconds,
+            "price_stale": self.stale,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    currency: str
+    holdings: tuple[HoldingValue, ...]
+    total: Decimal
+    requests: dict[str, int] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "currency": self.currency,
+            "total": str(self.total),
+            "holdings": [h.to_json() for h in self.holdings],
+            "price_requests": self.requests,
+            "price_errors": list(self.errors),
+        }
+
+
+class CurrencyUnavailableError(ChainfolioError):
+    pass
+
+
+class PriceService:
+    def __init__(
+        self,
+        store: SqlPriceStore,
+        sources: Sequence[PriceSource],
+        *,
+        rates: RateSource | None = None,
+        ttl_seconds: int = 300,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._sources = list(sources)
+        self._rates = rates
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    async def usd_rate(self, currency: str, errors: list[str]) -> Decimal:
+        """Units of ``currency`` per US dollar: cached within the TTL, else fetched, else stale."""
+        currency = currency.upper()
+        if currency == USD:
+            return Decimal(1)
+        now = int(self._clock())
+        cached = self._store.rate(currency)
+        if cached and now - cached.fetched_at <= self._ttl:
+            return cached.price
+        if self._rates is not None:
+            try:
+                fetched = await self._rates.usd_rates()
+            except Exception as exc:  # network trouble of any kind falls back to the cache
+                errors.append(f"exchange rates: {exc}")
+            else:
+                self._store.save_rates(fetched, "coingecko", now)
+                if currency in fetched:
+                    return fetched[currency]
+        if cached:
+            return cached.price
+        raise CurrencyUnavailableError(
+            f"No exchange rate for {currency} is available yet; try again when online."
+        )
+
+    async def prices(
+        self, assets: Sequence[PricedAsset], currency: str = USD
+    ) -> tuple[dict[str, PriceResult], dict[str, int], list[str]]:
+        now = int(self._clock())
+        errors: list[str] = []
+        rate = await self.usd_rate(currency, errors)
+        unique = {str(a.asset_id): a for a in assets}
+        results: dict[str, PriceResult] = {}
+        for asset_id, (price, cur) in self._store.overrides().items():
+            if asset_id in unique:
+                if cur.upper() != currency.upper():
+                    price = price / await self.usd_rate(cur, errors) * rate
+                results[asset_id] = PriceResult(asset_id, price, "manual", None, False)
+        cached = self._store.cached(a for a in unique if a not in results)
+        for asset_id, q in cached.items():
+            if now - q.fetched_at <= self._ttl:
+                results[asset_id] = self._result(q, rate, now, stale=False)
+        todo = [a for k, a in unique.items() if k not in results]
+        requests: dict[str, int] = {}
+        if todo:
+            routed = await route(self._sources, todo)
+            requests = routed.requests
+            errors.extend(routed.errors)
+            fresh = [Quote(k, USD, p, s, now) for k, (p, s) in routed.prices.items()]
+            self._store.save(fresh)
+            for q in fresh:
+                results[q.asset_id] = self._result(q, rate, now, stale=False)
+            for a in todo:
+                key = str(a.asset_id)
+                if key in results:
+                    continue
+                if key in cached:
+                    results[key] = self._result(cached[key], rate, now, stale=True)
+                else:
+                    results[key] = PriceResult(key, None, None, None, False)
+        return results, requests, errors
+
+    @staticmethod
+    def _result(q: Quote, rate: Decimal, now: int, *, stale: bool) -> PriceResult:
+        return PriceResult(q.asset_id, q.price * rate, q.source, max(0, now - q.fetched_at), stale)
+
+    async def value(self, balances: Sequence[Balance], currency: str = USD) -> Valuation:
+        assets = [PricedAsset(b.asset.asset_id, b.asset.price_id) for b in balances]
+        priced, requests, errors = await self.prices(assets, currency)
+        holdings: list[HoldingValue] = []
+        total = Decimal(0)
+        for b in balances:
+            p = priced[str(b.asset.asset_id)]
+            value = None if p.price is None else holding_value(b.amount, p.price)
+            if value is not None:
+                total += value
+            holdings.append(
+                HoldingValue(
+                    str(b.wallet),
+                    str(b.asset.asset_id),
+                    b.asset.symbol,
+                    b.amount,
+                    p.price,
+                    value,
+                    p.source,
+                    p.age_seconds,
+                    p.stale,
+                )
+            )
+        return Valuation(currency.upper(), tuple(holdings), total, requests, tuple(errors))

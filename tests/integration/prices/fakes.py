@@ -1,0 +1,138 @@
+"""Local CoinGecko and DefiLlama servers (aiohttp on 127.0.0.1) speaking the public formats.
+
+Formats, from the public API documentation:
+- CoinGecko ``GET /api/v3/simple/price?ids=a,b&vs_currencies=usd`` -> ``{"a": {"usd": 1.0}}``
+- CoinGecko ``GET /api/v3/simple/token_price/{platform}?contract_addresses=0x..&vs_currencies=usd``
+  -> ``{"0x..lowercase": {"usd": 1.0}}``
+- CoinGecko ``GET /api/v3/exchange_rates`` -> ``{"rates": {"usd": {"name": "US Dollar",
+  "unit": "$", "value": 67000.0, "type": "fiat"}, ...}}`` (values per 1 BTC)
+- DefiLlama ``GET /prices/current/{coins}`` -> ``{"coins": {"ethereum:0x..": {"decimals": 6,
+  "symbol": "USDC", "price": 0.999, "timestamp": 1700000000, "confidence": 0.99}}}``
+Unknown ids are simply absent from the answer (partial answers), as the real APIs do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+
+@dataclass
+class Logged:
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeApi:
+    """Shared behaviour: a request log and a script of failures served before normal answers."""
+
+    prices: dict[str, Any] = field(default_factory=dict)  # id/key -> JSON value (may be NaN)
+    script: list[str] = field(default_factory=list)  # "429", "500", "hang"
+    required_header: tuple[str, str] | None = None
+    log: list[Logged] = field(default_factory=list)
+    url: str = ""
+
+    async def _gate(self, request: web.Request) -> web.Response | None:
+        self.log.append(Logged(request.path, dict(request.query), dict(request.headers)))
+        if self.required_header:
+            name, value = self.required_header
+            if request.headers.get(name) != value:
+                return web.json_response({"error": "invalid api key"}, status=401)
+        if self.script:
+            step = self.script.pop(0)
+            if step == "429":
+                return web.json_response(
+                    {"status": {"error_code": 429}}, status=429, headers={"Retry-After": "0"}
+                )
+            if step == "500":
+                return web.Response(status=503, text="upstream unavailable")
+            if step == "hang":
+                await asyncio.sleep(30)
+        return None
+
+    @staticmethod
+    def reply(body: Any) -> web.Response:
+        # json.dumps writes NaN as the bare token NaN, as a misbehaving upstream might.
+        return web.Response(text=json.dumps(body), content_type="application/json")
+
+
+class FakeCoinGecko(FakeApi):
+    fx: ClassVar[dict[str, float]] = {"usd": 67000.0, "eur": 61640.0, "chf": 59630.0, "btc": 1.0}
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/api/v3/simple/price", self.simple_price)
+        app.router.add_get("/api/v3/simple/token_price/{platform}", self.token_price)
+        app.router.add_get("/api/v3/exchange_rates", self.exchange_rates)
+        return app
+
+    async def simple_price(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        ids = request.query.get("ids", "").split(",")
+        return self.reply({i: {"usd": self.prices[i]} for i in ids if i in self.prices})
+
+    async def token_price(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        platform = request.match_info["platform"]
+        body = {}
+        for address in request.query.get("contract_addresses", "").split(","):
+            key = f"{platform}:{address.lower()}"
+            if key in self.prices:
+                body[address.lower()] = {"usd": self.prices[key]}
+        return self.reply(body)
+
+    async def exchange_rates(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        rates = {
+            code: {"name": code, "unit": code, "value": value, "type": "fiat"}
+            for code, value in self.fx.items()
+        }
+        return self.reply({"rates": rates})
+
+
+class FakeDefiLlama(FakeApi):
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/prices/current/{coins}", self.current)
+        return app
+
+    async def current(self, request: web.Request) -> web.Response:
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        coins = {}
+        for key in request.match_info["coins"].split(","):
+            if key in self.prices:
+                coins[key] = {
+                    "decimals": 18,
+                    "symbol": "TKN",
+                    "price": self.prices[key],
+                    "timestamp": 1700000000,
+                    "confidence": 0.99,
+                }
+        return self.reply({"coins": coins})
+
+
+@asynccontextmanager
+async def serve(api: FakeCoinGecko | FakeDefiLlama, prefix: str = "") -> AsyncIterator[str]:
+    """Run ``api`` on a free 127.0.0.1 port; yields its base URL (ready when yielded)."""
+    runner = web.AppRunner(api.app(), shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    api.url = f"http://{host}:{port}{prefix}"
+    try:
+        yield api.url
+    finally:
+        await runner.cleanup()
