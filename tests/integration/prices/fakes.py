@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -136,3 +137,30 @@ async def serve(api: FakeCoinGecko | FakeDefiLlama, prefix: str = "") -> AsyncIt
         yield api.url
     finally:
         await runner.cleanup()
+
+
+@contextmanager
+def serve_in_thread(api: FakeCoinGecko | FakeDefiLlama, prefix: str = "") -> Iterator[str]:
+    """Like ``serve`` but on its own loop in a thread, for code that runs ``asyncio.run``."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop: asyncio.Event | None = None
+
+    async def main() -> None:
+        nonlocal stop
+        stop = asyncio.Event()
+        async with serve(api, prefix):
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise TimeoutError("fake price server did not start")
+    try:
+        yield api.url
+    finally:
+        assert stop is not None
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
