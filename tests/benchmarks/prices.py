@@ -44,34 +44,33 @@ async def bench(db_dir: Path) -> dict[str, object]:
         serve(cg, "/api/v3") as curl,
         httpx.AsyncClient(timeout=30) as http,
     ):
-        if True:  # keeps both runs inside the servers' lifetime
-            engine = open_database(db_dir / "db.sqlite3", db_dir / "backups")
-            svc = PriceService(
-                SqlPriceStore(engine),
-                [DefiLlamaSource(http, lurl), CoinGeckoSource(http, curl, curl, per_minute=60000)],
-            )
-            t0 = time.perf_counter()
-            v = await svc.value(balances, "USD")
-            batched_s = time.perf_counter() - t0
-            assert v.total == Decimal(2) * (Decimal("1.25") * ON_LLAMA + Decimal("2.5") * 500)
-            batched_requests = len(llama.log) + len(cg.log)
-            engine.dispose()
+        engine = open_database(db_dir / "db.sqlite3", db_dir / "backups")
+        svc = PriceService(
+            SqlPriceStore(engine),
+            [DefiLlamaSource(http, lurl), CoinGeckoSource(http, curl, curl, per_minute=60000)],
+        )
+        t0 = time.perf_counter()
+        v = await svc.value(balances, "USD")
+        batched_s = time.perf_counter() - t0
+        assert v.total == Decimal(2) * (Decimal("1.25") * ON_LLAMA + Decimal("2.5") * 500)
+        batched_requests = len(llama.log) + len(cg.log)
+        engine.dispose()
 
-            llama.log.clear()
-            cg.log.clear()
-            single_llama = DefiLlamaSource(http, lurl)
-            single_cg = CoinGeckoSource(http, curl, curl, per_minute=60000)
-            t0 = time.perf_counter()
-            priced = 0
-            for a in assets:
-                answer = await single_llama.current_usd([PricedAsset(a)])
-                if not answer.prices:
-                    answer = await single_cg.current_usd([PricedAsset(a)])
-                priced += len(answer.prices)
-            single_s = time.perf_counter() - t0
-            assert priced == N
-            single_requests = len(llama.log) + len(cg.log)
-            single_cg_requests = len(cg.log)
+        llama.log.clear()
+        cg.log.clear()
+        single_llama = DefiLlamaSource(http, lurl)
+        single_cg = CoinGeckoSource(http, curl, curl, per_minute=60000)
+        t0 = time.perf_counter()
+        priced = 0
+        for a in assets:
+            answer = await single_llama.current_usd([PricedAsset(a)])
+            if not answer.prices:
+                answer = await single_cg.current_usd([PricedAsset(a)])
+            priced += len(answer.prices)
+        single_s = time.perf_counter() - t0
+        assert priced == N
+        single_requests = len(llama.log) + len(cg.log)
+        single_cg_requests = len(cg.log)
     batched_cg_requests = v.requests.get("coingecko", 0)
     return {
         "assets": N,
