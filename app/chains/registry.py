@@ -169,9 +169,10 @@ class ChainRegistry:
         self._save()
 
     def _drop_secrets(self, cid: str) -> None:
-        for name in self._secrets.names():
-            if name.startswith(f"rpc.{cid}."):
-                self._secrets.delete(name)
+        """Delete only the keys this chain stored (no keyring access when there are none)."""
+        for i, url in enumerate(self._user["override"].get(cid, {}).get("rpc_urls", [])):
+            if SECRET_MARK in url:
+                self._secrets.delete(f"rpc.{cid}.{i}")
 
     def set_rpc(self, chain: str, urls: list[str]) -> None:
         """Replace the RPC URLs of a chain; an empty list goes back to the defaults."""
