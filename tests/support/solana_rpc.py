@@ -97,6 +97,8 @@ class SolanaRpcServer:
         self.rpc_calls = 0
         self._stop = threading.Event()
         self._cache: dict[str, list[tuple[Pubkey, Account]]] = {}
+        self._by_owner: dict[str, dict[bytes, list[tuple[Pubkey, Account]]]] = {}
+        self._mint_decimals: dict[str, int] = {}
         self._httpd: ThreadingHTTPServer | None = None
 
     # --- state -------------------------------------------------------------------------------
@@ -104,6 +106,8 @@ class SolanaRpcServer:
         with self.lock:
             self.svm.set_account(key, account)
             self._cache.clear()
+            self._by_owner.clear()
+            self._mint_decimals.clear()
 
     def fund(self, owner: Pubkey, lamports: int) -> None:
         self._set(owner, Account(lamports, b"", SYSTEM_PROGRAM, False, 0))
@@ -141,6 +145,20 @@ class SolanaRpcServer:
                 self._cache[key] = list(self.svm.get_program_accounts(program))
             return self._cache[key]
 
+    def _token_accounts_of(self, program: Pubkey, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
+        """Token accounts of ``owner`` (bytes 32..64 of the layout), indexed per program."""
+        accounts = self._program_accounts(program)
+        with self.lock:
+            index = self._by_owner.get(str(program))
+            if index is None:
+                index = {}
+                for key, acc in accounts:
+                    data = bytes(acc.data)
+                    if len(data) >= 165:
+                        index.setdefault(data[32:64], []).append((key, acc))
+                self._by_owner[str(program)] = index
+        return index.get(bytes(owner), [])
+
     def _get(self, key: Pubkey) -> Account | None:
         with self.lock:
             return self.svm.get_account(key)
@@ -161,8 +179,7 @@ class SolanaRpcServer:
     def _parsed_token(self, acc: Account) -> dict[str, Any]:
         data = bytes(acc.data)
         ta = TokenAccount.from_bytes(data[:165])
-        mint_acc = self._get(ta.mint)
-        decimals = Mint.from_bytes(bytes(mint_acc.data)[:82]).decimals if mint_acc else 0
+        decimals = self._decimals(ta.mint)
         ui = str(Decimal(ta.amount).scaleb(-decimals).normalize()) if ta.amount else "0"
         program = "spl-token-2022" if acc.owner == TOKEN_2022_PROGRAM else "spl-token"
         info = {
@@ -189,6 +206,16 @@ class SolanaRpcServer:
             "rentEpoch": acc.rent_epoch,
             "space": len(data),
         }
+
+    def _decimals(self, mint: Pubkey) -> int:
+        key = str(mint)
+        cached = self._mint_decimals.get(key)
+        if cached is None:
+            mint_acc = self._get(mint)
+            cached = Mint.from_bytes(bytes(mint_acc.data)[:82]).decimals if mint_acc else 0
+            with self.lock:
+                self._mint_decimals[key] = cached
+        return cached
 
     def _ctx(self, value: Any) -> dict[str, Any]:
         return {"context": {"slot": 1, "apiVersion": "2.2.0"}, "value": value}
@@ -217,10 +244,8 @@ class SolanaRpcServer:
             owner = Pubkey.from_string(params[0])
             program = Pubkey.from_string(params[1]["programId"])
             out = []
-            for key, acc in self._program_accounts(program):
-                data = bytes(acc.data)
-                if len(data) >= 165 and data[32:64] == bytes(owner):
-                    out.append({"pubkey": str(key), "account": self._parsed_token(acc)})
+            for key, acc in self._token_accounts_of(program, owner):
+                out.append({"pubkey": str(key), "account": self._parsed_token(acc)})
             return self._ctx(out)
         if method == "getProgramAccounts":
             program = Pubkey.from_string(params[0])

@@ -28,7 +28,7 @@ def _opt(ctx: ReaderContext, key: str, default: float) -> float:
 def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     """Options (``ctx.options``): ``solana.batch_size``, ``solana.rate_total``,
     ``solana.rate_per_method``, ``solana.rate_window``, ``solana.timeout``, ``solana.retries``,
-    ``solana.backoff``."""
+    ``solana.backoff``, ``solana.concurrency``."""
     limiter = RateLimiter(
         total=int(_opt(ctx, "solana.rate_total", DEFAULT_RATE_TOTAL)),
         per_method=int(_opt(ctx, "solana.rate_per_method", DEFAULT_RATE_PER_METHOD)),
@@ -41,5 +41,6 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         timeout=_opt(ctx, "solana.timeout", 20.0),
         retries=int(_opt(ctx, "solana.retries", 4)),
         backoff=_opt(ctx, "solana.backoff", 0.5),
+        concurrency=int(_opt(ctx, "solana.concurrency", 8)),
     )
     return SolanaReader(spec, client)

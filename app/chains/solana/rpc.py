@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,17 @@ class RateLimiter:
     """Sliding-window limiter: at most ``total`` calls and ``per_method`` calls of one method
     within ``window`` seconds. Batch items count as calls, as public endpoints count them."""
 
-    def __init__(self, total: int, per_method: int, window: float) -> None:
+    def __init__(
+        self,
+        total: int,
+        per_method: int,
+        window: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
         self.total = total
         self.per_method = per_method
         self.window = window
@@ -54,11 +64,11 @@ class RateLimiter:
     async def acquire(self, methods: Sequence[str]) -> None:
         async with self._lock:
             while True:
-                wait = self._wait_time(methods, time.monotonic())
+                wait = self._wait_time(methods, self._clock())
                 if wait <= 0:
                     break
-                await asyncio.sleep(wait)
-            now = time.monotonic()
+                await self._sleep(wait)
+            now = self._clock()
             for m in methods:
                 self._all.append(now)
                 self._by_method.setdefault(m, deque()).append(now)
@@ -97,7 +107,7 @@ class BatchClient:
         timeout: float = 20.0,
         retries: int = 4,
         backoff: float = 0.5,
-        concurrency: int = 4,
+        concurrency: int = 8,
     ) -> None:
         if not urls:
             raise ValueError("no RPC URL configured for Solana")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from solders.pubkey import Pubkey
@@ -155,3 +156,46 @@ def test_timeout_fails_the_chain_with_a_reason(svm_server: SolanaRpcServer) -> N
     result = read(svm_server, [wallet(keys["rich"])], timeout=0.3, retries=0)
     assert result.state is SourceState.FAILED
     assert result.error and "did not answer in time" in result.error
+
+
+class _Secrets:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    def delete(self, name: str) -> None:
+        self.values.pop(name, None)
+
+    def names(self) -> list[str]:
+        return sorted(self.values)
+
+
+def test_factory_builds_the_solana_reader(svm_server: SolanaRpcServer, tmp_path: Path) -> None:
+    from app.chains.factory import ReaderContext, create_reader
+    from app.config import Settings
+    from app.storage.database import create_sqlite_engine
+
+    keys = populate(svm_server)
+    ctx = ReaderContext(
+        settings=Settings(tmp_path / "settings.toml"),
+        engine=create_sqlite_engine(tmp_path / "db.sqlite"),
+        secrets=_Secrets(),
+        options={"solana.backoff": 0.01},
+    )
+    reader = create_reader(spec(svm_server.url), ctx)
+
+    async def go() -> ChainReadResult:
+        try:
+            return await reader.read_balances([wallet(keys["rich"])])
+        finally:
+            await reader.aclose()
+
+    result = asyncio.run(go())
+    assert result.state is SourceState.OK
+    assert reader.spec.chain_id == MAINNET
+    assert any(b.asset.kind is AssetKind.STAKE for b in result.balances)
