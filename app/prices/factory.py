@@ -9,15 +9,17 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.domain.ports import PriceSource, SecretStore
+from app.prices.backfill import Backfiller
 from app.prices.coingecko import CoinGeckoSource
 from app.prices.defillama import DefiLlamaSource
 from app.services.prices import PriceService
-from app.storage.price_store import SqlPriceStore
+from app.storage.price_store import SqlBackfillStore, SqlPriceStore
 
 
 @dataclass
 class PriceStack:
     service: PriceService
+    backfiller: Backfiller
     client: httpx.AsyncClient
 
     async def aclose(self) -> None:
@@ -46,10 +48,13 @@ def build_price_service(
         "defillama": DefiLlamaSource(client, settings.get("prices.defillama.url")),
     }
     sources = [available[name] for name in settings.get("prices.order")]
+    history = SqlBackfillStore(engine)
     service = PriceService(
         SqlPriceStore(engine),
         sources,
         rates=coingecko,
         ttl_seconds=settings.get("prices.ttl_seconds"),
+        history=history,
     )
-    return PriceStack(service, client)
+    backfiller = Backfiller(client, settings.get("prices.defillama.url"), history)
+    return PriceStack(service, backfiller, client)

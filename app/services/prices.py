@@ -17,7 +17,7 @@ from app.domain.errors import ChainfolioError
 from app.domain.ports import PriceSource
 from app.domain.valuation import PricedAsset, Quote, holding_value
 from app.prices.router import route
-from app.storage.price_store import USD, SqlPriceStore
+from app.storage.price_store import USD, SqlBackfillStore, SqlPriceStore
 
 
 class RateSource(Protocol):
@@ -91,8 +91,10 @@ class PriceService:
         rates: RateSource | None = None,
         ttl_seconds: int = 300,
         clock: Callable[[], float] = time.time,
+        history: SqlBackfillStore | None = None,
     ) -> None:
         self._store = store
+        self._history = history
         self._sources = list(sources)
         self._rates = rates
         self._ttl = ttl_seconds
@@ -166,6 +168,8 @@ class PriceService:
     async def value(self, balances: Sequence[Balance], currency: str = USD) -> Valuation:
         assets = [PricedAsset(b.asset.asset_id, b.asset.price_id) for b in balances]
         priced, requests, errors = await self.prices(assets, currency)
+        if self._history is not None:  # first sighting queues a year of daily prices
+            self._history.enqueue((str(a.asset_id) for a in assets), int(self._clock()))
         holdings: list[HoldingValue] = []
         total = Decimal(0)
         for b in balances:
@@ -187,3 +191,13 @@ class PriceService:
                 )
             )
         return Valuation(currency.upper(), tuple(holdings), total, requests, tuple(errors))
+
+    async def history(
+        self, asset_id: str, currency: str = USD, since: int = 0
+    ) -> list[tuple[int, Decimal]]:
+        """Daily prices in ``currency``, derived from the stored USD history with the FX table
+        (today's rate), so a currency change needs no refetch."""
+        if self._history is None:
+            return []
+        rate = await self.usd_rate(currency, [])
+        return [(ts, p * rate) for ts, p in self._history.history(asset_id, since)]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects.sqlite import insert
 
 from app.domain.valuation import Quote
-from app.storage.tables import price_overrides, prices
+from app.storage.tables import backfill_jobs, price_history, price_overrides, prices
 
 USD = "USD"
 
@@ -101,3 +101,78 @@ class SqlPriceStore:
 
     def rate(self, code: str) -> Quote | None:
         return self.cached([fx_id(code)]).get(fx_id(code))
+
+
+class SqlBackfillStore:
+    """Daily price history (USD) and the progress of each asset's one-year backfill.
+
+    Progress lives in ``backfill_jobs`` so an interrupted backfill resumes after a restart.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def enqueue(self, asset_ids: Iterable[str], now: int) -> int:
+        """Add a pending job for every asset not seen before; returns how many were new."""
+        rows = [
+            {"asset_id": a, "currency": USD, "status": "pending", "attempts": 0, "updated_at": now}
+            for a in set(asset_ids)
+        ]
+        if not rows:
+            return 0
+        with self._engine.begin() as con:
+            result = con.execute(insert(backfill_jobs).on_conflict_do_nothing(), rows)
+        return max(result.rowcount, 0)
+
+    def pending(self, limit: int) -> list[tuple[str, int | None, int]]:
+        """(asset id, done_until, attempts) of jobs still to do, oldest first."""
+        with self._engine.connect() as con:
+            rows = con.execute(
+                select(
+                    backfill_jobs.c.asset_id, backfill_jobs.c.done_until, backfill_jobs.c.attempts
+                )
+                .where(backfill_jobs.c.status == "pending")
+                .order_by(backfill_jobs.c.updated_at, backfill_jobs.c.asset_id)
+                .limit(limit)
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def finish(self, asset_id: str, done_until: int, now: int) -> None:
+        self._update(asset_id, {"status": "done", "done_until": done_until, "updated_at": now})
+
+    def failed_attempt(self, asset_id: str, attempts: int, give_up_after: int, now: int) -> None:
+        status = "failed" if attempts >= give_up_after else "pending"
+        self._update(asset_id, {"status": status, "attempts": attempts, "updated_at": now})
+
+    def _update(self, asset_id: str, values: dict[str, object]) -> None:
+        with self._engine.begin() as con:
+            con.execute(
+                update(backfill_jobs)
+                .where(backfill_jobs.c.asset_id == asset_id, backfill_jobs.c.currency == USD)
+                .values(**values)
+            )
+
+    def save_history(
+        self, asset_id: str, points: Iterable[tuple[int, Decimal]], source: str
+    ) -> None:
+        rows = [
+            {"asset_id": asset_id, "currency": USD, "ts": ts, "price": str(p), "source": source}
+            for ts, p in points
+        ]
+        if rows:
+            with self._engine.begin() as con:
+                con.execute(insert(price_history).on_conflict_do_nothing(), rows)
+
+    def history(self, asset_id: str, since: int = 0) -> list[tuple[int, Decimal]]:
+        """Daily USD prices (day start, price), oldest first."""
+        with self._engine.connect() as con:
+            rows = con.execute(
+                select(price_history.c.ts, price_history.c.price)
+                .where(
+                    price_history.c.asset_id == asset_id,
+                    price_history.c.currency == USD,
+                    price_history.c.ts >= since,
+                )
+                .order_by(price_history.c.ts)
+            ).fetchall()
+        return [(int(r[0]), Decimal(r[1])) for r in rows]

@@ -106,7 +106,24 @@ class FakeDefiLlama(FakeApi):
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/prices/current/{coins}", self.current)
+        app.router.add_get("/chart/{coins}", self.chart)
         return app
+
+    async def chart(self, request: web.Request) -> web.Response:
+        """``/chart/{coins}?start=&span=&period=1d``: daily points at the price in ``prices``."""
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        start = int(request.query["start"])
+        span = int(request.query.get("span", "0"))
+        coins = {}
+        for key in request.match_info["coins"].split(","):
+            if key in self.prices:
+                points = [
+                    {"timestamp": start + day * 86400 + 120, "price": self.prices[key]}
+                    for day in range(span)
+                ]
+                coins[key] = {"symbol": "TKN", "confidence": 0.99, "decimals": 18, "prices": points}
+        return self.reply({"coins": coins})
 
     async def current(self, request: web.Request) -> web.Response:
         if (gate := await self._gate(request)) is not None:

@@ -1,0 +1,116 @@
+"""One year of daily prices for every newly seen asset, fetched in the background.
+
+DefiLlama's ``/chart/{coins}?start=..&span=..&period=1d`` answers many coins in one request
+(``{"coins": {"ethereum:0x..": {"prices": [{"timestamp": .., "price": ..}, ..]}}}``), so jobs are
+taken in batches and paced. Progress is in ``backfill_jobs``: a restart resumes where it stopped.
+History is kept in US dollars; other currencies are derived with the FX table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import httpx
+
+from app.domain.ids import AssetId
+from app.domain.valuation import parse_price
+from app.prices.http import FetchError, Pacer, get_json
+from app.prices.mapping import price_keys
+from app.storage.price_store import SqlBackfillStore
+
+log = logging.getLogger(__name__)
+
+DAY = 86400
+YEAR_DAYS = 365
+BATCH = 25
+GIVE_UP_AFTER = 5
+
+
+class Backfiller:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        store: SqlBackfillStore,
+        *,
+        per_minute: int = 30,
+        clock: Callable[[], float] = time.time,
+        price_ids: Callable[[str], str | None] = lambda _asset: None,
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._store = store
+        self._pacer = Pacer(per_minute)
+        self._clock = clock
+        self._price_ids = price_ids  # asset id -> token list price id ("coingecko:...")
+
+    def _key(self, asset_id: str) -> str | None:
+        try:
+            asset = AssetId.parse(asset_id)
+        except ValueError:
+            return None
+        return price_keys(asset, self._price_ids(asset_id)).defillama
+
+    async def run_once(self) -> int:
+        """Backfill one batch of pending jobs; returns how many jobs were taken (0: nothing to do)."""
+        jobs = self._store.pending(BATCH)
+        if not jobs:
+            return 0
+        now = int(self._clock())
+        today = now - now % DAY
+        by_key: dict[str, list[tuple[str, int]]] = {}
+        for asset_id, _done_until, attempts in jobs:
+            key = self._key(asset_id)
+            if key is None:  # nothing can price it: no history to fetch
+                self._store.finish(asset_id, today, now)
+                continue
+            by_key.setdefault(key, []).append((asset_id, attempts))
+        if not by_key:
+            return len(jobs)
+        # Resuming jobs re-ask from a year ago too: rows already stored are kept (insert-or-ignore).
+        start = today - YEAR_DAYS * DAY
+        params = {"start": str(start), "span": str(YEAR_DAYS + 1), "period": "1d"}
+        await self._pacer.wait()
+        try:
+            body, _ = await get_json(
+                self._client, f"{self._base}/chart/{','.join(sorted(by_key))}", params=params
+            )
+        except FetchError as exc:
+            log.info("price history backfill postponed: DefiLlama %s", exc)
+            for items in by_key.values():
+                for asset_id, attempts in items:
+                    self._store.failed_attempt(asset_id, attempts + 1, GIVE_UP_AFTER, now)
+            return len(jobs)
+        coins = body.get("coins") if isinstance(body, dict) else None
+        coins = coins if isinstance(coins, dict) else {}
+        for key, items in by_key.items():
+            points = _daily_points(coins.get(key))
+            for asset_id, _attempts in items:
+                self._store.save_history(asset_id, points, "defillama")
+                self._store.finish(asset_id, today, now)
+        return len(jobs)
+
+    async def run_until_idle(self, stop: asyncio.Event | None = None) -> None:
+        """Work through every pending job (paced); meant to run as a background task."""
+        while not (stop and stop.is_set()):
+            if await self.run_once() == 0:
+                return
+
+
+def _daily_points(entry: object) -> list[tuple[int, Decimal]]:
+    """Believable (day start, price) points; absurd prices are dropped, one point per day."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("prices"), list):
+        return []
+    out: dict[int, Decimal] = {}
+    for point in entry["prices"]:
+        if not isinstance(point, dict) or not isinstance(point.get("timestamp"), int):
+            continue
+        price = parse_price(point.get("price"))
+        if price is not None:
+            ts = point["timestamp"]
+            out[ts - ts % DAY] = price
+    return sorted(out.items())
