@@ -1,7 +1,8 @@
 """JSON-RPC batch client for Solana endpoints.
 
 solana-py 0.40 dropped batch requests, so a refresh sends its calls itself as JSON-RPC batch
-arrays over one keep-alive httpx client. A client-side limiter keeps within the public endpoint
+arrays through the shared JSON-RPC transport (app.chains.http: keep-alive pool, retries, URL rotation,
+circuit breaker). A client-side limiter keeps within the public endpoint
 limits (100 requests / 10 s per IP, 40 per method); a 429 or -32005 reply backs off and retries.
 Replies are validated as plain JSON before any solders parser sees them (solders 0.29 panics on a
 -32005 error without ``data``).
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from app.chains.http import JsonRpcTransport, RpcTransportError
 
 RATE_LIMITED_CODE = -32005
 
@@ -120,13 +121,20 @@ class BatchClient:
         self.backoff = backoff
         self.http_requests = 0
         self._sem = asyncio.Semaphore(concurrency)
-        self._client = httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_keepalive_connections=concurrency)
+        # Transport-level faults (timeouts, HTTP 429/5xx, non-JSON, dead endpoints) are retried
+        # with rotation and a circuit breaker by the shared transport; -32005 items are retried
+        # here, per item.
+        self._transport = JsonRpcTransport(
+            urls=list(urls),
+            timeout=timeout,
+            retries=retries,
+            backoff_base=backoff,
+            max_connections=concurrency,
         )
         self._next_id = 0
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
     async def call_all(self, calls: Sequence[Call]) -> list[CallResult]:
         """Every call's result, in order. Raises RpcError only if no batch could be sent."""
@@ -152,9 +160,8 @@ class BatchClient:
                 break
             if attempt:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-            url = self.urls[attempt % len(self.urls)]
             try:
-                reply = await self._post(url, todo)
+                reply = await self._post(todo)
             except RpcError as exc:
                 last_error = str(exc)
                 continue
@@ -178,27 +185,17 @@ class BatchClient:
             raise RpcError(last_error)
         return [r if r is not None else CallResult(None, last_error) for r in results]
 
-    async def _post(self, url: str, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _post(self, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.limiter is not None:
             await self.limiter.acquire([b["method"] for b in body])
         async with self._sem:
-            self.http_requests += 1
+            before = self._transport.requests
             try:
-                resp = await self._client.post(url, json=body)
-            except httpx.TimeoutException as exc:
-                raise RpcError("the Solana RPC endpoint did not answer in time") from exc
-            except httpx.HTTPError as exc:
-                raise RpcError(
-                    f"could not reach the Solana RPC endpoint ({type(exc).__name__})"
-                ) from exc
-        if resp.status_code == 429:
-            raise RpcError("rate limited by the RPC endpoint (HTTP 429)")
-        if resp.status_code != 200:
-            raise RpcError(f"the Solana RPC endpoint answered HTTP {resp.status_code}")
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise RpcError("the Solana RPC endpoint sent a malformed reply") from exc
+                data = await self._transport.post(body)
+            except RpcTransportError as exc:
+                raise RpcError(str(exc)) from exc
+            finally:
+                self.http_requests += self._transport.requests - before
         if isinstance(data, dict):
             err = data.get("error")
             if isinstance(err, dict) and err.get("code") == RATE_LIMITED_CODE:
