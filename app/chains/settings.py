@@ -32,8 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "chains.multicall_chunk_calls",
-        1_000,
-        "Most balance calls packed into one Multicall3 aggregate3 request.",
+        2_000,
+        "Most balance calls packed into one Multicall3 aggregate3 request (about 0.9 MB).",
         parse_int,
         in_range("chains.multicall_chunk_calls", 1, 20_000),
     ),

@@ -47,7 +47,7 @@ class EvmReader:
         transport: JsonRpcTransport,
         tokens: Sequence[AssetInfo],
         *,
-        chunk_calls: int = 1000,
+        chunk_calls: int = 2000,
         max_concurrency: int = 8,
     ) -> None:
         self._spec = spec

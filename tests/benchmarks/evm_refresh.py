@@ -1,0 +1,198 @@
+"""Benchmark: two anvil chains, 100 wallets x 200 tokens, 50 ms latency per HTTP request.
+
+Measures in one run (a) the product's refresh (BalanceService + EvmReader), (b) a naive web3.py
+reader (one balanceOf call per balance, gathered) and (c) the floor: raw aggregate3 chunks sent
+concurrently with eth-abi over one keep-alive httpx client. Prints JSON.
+
+The naive reader makes three HTTP requests per balance (120k for the full size), so by default it
+runs on the first ``--naive-wallets`` wallets and its time is also given scaled per balance.
+Run: .venv/bin/python -m tests.benchmarks.evm_refresh [--wallets 100 --tokens 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+
+from app.chains.evm import calls
+from app.chains.evm.reader import EvmReader
+from app.chains.evm.tokens import erc20_asset_id
+from app.chains.http import JsonRpcTransport
+from app.domain.addresses import AddressFamily
+from app.domain.balances import AssetInfo, SourceState
+from app.domain.chains import ChainFamily, ChainSpec
+from app.domain.ids import ChainId
+from app.domain.model import Wallet
+from app.services.balances import BalanceService
+from tests.integration.evm.anvil import ARTIFACTS, MULTICALL3, Anvil
+from tests.integration.evm.proxy import FaultyProxy
+
+CHUNK = 2000
+
+
+def setup_chain(node: Anvil, wallets: list[str], n_tokens: int) -> list[str]:
+    """Deploy the tokens once (one tx at a time), then write balances straight into storage."""
+    tokens = [
+        node.deploy("TestToken", ["string", "string", "uint8"], [f"T{i}", f"T{i}", 18])
+        for i in range(n_tokens)
+    ]
+    batch: list[dict[str, Any]] = []
+    for wi, w in enumerate(wallets):
+        slot = "0x" + keccak(encode(["address", "uint256"], [w, 0])).hex()  # OZ _balances slot 0
+        for ti, t in enumerate(tokens):
+            value = "0x" + ((wi + 1) * 10**18 + ti).to_bytes(32, "big").hex()
+            batch.append({"jsonrpc": "2.0", "id": len(batch), "method": "anvil_setStorageAt",
+                          "params": [t, slot, value]})  # fmt: skip
+            if len(batch) == 2000:
+                node.http.post(node.url, json=batch).raise_for_status()
+                batch = []
+        node.set_native(w, 10**18 + wi)
+    if batch:
+        node.http.post(node.url, json=batch).raise_for_status()
+    return tokens
+
+
+async def product(
+    specs: list[ChainSpec], tokens: dict[str, list[AssetInfo]], wallets: list[Wallet]
+) -> int:
+    def factory(spec: ChainSpec) -> EvmReader:
+        return EvmReader(spec, JsonRpcTransport(spec.rpc_urls), tokens[str(spec.chain_id)],
+                         chunk_calls=CHUNK, max_concurrency=16)  # fmt: skip
+
+    results = await BalanceService(factory).refresh(specs, wallets)
+    assert all(r.state is SourceState.OK and not r.failures for r in results), results[0].error
+    return sum(len(r.balances) for r in results)
+
+
+async def floor(urls: list[str], tokens: dict[str, list[str]], wallets: list[str]) -> int:
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as client:
+
+        async def chunk(url: str, part: list[tuple[str, bytes]]) -> int:
+            data = calls.encode_aggregate3(part)
+            body = {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+                    "params": [{"to": MULTICALL3, "data": "0x" + data.hex()}, "latest"]}  # fmt: skip
+            reply = (await client.post(url, json=body)).json()
+            return len(calls.decode_aggregate3(bytes.fromhex(reply["result"][2:])))
+
+        jobs = []
+        for url, toks in zip(urls, tokens.values(), strict=True):
+            plan: list[tuple[str, bytes]] = []
+            for w in wallets:
+                plan.append((MULTICALL3, calls.get_eth_balance(w)))
+                plan.extend((t, calls.balance_of(w)) for t in toks)
+            jobs += [chunk(url, plan[i : i + CHUNK]) for i in range(0, len(plan), CHUNK)]
+        return sum(await asyncio.gather(*jobs))
+
+
+async def naive(urls: list[str], tokens: dict[str, list[str]], wallets: list[str]) -> int:
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    abi = ARTIFACTS["TestToken"]["abi"]
+    jobs: list[Awaitable[int]] = []
+    providers = []
+    for url, toks in zip(urls, tokens.values(), strict=True):
+        w3 = AsyncWeb3(AsyncHTTPProvider(url, request_kwargs={"timeout": 600}))
+        providers.append(w3)
+        for w in wallets:
+            jobs.append(w3.eth.get_balance(AsyncWeb3.to_checksum_address(w)))
+            for t in toks:
+                c = w3.eth.contract(address=AsyncWeb3.to_checksum_address(t), abi=abi)
+                jobs.append(c.functions.balanceOf(AsyncWeb3.to_checksum_address(w)).call())
+    out = await asyncio.gather(*jobs)
+    for w3 in providers:
+        await w3.provider.disconnect()
+    return len(out)
+
+
+def measure(
+    name: str, proxies: list[FaultyProxy], fn: Callable[[], Awaitable[int]]
+) -> dict[str, Any]:
+    before = sum(p.requests for p in proxies)
+    t0 = time.perf_counter()
+    n = asyncio.run(fn())
+    wall = time.perf_counter() - t0
+    requests = sum(p.requests for p in proxies) - before
+    tracemalloc.start()  # a second run for memory, so tracing does not skew the wall time
+    asyncio.run(fn())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"name": name, "balances": n, "wall_s": round(wall, 3), "http_requests": requests,
+            "peak_mem_mib": round(peak / 2**20, 2), "s_per_balance": wall / max(n, 1)}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wallets", type=int, default=100)
+    ap.add_argument("--tokens", type=int, default=200)
+    ap.add_argument("--latency-ms", type=float, default=50)
+    ap.add_argument("--naive-wallets", type=int, default=5)
+    args = ap.parse_args()
+    wallets = [("0x" + keccak(str(i).encode()).hex()[-40:]) for i in range(args.wallets)]
+    wallets = [checksum(w) for w in wallets]
+    nodes = [Anvil(31337), Anvil(31338)]
+    proxies: list[FaultyProxy] = []
+    try:
+        t0 = time.perf_counter()
+        raw_tokens = {
+            str(ChainId.evm(n.chain_id)): setup_chain(n, wallets, args.tokens) for n in nodes
+        }
+        setup_s = time.perf_counter() - t0
+        proxies = [FaultyProxy(n.url, latency=args.latency_ms / 1000) for n in nodes]
+        urls = [p.url for p in proxies]
+        specs = [
+            ChainSpec(
+                ChainId.evm(n.chain_id),
+                f"Bench {n.chain_id}",
+                ChainFamily.EVM,
+                "ETH",
+                "Ether",
+                18,
+                60,
+                (u,),
+                multicall3=MULTICALL3,
+            )
+            for n, u in zip(nodes, urls, strict=True)
+        ]
+        infos = {c: [AssetInfo(erc20_asset_id(ChainId.parse(c), t), "T", "T", 18) for t in ts]
+                 for c, ts in raw_tokens.items()}  # fmt: skip
+        ws = [Wallet(w, AddressFamily.EVM) for w in wallets]
+        a = measure("product", proxies, lambda: product(specs, infos, ws))
+        c = measure("floor", proxies, lambda: floor(urls, raw_tokens, wallets))
+        b = measure(
+            "naive_web3", proxies, lambda: naive(urls, raw_tokens, wallets[: args.naive_wallets])
+        )
+        full = args.wallets * (args.tokens + 1) * len(nodes)
+        b["estimated_full_wall_s"] = round(b["s_per_balance"] * full, 1)
+        report = {
+            "chains": len(nodes), "wallets": args.wallets, "tokens": args.tokens,
+            "balances_per_refresh": full, "latency_ms": args.latency_ms, "setup_s": round(setup_s, 1),
+            "product": a, "floor": c, "naive_web3": b,
+            "product_vs_floor": round(a["wall_s"] / c["wall_s"], 2),
+            "naive_vs_product_per_balance": round(b["s_per_balance"] / a["s_per_balance"], 1),
+            "product_http_requests_per_chain": a["http_requests"] / len(nodes),
+        }  # fmt: skip
+        print(json.dumps(report, indent=2))
+    finally:
+        for p in proxies:
+            p.stop()
+        for n in nodes:
+            n.stop()
+
+
+def checksum(address: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    return str(to_checksum_address(address))
+
+
+if __name__ == "__main__":
+    main()
