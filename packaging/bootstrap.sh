@@ -65,6 +65,7 @@ if ! { [ -x "$UV" ] && "$UV" --version 2>/dev/null | grep -q " $UV_VERSION"; }; 
   "$ROOT/.tools/bin/python" -m pip install -q "uv==$UV_VERSION"
 fi
 export UV_PYTHON_DOWNLOADS=never
+export UV_COMPILE_BYTECODE=1  # a faster first start: no compiling on import
 
 if [ "$MODE" = run ]; then
   say "syncing the app environment from uv.lock ($("$PY" --version))"

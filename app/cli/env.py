@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from app.bootstrap import AppContext, bootstrap
 from app.config import Paths, Settings
 from app.logging_setup import setup_logging
+
+if TYPE_CHECKING:
+    from app.bootstrap import AppContext
 
 
 @dataclass
@@ -37,6 +39,8 @@ class CliEnv:
     @property
     def context(self) -> AppContext:
         if self._context is None:
+            from app.bootstrap import bootstrap  # SQLAlchemy: only for commands that need it
+
             self._context = bootstrap(self.paths, self.settings)
         return self._context
 
