@@ -29,6 +29,7 @@ from tests.support.net import free_port, port_open, wait_until
 TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
 STAKE_PROGRAM = Pubkey.from_string("Stake11111111111111111111111111111111111111")
+METAPLEX_PROGRAM = "metaqbxxUerdq28cj1RbAWkYQm3ybzjb6a8bt518x1s"
 SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 RENT_MINT = 1_461_600
 RENT_TOKEN_ACCOUNT = 2_039_280
@@ -120,6 +121,21 @@ class SolanaRpcServer:
     def add_mint_raw(self, mint: Pubkey, data: bytes, program: Pubkey) -> None:
         Mint.from_bytes(data[:82])
         self._set(mint, Account(RENT_MINT * 2, data, program, False, 0))
+
+    def add_metaplex_metadata(self, mint: Pubkey, name: str, symbol: str) -> Pubkey:
+        """A Metaplex MetadataV1 account at the mint's PDA (strings NUL-padded as on chain)."""
+        program = Pubkey.from_string(METAPLEX_PROGRAM)
+        seeds = [b"metadata", bytes(program), bytes(mint)]
+        key = Pubkey.find_program_address(seeds, program)[0]
+
+        def s(text: str, width: int) -> bytes:
+            raw = text.encode().ljust(width, b"\x00")
+            return struct.pack("<I", len(raw)) + raw
+
+        data = bytes([4]) + bytes(32) + bytes(mint) + s(name, 32) + s(symbol, 10) + s("", 200)
+        data += struct.pack("<H?B", 0, False, 0) + bytes(679 - len(data) - 4)
+        self._set(key, Account(5_616_720, data, program, False, 0))
+        return key
 
     def add_token_account(
         self, owner: Pubkey, mint: Pubkey, amount: int, program: Pubkey = TOKEN_PROGRAM

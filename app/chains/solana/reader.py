@@ -4,7 +4,8 @@ Round 1 (one set of batch arrays): ``getMultipleAccounts`` for the wallets (100 
 ``getTokenAccountsByOwner`` per wallet and token program (jsonParsed), ``getProgramAccounts`` on
 the Stake program per wallet with a memcmp filter on the staker and on the withdrawer.
 Round 2: ``getMultipleAccounts`` for mints that need their own account read (Token-2022 mints and
-mints outside the curated list): decimals, metadata extension, amount-changing extensions.
+mints outside the curated list): decimals, metadata extension, amount-changing extensions, and
+the Metaplex metadata account of unlisted mints, in the same getMultipleAccounts calls.
 Every reply is validated by solders' response parsers before its fields are used.
 """
 
@@ -22,7 +23,13 @@ from solders.rpc.responses import (
 )
 
 from app.chains.solana.rpc import BatchClient, Call, CallResult, RpcError
-from app.chains.solana.tokens import MintInfo, curated_tokens, parse_mint
+from app.chains.solana.tokens import (
+    MintInfo,
+    curated_tokens,
+    metaplex_metadata_address,
+    parse_metaplex,
+    parse_mint,
+)
 from app.domain.addresses import AddressFamily
 from app.domain.balances import (
     AssetInfo,
@@ -237,6 +244,8 @@ class SolanaReader:
     async def _mint_infos(
         self, holdings: list[tuple[str, str, str, int, int]]
     ) -> dict[str, MintInfo]:
+        """Mint accounts (Token-2022 extensions, decimals) plus, for mints outside the curated
+        list, their Metaplex metadata accounts, all in one set of getMultipleAccounts calls."""
         wanted = sorted(
             {
                 m
@@ -246,23 +255,35 @@ class SolanaReader:
         )
         if not wanted:
             return {}
-        chunks = [wanted[i : i + KEYS_PER_CALL] for i in range(0, len(wanted), KEYS_PER_CALL)]
+        pdas = {m: metaplex_metadata_address(m) for m in wanted if m not in self._curated}
+        keys = wanted + list(pdas.values())
+        chunks = [keys[i : i + KEYS_PER_CALL] for i in range(0, len(keys), KEYS_PER_CALL)]
         calls = [Call("getMultipleAccounts", [c, {"encoding": "base64"}]) for c in chunks]
         try:
             replies = await self._client.call_all(calls)
         except RpcError:
             return {}
-        out: dict[str, MintInfo] = {}
+        data: dict[str, bytes] = {}
         for chunk, reply in zip(chunks, replies, strict=True):
             try:
                 accounts = _parse(GetMultipleAccountsResp, reply).value
             except _BadReply:
                 continue
-            for mint, acc in zip(chunk, accounts, strict=False):
-                if acc is None:
-                    continue
-                try:
-                    out[mint] = parse_mint(bytes(acc.data))
-                except (ValueError, struct.error):
-                    continue
+            for key, acc in zip(chunk, accounts, strict=False):
+                if acc is not None:
+                    data[key] = bytes(acc.data)
+        out: dict[str, MintInfo] = {}
+        for mint in wanted:
+            raw = data.get(mint)
+            if raw is None:
+                continue
+            try:
+                info = parse_mint(raw)
+            except (ValueError, struct.error):
+                continue
+            meta = data.get(pdas.get(mint, ""))
+            named = parse_metaplex(meta) if meta is not None and info.symbol is None else None
+            if named is not None:
+                info = MintInfo(info.decimals, named[0], named[1], info.unsupported)
+            out[mint] = info
         return out

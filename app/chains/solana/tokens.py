@@ -93,3 +93,31 @@ def parse_mint(data: bytes) -> MintInfo:
                 except (ValueError, struct.error):
                     name = symbol = None
     return MintInfo(decimals=decimals, name=name, symbol=symbol, unsupported=unsupported)
+
+
+METAPLEX_PROGRAM = "metaqbxxUerdq28cj1RbAWkYQm3ybzjb6a8bt518x1s"
+_METAPLEX_KEY_METADATA_V1 = 4
+
+
+def metaplex_metadata_address(mint: str) -> str:
+    """The Metaplex token-metadata PDA of ``mint``: seeds "metadata", program id, mint."""
+    from solders.pubkey import Pubkey
+
+    program = Pubkey.from_string(METAPLEX_PROGRAM)
+    seeds = [b"metadata", bytes(program), bytes(Pubkey.from_string(mint))]
+    return str(Pubkey.find_program_address(seeds, program)[0])
+
+
+def parse_metaplex(data: bytes) -> tuple[str, str] | None:
+    """(name, symbol) of a Metaplex MetadataV1 account; None if it is not one.
+
+    Layout: key u8, update authority 32, mint 32, then borsh strings name, symbol, uri (the
+    program pads them with NUL bytes to 32 / 10 / 200)."""
+    if len(data) < 65 + 8 or data[0] != _METAPLEX_KEY_METADATA_V1:
+        return None
+    try:
+        name, pos = _read_str(data, 65)
+        symbol, _ = _read_str(data, pos)
+    except (ValueError, struct.error):
+        return None
+    return name.rstrip("\x00"), symbol.rstrip("\x00")

@@ -92,8 +92,21 @@ def populate(server: SolanaRpcServer) -> dict[str, Pubkey]:
     )
     server.add_token_account(rich, interest_mint, 777, TOKEN_2022_PROGRAM)
     server.add_stake(rich, rich, 5_000_000_000)
+    plain_mint, bare_mint = Pubkey.new_unique(), Pubkey.new_unique()
+    server.add_mint(plain_mint, 8)
+    server.add_metaplex_metadata(plain_mint, "Meta\u0007plex Coin", "MPLX")
+    server.add_token_account(rich, plain_mint, 1)
+    server.add_mint(bare_mint, 0)
+    server.add_token_account(rich, bare_mint, 3)
     server.add_stake(Pubkey.new_unique(), rich, 1_000_000_000)  # withdrawer only
-    return {"rich": rich, "empty": empty, "meta": meta_mint, "interest": interest_mint}
+    return {
+        "rich": rich,
+        "empty": empty,
+        "meta": meta_mint,
+        "interest": interest_mint,
+        "plain": plain_mint,
+        "bare": bare_mint,
+    }
 
 
 def test_reads_sol_spl_token2022_and_stake(svm_server: SolanaRpcServer) -> None:
@@ -114,6 +127,14 @@ def test_reads_sol_spl_token2022_and_stake(svm_server: SolanaRpcServer) -> None:
     meta = got[(rich, f"{MAINNET}/token:{keys['meta']}")]
     assert meta.asset.name == "GoodToken" and meta.asset.symbol == "GOOD"
     assert meta.amount == Decimal("5.0000") and not meta.asset.is_spam
+    plain = got[(rich, f"{MAINNET}/token:{keys['plain']}")]
+    assert (plain.asset.symbol, plain.asset.name, plain.amount) == (
+        "MPLX",
+        "Metaplex Coin",
+        Decimal("1E-8"),
+    )
+    bare = got[(rich, f"{MAINNET}/token:{keys['bare']}")]
+    assert bare.raw == 3 and bare.asset.is_spam and bare.asset.decimals == 0
     stake = [b for b in result.balances if b.asset.kind is AssetKind.STAKE]
     assert [b.raw for b in stake] == [6_000_000_000]
     assert stake[0].asset.decimals == 9 and stake[0].asset.price_id == "coingecko:solana"
