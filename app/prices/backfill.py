@@ -18,8 +18,9 @@ import httpx
 
 from app.domain.ids import AssetId
 from app.domain.valuation import parse_price
+from app.prices.coingecko import CoinGeckoSource
 from app.prices.http import FetchError, Pacer, get_json
-from app.prices.mapping import price_keys
+from app.prices.mapping import PriceKeys, price_keys
 from app.storage.price_store import SqlBackfillStore
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,9 @@ class Backfiller:
         per_minute: int = 30,
         clock: Callable[[], float] = time.time,
         price_ids: Callable[[str], str | None] = lambda _asset: None,
+        coingecko: CoinGeckoSource | None = None,
     ) -> None:
+        self._coingecko = coingecko  # fallback for assets DefiLlama has no chart for
         self._client = client
         self._base = base_url.rstrip("/")
         self._store = store
@@ -48,12 +51,26 @@ class Backfiller:
         self._clock = clock
         self._price_ids = price_ids  # asset id -> token list price id ("coingecko:...")
 
-    def _key(self, asset_id: str) -> str | None:
+    def _keys(self, asset_id: str) -> PriceKeys | None:
         try:
             asset = AssetId.parse(asset_id)
         except ValueError:
             return None
-        return price_keys(asset, self._price_ids(asset_id)).defillama
+        return price_keys(asset, self._price_ids(asset_id))
+
+    def _key(self, asset_id: str) -> str | None:
+        keys = self._keys(asset_id)
+        return keys.defillama if keys else None
+
+    async def _fallback(self, asset_id: str, start: int, end: int) -> list[tuple[int, Decimal]]:
+        keys = self._keys(asset_id)
+        if self._coingecko is None or keys is None:
+            return []
+        try:
+            return await self._coingecko.daily_usd(keys, start, end)
+        except FetchError as exc:
+            log.info("CoinGecko history unavailable for one asset: %s", exc)
+            return []
 
     async def run_once(self) -> int:
         """Backfill one batch of pending jobs; returns how many jobs were taken (0: nothing to do)."""
@@ -90,7 +107,10 @@ class Backfiller:
         for key, items in by_key.items():
             points = _daily_points(coins.get(key))
             for asset_id, _attempts in items:
-                self._store.save_history(asset_id, points, "defillama")
+                source = "defillama"
+                if not points:
+                    points, source = await self._fallback(asset_id, start, now), "coingecko"
+                self._store.save_history(asset_id, points, source)
                 self._store.finish(asset_id, today, now)
         return len(jobs)
 

@@ -17,7 +17,7 @@ from app.domain.ports import SecretStore
 from app.domain.valuation import PriceAnswer, PricedAsset, parse_price
 from app.logging_setup import register_secret
 from app.prices.http import FetchError, Pacer, chunks, get_json, requests_of
-from app.prices.mapping import price_keys
+from app.prices.mapping import PriceKeys, price_keys
 
 ID_BATCH = 250
 CONTRACT_BATCH = 100
@@ -125,6 +125,31 @@ class CoinGeckoSource:
             if value:
                 out[code.upper()] = value / usd
         return out
+
+    async def daily_usd(self, keys: PriceKeys, start: int, end: int) -> list[tuple[int, Decimal]]:
+        """Daily USD points from ``market_chart/range`` (``{"prices": [[ms, price], ..]}``).
+
+        One request per asset (the API has no batch form), paced like every CoinGecko call.
+        Raises FetchError; absurd points are dropped.
+        """
+        if keys.coingecko_id:
+            path = f"/coins/{keys.coingecko_id}/market_chart/range"
+        elif keys.coingecko_platform and keys.contract:
+            path = f"/coins/{keys.coingecko_platform}/contract/{keys.contract}/market_chart/range"
+        else:
+            return []
+        params = {"vs_currency": "usd", "from": str(start), "to": str(end)}
+        body, _ = await self._get(path, params)
+        points = body.get("prices") if isinstance(body, dict) else None
+        out: dict[int, Decimal] = {}
+        for point in points if isinstance(points, list) else []:
+            if not (isinstance(point, list) and len(point) == 2 and isinstance(point[0], int)):
+                continue
+            price = parse_price(point[1])
+            if price is not None:
+                ts = point[0] // 1000
+                out[ts - ts % 86400] = price
+        return sorted(out.items())
 
     async def aclose(self) -> None:
         return None

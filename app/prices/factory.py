@@ -56,5 +56,10 @@ def build_price_service(
         ttl_seconds=settings.get("prices.ttl_seconds"),
         history=history,
     )
-    backfiller = Backfiller(client, settings.get("prices.defillama.url"), history)
+    backfiller = Backfiller(
+        client,
+        settings.get("prices.defillama.url"),
+        history,
+        coingecko=coingecko if "coingecko" in settings.get("prices.order") else None,
+    )
     return PriceStack(service, backfiller, client)

@@ -73,7 +73,19 @@ class FakeCoinGecko(FakeApi):
         app.router.add_get("/api/v3/simple/price", self.simple_price)
         app.router.add_get("/api/v3/simple/token_price/{platform}", self.token_price)
         app.router.add_get("/api/v3/exchange_rates", self.exchange_rates)
+        app.router.add_get("/api/v3/coins/{coin}/market_chart/range", self.market_chart)
         return app
+
+    async def market_chart(self, request: web.Request) -> web.Response:
+        """``coins/{id}/market_chart/range?vs_currency=usd&from=&to=`` (seconds in, ms out)."""
+        if (gate := await self._gate(request)) is not None:
+            return gate
+        coin = request.match_info["coin"]
+        if coin not in self.prices:
+            return web.json_response({"error": "coin not found"}, status=404)
+        start, end = int(request.query["from"]), int(request.query["to"])
+        points = [[ts * 1000, self.prices[coin]] for ts in range(start + 60, end, 86400)]
+        return self.reply({"prices": points, "market_caps": [], "total_volumes": []})
 
     async def simple_price(self, request: web.Request) -> web.Response:
         if (gate := await self._gate(request)) is not None:

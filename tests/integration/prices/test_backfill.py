@@ -96,3 +96,33 @@ def test_backfill_gives_up_after_repeated_failures(engine: Engine) -> None:
         assert history.history(str(ETH)) == []
 
     asyncio.run(run())
+
+
+def test_coingecko_history_fills_what_defillama_lacks(engine: Engine) -> None:
+    async def run() -> None:
+        btc = "eip155:1/erc20:0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599"
+        llama = FakeDefiLlama()  # knows nothing
+        cg = FakeCoinGecko(prices={"bitcoin": 67000})
+        history = SqlBackfillStore(engine)
+        history.enqueue([btc], NOW)
+        async with (
+            serve(llama) as lurl,
+            serve(cg, "/api/v3") as curl,
+            httpx.AsyncClient(timeout=2) as http,
+        ):
+            source = CoinGeckoSource(http, curl, curl, per_minute=6000)
+            backfiller = Backfiller(
+                http,
+                lurl,
+                history,
+                per_minute=6000,
+                clock=lambda: NOW,
+                price_ids=lambda _a: "coingecko:bitcoin",
+                coingecko=source,
+            )
+            await backfiller.run_until_idle()
+        points = history.history(btc)
+        assert len(points) == 366 and {p for _, p in points} == {Decimal(67000)}
+        assert [e.path for e in cg.log] == ["/api/v3/coins/bitcoin/market_chart/range"]
+
+    asyncio.run(run())
