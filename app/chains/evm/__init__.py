@@ -22,7 +22,16 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         retries=s.get("chains.retries"),
     )
     tokens = ctx.options.get("tokens")
-    token_list = list(tokens) if isinstance(tokens, list) else curated_tokens(spec.chain_id)
+    if isinstance(tokens, list):
+        token_list = list(tokens)
+    else:
+        from app.storage.token_store import TokenStore
+
+        token_list = curated_tokens(spec.chain_id)
+        known = {t.asset_id for t in token_list}
+        token_list += [
+            t for t in TokenStore(ctx.engine).list(spec.chain_id) if t.asset_id not in known
+        ]
     return EvmReader(
         spec,
         transport,
