@@ -26,6 +26,7 @@ def test_prices_and_override_commands(tmp_path: Path) -> None:
     llama = FakeDefiLlama(
         prices={
             "coingecko:ethereum": 3000.25,
+            "coingecko:bitcoin": 67000.5,
             "ethereum:0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48": 1,
         }
     )
@@ -47,6 +48,9 @@ def test_prices_and_override_commands(tmp_path: Path) -> None:
         assert run(tmp_path, "prices", "override", USDC, "--remove")[0] == 0
         code, out = run(tmp_path, "prices", USDC, "--json")
         assert json.loads(out)["prices"][0]["source"] == "defillama"  # from the cache
+
+        code, out = run(tmp_path, "prices", "coingecko:bitcoin", "--currency", "usd")
+        assert code == 0 and out.startswith("coingecko:bitcoin  67000.5 USD  [defillama]")
 
         code, _ = run(tmp_path, "prices", "override", USDC, "nan")
         assert code != 0
