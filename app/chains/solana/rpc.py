@@ -119,7 +119,6 @@ class BatchClient:
         self.limiter = limiter
         self.retries = retries
         self.backoff = backoff
-        self.http_requests = 0
         self._sem = asyncio.Semaphore(concurrency)
         # Transport-level faults (timeouts, HTTP 429/5xx, non-JSON, dead endpoints) are retried
         # with rotation and a circuit breaker by the shared transport; -32005 items are retried
@@ -132,6 +131,11 @@ class BatchClient:
             max_connections=concurrency,
         )
         self._next_id = 0
+
+    @property
+    def http_requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._transport.requests
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -189,13 +193,10 @@ class BatchClient:
         if self.limiter is not None:
             await self.limiter.acquire([b["method"] for b in body])
         async with self._sem:
-            before = self._transport.requests
             try:
                 data = await self._transport.post(body)
             except RpcTransportError as exc:
                 raise RpcError(str(exc)) from exc
-            finally:
-                self.http_requests += self._transport.requests - before
         if isinstance(data, dict):
             err = data.get("error")
             if isinstance(err, dict) and err.get("code") == RATE_LIMITED_CODE:
