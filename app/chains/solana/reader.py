@@ -42,6 +42,7 @@ from app.domain.balances import (
 from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId, AssetId
 from app.domain.model import Wallet
+from app.domain.spam import spam_reason
 from app.domain.text import clean_text
 
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
@@ -228,17 +229,18 @@ class SolanaReader:
             return AssetInfo(asset_id, known.symbol, known.name, decimals, price_id=known.price_id)
         symbol = clean_text(info.symbol, MAX_SYMBOL) if info and info.symbol else ""
         name = clean_text(info.name, MAX_NAME) if info and info.name else ""
-        if not symbol:
+        if symbol:
+            reason = spam_reason(symbol, name or symbol)
+        else:
             symbol = f"{mint[:4]}…{mint[-4:]}"
+            reason = "unlisted mint without metadata"
         return AssetInfo(
             asset_id,
             symbol,
             name or symbol,
             decimals,
-            is_spam=known is None and not (info and info.symbol),
-            spam_reason="unlisted mint without metadata"
-            if known is None and not (info and info.symbol)
-            else None,
+            is_spam=reason is not None,
+            spam_reason=reason,
         )
 
     async def _mint_infos(

@@ -96,6 +96,10 @@ def populate(server: SolanaRpcServer) -> dict[str, Pubkey]:
     server.add_mint(plain_mint, 8)
     server.add_metaplex_metadata(plain_mint, "Meta\u0007plex Coin", "MPLX")
     server.add_token_account(rich, plain_mint, 1)
+    bait_mint = Pubkey.new_unique()
+    server.add_mint(bait_mint, 0)
+    server.add_metaplex_metadata(bait_mint, "Visit claim-sol.xyz for rewards", "CLAIM")
+    server.add_token_account(rich, bait_mint, 1_000)
     server.add_mint(bare_mint, 0)
     server.add_token_account(rich, bare_mint, 3)
     server.add_stake(Pubkey.new_unique(), rich, 1_000_000_000)  # withdrawer only
@@ -135,6 +139,8 @@ def test_reads_sol_spl_token2022_and_stake(svm_server: SolanaRpcServer) -> None:
     )
     bare = got[(rich, f"{MAINNET}/token:{keys['bare']}")]
     assert bare.raw == 3 and bare.asset.is_spam and bare.asset.decimals == 0
+    bait = [b for b in result.balances if b.asset.symbol == "CLAIM"]
+    assert len(bait) == 1 and bait[0].asset.is_spam and bait[0].asset.spam_reason
     stake = [b for b in result.balances if b.asset.kind is AssetKind.STAKE]
     assert [b.raw for b in stake] == [6_000_000_000]
     assert stake[0].asset.decimals == 9 and stake[0].asset.price_id == "coingecko:solana"
