@@ -39,5 +39,7 @@ def load_settings(paths: Paths) -> Settings:
 def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
     settings = settings or load_settings(paths)
     engine = open_database(paths.database, paths.backups_dir)
-    wallets = WalletService(SqlWalletRepository(engine))
+    from app.chains.evm.ens import mainnet_resolver  # light: web3 is imported on first lookup
+
+    wallets = WalletService(SqlWalletRepository(engine), mainnet_resolver(paths.config_dir))
     return AppContext(paths=paths, settings=settings, engine=engine, wallets=wallets)

@@ -1,0 +1,60 @@
+"""ENS names (``vitalik.eth``) resolved to addresses through web3's async ENS client.
+
+web3 is imported lazily: this adapter is built at start-up but only pays for web3 on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.domain.errors import ChainfolioError
+
+
+class EnsLookupError(ChainfolioError):
+    """The Ethereum network could not be asked about a name."""
+
+
+class EnsResolver:
+    """Implements NameResolver against Ethereum mainnet RPC URLs (tried in order)."""
+
+    def __init__(
+        self, rpc_urls: Sequence[str] | Callable[[], Sequence[str]], timeout: float = 10.0
+    ) -> None:
+        self._urls = rpc_urls
+        self._timeout = timeout
+
+    async def resolve(self, name: str) -> str | None:
+        from web3 import AsyncHTTPProvider, AsyncWeb3
+        from web3.exceptions import Web3Exception
+
+        last: Exception | None = None
+        urls = self._urls() if callable(self._urls) else self._urls
+        for url in urls:
+            w3: Any = AsyncWeb3(AsyncHTTPProvider(url, request_kwargs={"timeout": self._timeout}))
+            try:
+                from ens import AsyncENS
+
+                address = await AsyncENS.from_web3(w3).address(name)
+                return str(address) if address else None
+            except (Web3Exception, OSError, TimeoutError, ValueError) as exc:
+                last = exc
+            except Exception as exc:  # aiohttp errors and the like: try the next URL
+                last = exc
+            finally:
+                await w3.provider.disconnect()
+        raise EnsLookupError(f"Could not look up {name} on Ethereum ({type(last).__name__}).")
+
+
+def mainnet_resolver(config_dir: Path) -> EnsResolver:
+    """The app's resolver: Ethereum's RPC URLs as the person configured them, read on use."""
+
+    def urls() -> Sequence[str]:
+        from app.chains.registry import ChainRegistry
+        from app.secrets import KeyringSecretStore
+
+        registry = ChainRegistry(config_dir / "networks.toml", KeyringSecretStore())
+        return registry.get("eip155:1").rpc_urls
+
+    return EnsResolver(urls)
