@@ -15,14 +15,22 @@ os.environ.setdefault("QT_API", "pyside6")
 from PySide6.QtWidgets import QApplication
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop that Qt's event processing drives (``already_running``).
+
+    It registers itself as the running loop; that must be undone after the test, or every
+    later ``asyncio.run`` in the session would refuse to start.
+    """
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
-    yield loop
-    asyncio.set_event_loop(None)
+    try:
+        yield loop
+    finally:
+        asyncio.events._set_running_loop(None)
+        asyncio.set_event_loop(None)
 
 
 @pytest.fixture
