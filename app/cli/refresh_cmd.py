@@ -15,6 +15,7 @@ from typing import Any
 from app.cli.env import CliEnv
 from app.domain.balances import ChainReadResult
 from app.domain.chains import ChainSpec
+from app.domain.model import Wallet
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,6 +64,7 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
     )
     wallets = env.context.wallets.list()
     results = asyncio.run(service.refresh(chains, wallets))
+    _remember_held(env, wallets, results)
     specs = {str(c.chain_id): c for c in chains}
     payload = [result_json(specs[str(r.chain)], r) for r in results]
     if args.json:
@@ -76,3 +78,17 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
             for f in ch["failures"]:
                 env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
     return 0 if all(c["status"] == "ok" for c in payload) else 1
+
+
+def _remember_held(env: CliEnv, wallets: list[Wallet], results: list[ChainReadResult]) -> None:
+    """Tokens found in this pass are remembered per wallet (the token table's wallet_tokens)."""
+    from app.domain.balances import AssetKind
+    from app.storage.token_store import TokenStore
+
+    ids = {w.address: w.id for w in wallets if w.id is not None}
+    store = TokenStore(env.context.engine)
+    for r in results:
+        for b in r.balances:
+            wid = ids.get(b.wallet.address)
+            if wid is not None and b.asset.kind is AssetKind.TOKEN and b.raw:
+                store.remember_held(wid, [b.asset.asset_id])

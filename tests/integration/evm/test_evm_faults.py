@@ -62,3 +62,21 @@ def test_bad_endpoint_rotates_to_the_next(proxy: FaultyProxy, anvil: Anvil) -> N
     t = JsonRpcTransport([proxy.url, anvil.url], retries=0)
     assert isinstance(_post(t), dict)
     assert t.requests == 2
+
+
+def test_circuit_breaker_skips_a_failing_endpoint(proxy: FaultyProxy, anvil: Anvil) -> None:
+    proxy.faults.extend(["500"] * 3)
+    t = JsonRpcTransport([proxy.url, anvil.url], retries=0)
+
+    async def go() -> None:
+        try:
+            for _ in range(3):  # each fails on the proxy, then succeeds on anvil
+                await t.post(CHAIN_ID)
+            before = proxy.requests
+            await t.post(CHAIN_ID)
+            assert proxy.requests == before  # breaker open: the proxy is not asked
+        finally:
+            await t.aclose()
+
+    asyncio.run(go())
+    assert t.requests == 7
