@@ -137,3 +137,24 @@ def test_unreachable_chain_fails_with_a_reason(world: World) -> None:
     )
     assert result.state is SourceState.FAILED
     assert result.error and "could not be reached" in result.error
+
+
+def test_oversized_chunk_is_split_and_the_size_remembered(world: World) -> None:
+    wallets = [Wallet(f"0x{i:040x}", AddressFamily.EVM) for i in range(1, 1501)]
+    spec = _spec(world.node, MULTICALL3)
+
+    async def go() -> tuple[ChainReadResult, int]:
+        t = JsonRpcTransport(spec.rpc_urls, retries=0)
+        reader = EvmReader(spec, t, world.tokens[:3], chunk_calls=100_000)  # ~2.7 MB body
+        try:
+            first = await reader.read_balances(wallets)
+            second = await reader.read_balances(wallets)
+            return first, second.http_requests
+        finally:
+            await reader.aclose()
+
+    result, later_requests = asyncio.run(go())
+    assert result.state is SourceState.OK and not result.failures
+    assert len([b for b in result.balances if b.asset.symbol == "ETH"]) == 1500
+    assert result.http_requests == 3  # rejected once, then two halves
+    assert later_requests == 2  # the size that worked is used from then on
