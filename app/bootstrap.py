@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from app.config import Paths, Settings
+from app.secrets import KeyringSecretStore
 from app.services.wallets import WalletService
 from app.storage.database import open_database
 from app.storage.wallet_store import SqlWalletRepository
@@ -21,6 +22,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     wallets: WalletService
+    secrets: KeyringSecretStore
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -42,4 +44,10 @@ def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
     from app.chains.evm.ens import mainnet_resolver  # light: web3 is imported on first lookup
 
     wallets = WalletService(SqlWalletRepository(engine), mainnet_resolver(paths.config_dir))
-    return AppContext(paths=paths, settings=settings, engine=engine, wallets=wallets)
+    return AppContext(
+        paths=paths,
+        settings=settings,
+        engine=engine,
+        wallets=wallets,
+        secrets=KeyringSecretStore(),  # the backend is probed on first use, not here
+    )

@@ -74,6 +74,7 @@ class ChainfolioApp:
         self.tasks = TaskRunner()
         self.window = MainWindow(self.tasks)
         self.window.quit_requested.connect(self.quit)
+        self.window.settings_changed.connect(self.on_settings_changed)
         self.instance = SingleInstance(paths.data_dir)
         self.instance.activated.connect(self.show_window)
         self.context: AppContext | None = None
@@ -107,6 +108,10 @@ class ChainfolioApp:
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
         return True
+
+    def on_settings_changed(self, keys: list[str]) -> None:
+        if "ui.theme" in keys:
+            apply_theme(self.qapp, str(self.settings.get("ui.theme")))
 
     async def run(self) -> int:
         """Runs inside the qasync loop until Quit."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from app import __version__
 from app.domain.model import Wallet
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     quit_requested = Signal()
+    settings_changed = Signal(list)  # keys whose values changed in the settings dialog
     first_paint = Signal()
 
     def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
@@ -70,6 +71,10 @@ class MainWindow(QMainWindow):
         self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.act_quit.triggered.connect(self.quit_requested)
+        self.act_settings = QAction("&Settings…", self)
+        self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.act_settings.triggered.connect(self.open_settings)
         self.act_about = QAction("&About Chainfolio", self)
         self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
         self.act_about.triggered.connect(self.show_about)
@@ -78,6 +83,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_add)
+        file_menu.addAction(self.act_settings)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit_menu = bar.addMenu("&Wallets")
@@ -108,6 +114,7 @@ class MainWindow(QMainWindow):
         ready = self.context is not None
         selected = len(self.wallets_page.selected_wallets()) if ready else 0
         self.act_add.setEnabled(ready)
+        self.act_settings.setEnabled(ready)
         self.act_edit.setEnabled(ready and selected == 1)
         self.act_remove.setEnabled(ready and selected >= 1)
 
@@ -200,6 +207,15 @@ class MainWindow(QMainWindow):
         box.finished.connect(finished)
         box.open()
         return box
+
+    def open_settings(self) -> QDialog | None:
+        if self.context is None:
+            return None
+        from app.ui.dialogs.settings_dialog import open_settings_dialog
+
+        dialog = open_settings_dialog(self.context.settings, self.context.secrets, parent=self)
+        dialog.settings_changed.connect(self.settings_changed)
+        return dialog
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(self)

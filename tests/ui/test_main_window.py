@@ -126,6 +126,19 @@ def test_about_and_shortcuts(qtbot: QtBot, context: AppContext) -> None:
     assert window.act_quit.shortcut().toString() == "Ctrl+Q"
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Wallets", "&Help"]
+    assert window.act_settings.shortcut().toString() == "Ctrl+,"
+
+
+def test_settings_dialog_opens_from_the_window_and_reports_changes(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window = make_window(qtbot, context)
+    dialog = window.open_settings()
+    assert dialog is not None and dialog.isVisible() and dialog.isModal()
+    with qtbot.waitSignal(window.settings_changed, timeout=2000) as changed:
+        dialog.settings_changed.emit(["ui.theme"])
+    assert changed.args == [["ui.theme"]]
+    dialog.close()
 
 
 def test_hostile_label_shown_as_plain_text(
