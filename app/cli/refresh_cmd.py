@@ -4,6 +4,10 @@ JSON schema (one object): ``{"chains": [{"chain": CAIP-2, "name", "status": "ok"
 "reason": str|null, "http_requests": int, "balances": [{"wallet": CAIP-10, "asset": CAIP-19,
 "symbol", "name", "raw": str, "decimals": int, "amount": str}], "failures": [{"wallet", "asset",
 "reason"}]}]}``.
+
+Unless ``--no-prices`` is given, every balance also carries ``price``, ``value`` (Decimal
+strings or null), ``price_source``, ``price_age_seconds`` and ``price_stale``, and the document
+carries ``currency``, ``total`` and ``price_errors``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--once", action="store_true", required=True, help="read once and exit")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--chain", action="append", default=[], help="only this chain (repeatable)")
+    p.add_argument(
+        "--no-prices", action="store_true", help="balances only: do not value them (offline)"
+    )
     p.set_defaults(func=_refresh)
 
 
@@ -67,17 +74,60 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
     _remember_held(env, wallets, results)
     specs = {str(c.chain_id): c for c in chains}
     payload = [result_json(specs[str(r.chain)], r) for r in results]
+    document: dict[str, Any] = {"chains": payload}
+    if not args.no_prices:
+        document.update(_value(env, secrets, results, payload))
     if args.json:
-        env.print_json({"chains": payload})
+        env.print_json(document)
     else:
         for ch in payload:
             status = "ok" if ch["status"] == "ok" else f"FAILED: {ch['reason']}"
             env.print(f"{ch['name']} ({ch['chain']}): {status}")
             for b in ch["balances"]:
-                env.print(f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}")
+                value = f"  = {b['value']} {document['currency']}" if b.get("value") else ""
+                env.print(
+                    f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}{value}"
+                )
             for f in ch["failures"]:
                 env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
+        if "total" in document:
+            env.print(f"Total: {document['total']} {document['currency']}")
+            for problem in document["price_errors"]:
+                env.print(f"  prices: {problem}")
     return 0 if all(c["status"] == "ok" for c in payload) else 1
+
+
+def _value(
+    env: CliEnv, secrets: Any, results: list[ChainReadResult], payload: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Price every balance read and merge price, value, source and age into each entry."""
+    from app.prices.factory import build_price_service
+
+    balances = [b for r in results for b in r.balances]
+    currency = str(env.settings.get("currency"))
+
+    async def run() -> Any:
+        stack = build_price_service(env.context.engine, env.settings, secrets)
+        try:
+            return await stack.service.value(balances, currency)
+        finally:
+            await stack.aclose()
+
+    valuation = asyncio.run(run())
+    by_key = {(h.wallet, h.asset_id): h for h in valuation.holdings}
+    for chain in payload:
+        for entry in chain["balances"]:
+            held = by_key.get((entry["wallet"], entry["asset"]))
+            entry["price"] = None if held is None or held.price is None else str(held.price)
+            entry["value"] = None if held is None or held.value is None else str(held.value)
+            entry["price_source"] = None if held is None else held.source
+            entry["price_age_seconds"] = None if held is None else held.age_seconds
+            entry["price_stale"] = False if held is None else held.stale
+    return {
+        "currency": valuation.currency,
+        "total": str(valuation.total),
+        "price_errors": list(valuation.errors),
+    }
 
 
 def _remember_held(env: CliEnv, wallets: list[Wallet], results: list[ChainReadResult]) -> None:

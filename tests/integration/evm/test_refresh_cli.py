@@ -31,8 +31,8 @@ def test_refresh_json_reports_ok_and_failed_chains(data_dir: Path, anvil: Anvil)
     assert run(data_dir, "networks", "add", "999", "Dead", "DED", dead)[0] == 0
     _, listing = run(data_dir, "networks", "list", "--json")
     assert {"eip155:31337", "eip155:999", "eip155:1"} <= {n["chain"] for n in json.loads(listing)}
-    code, out = run(data_dir, "refresh", "--once", "--json", "--chain", "eip155:31337",
-                    "--chain", "eip155:999")  # fmt: skip
+    code, out = run(data_dir, "refresh", "--once", "--json", "--no-prices",
+                    "--chain", "eip155:31337", "--chain", "eip155:999")  # fmt: skip
     assert code == 1
     chains = {c["chain"]: c for c in json.loads(out)["chains"]}
     ok, bad = chains["eip155:31337"], chains["eip155:999"]
@@ -49,5 +49,31 @@ def test_refresh_json_reports_ok_and_failed_chains(data_dir: Path, anvil: Anvil)
         }
     ]
     assert bad["status"] == "failed" and "could not be reached" in bad["reason"]
-    code, table = run(data_dir, "refresh", "--once", "--chain", "eip155:31337")
+    code, table = run(data_dir, "refresh", "--once", "--no-prices", "--chain", "eip155:31337")
     assert code == 0 and "1.500000000000000001 ETH" in table
+
+
+def test_refresh_values_holdings_with_prices(data_dir: Path, anvil: Anvil) -> None:
+    """Balances from a real node valued through a local DefiLlama server and a manual price."""
+    from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
+
+    wallet = "0x8617E340B3D01FA5F11F306F4090FD50E238070D"
+    anvil.set_native(wallet, 2 * 10**18 + 1)
+    run(data_dir, "wallets", "add", wallet)
+    run(data_dir, "networks", "add", str(anvil.chain_id), "Local", "ETH", anvil.url,
+        "--multicall3", MULTICALL3)  # fmt: skip
+    llama = FakeDefiLlama(prices={})
+    with serve_in_thread(llama) as url:
+        run(data_dir, "config", "set", "prices.defillama.url", url)
+        run(data_dir, "config", "set", "prices.order", "defillama")
+        asset = f"eip155:{anvil.chain_id}/slip44:60"
+        assert run(data_dir, "prices", "override", asset, "1999.5")[0] == 0
+        code, out = run(
+            data_dir, "refresh", "--once", "--json", "--chain", f"eip155:{anvil.chain_id}"
+        )
+    assert code == 0
+    doc = json.loads(out)
+    (entry,) = [b for b in doc["chains"][0]["balances"] if b["wallet"].endswith(wallet)]
+    assert entry["price"] == "1999.5" and entry["price_source"] == "manual"
+    assert entry["value"].startswith("3999.0000000000000019995")
+    assert doc["currency"] == "USD" and doc["total"].startswith("3999.0000000000000019995")
