@@ -20,3 +20,37 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     d.mkdir()
     monkeypatch.setenv("CHAINFOLIO_DATA_DIR", str(d))
     yield d
+
+
+_real_connect = __import__("socket").socket.connect
+_real_connect_ex = __import__("socket").socket.connect_ex
+
+
+def _loopback_only(address: object) -> None:
+    import ipaddress
+
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        try:
+            ok = ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise ConnectionRefusedError(f"tests may not reach the network (tried {host})")
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every in-process connection must go to 127.0.0.1/::1; the public defaults are never hit."""
+    import socket
+
+    def connect(self: socket.socket, address: object) -> None:
+        _loopback_only(address)
+        _real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        _loopback_only(address)
+        return int(_real_connect_ex(self, address))
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
