@@ -1,0 +1,63 @@
+"""The application object: start-up order, real process launch, one idempotent shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config import Paths, Settings
+from app.ui.application import ChainfolioApp
+
+
+def test_shutdown_is_idempotent_and_closes_the_database(qapp, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = Paths.resolve(data_dir)
+    paths.ensure()
+    app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file))
+    assert app.instance.listen()
+    assert app.open_data()
+    assert app.context is not None and app.window.act_add.isEnabled()
+    asyncio.run(app.shutdown())
+    asyncio.run(app.shutdown())
+    assert app.context._closed
+    assert not ChainfolioApp(
+        qapp, paths, Settings.load(paths.settings_file)
+    ).instance.notify_running(timeout_ms=100)
+
+
+def test_real_process_paints_and_quits(tmp_path: Path) -> None:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CHAINFOLIO_STARTUP_PROBE="1")
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "first-paint" in out.stdout
+    assert (tmp_path / "chainfolio.sqlite3").exists()
+    log = (tmp_path / "logs" / "chainfolio.log").read_text()
+    assert "Chainfolio stopped" in log
+
+
+def test_newer_database_is_reported_not_crashed(qapp, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from app.storage.database import open_database
+
+    paths = Paths.resolve(data_dir)
+    open_database(paths.database, paths.backups_dir).dispose()
+    con = sqlite3.connect(paths.database)
+    con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.commit()
+    con.close()
+    app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file))
+    assert not app.open_data()
+    boxes = [
+        w
+        for w in qapp.topLevelWidgets()
+        if w.isVisible() and "newer version" in getattr(w, "text", lambda: "")()
+    ]
+    assert boxes
+    for box in boxes:
+        box.close()
