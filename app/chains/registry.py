@@ -148,7 +148,8 @@ class ChainRegistry:
             raise NetworkError(f"A network with chain id {chain_id} already exists.")
         table = {
             "id": cid, "name": name, "family": "evm", "native_symbol": symbol,
-            "native_name": extra.get("native_name", symbol), "native_decimals": 18,
+            "native_name": extra.get("native_name", symbol),
+            "native_decimals": int(extra.get("native_decimals", 18)),
             "native_slip44": 60, "rpc_urls": [], "multicall3": extra.get("multicall3", ""),
             "explorer_url": extra.get("explorer_url", ""),
         }  # fmt: skip

@@ -4,13 +4,14 @@ Opened with ``open()`` (never ``exec()``, which would nest an event loop inside 
 Fields are validated as they are typed with the same ``Setting`` validators the CLI uses, and the
 message is shown under the field. API keys go straight to the :class:`SecretStore` (OS keyring)
 when "Store key" is pressed; their values are never read back into the dialog, only names are
-listed. Networks and price-source order are separate tabs owned elsewhere and added later.
+listed. The Networks and Price sources tabs live in their own modules (networks_tab, prices_tab).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,6 +38,11 @@ from app.config import SETTINGS, SUPPORTED_CURRENCIES, Settings, format_value
 from app.domain.errors import ChainfolioError
 from app.domain.ports import SecretStore
 from app.secrets import KNOWN_NAMES, SecretStatus, check_name, describe_name
+from app.ui.dialogs.networks_tab import NetworksTab
+from app.ui.dialogs.prices_tab import PricesTab
+
+if TYPE_CHECKING:
+    from app.chains.registry import ChainRegistry
 
 MASK = "••••••••"
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
@@ -62,6 +68,7 @@ class SettingsDialog(QDialog):
         secret_status: SecretStatus,
         parent: QWidget | None = None,
         autostart_supported: Callable[[], bool] = autostart.supported,
+        registry: ChainRegistry | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -81,7 +88,13 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._general_tab(autostart_supported()), "General")
+        self.networks_tab = NetworksTab(registry) if registry is not None else None
+        if self.networks_tab is not None:
+            self.tabs.addTab(self.networks_tab, "Networks")
+            self.finished.connect(self.networks_tab.shutdown)
         self.tabs.addTab(self._keys_tab(), "API keys")
+        self.prices_tab = PricesTab(settings)
+        self.tabs.addTab(self.prices_tab, "Price sources")
         self.tabs.addTab(self._appearance_tab(), "Appearance")
 
         self.save_problem = _plain_label()
@@ -277,6 +290,7 @@ class SettingsDialog(QDialog):
             "refresh.interval_minutes": self.interval.text().strip(),
             "ui.start_minimized": self.start_minimized.isChecked(),
             "ui.theme": self.theme(),
+            "prices.order": self.prices_tab.order(),
         }
 
     def save(self) -> None:
@@ -287,6 +301,10 @@ class SettingsDialog(QDialog):
             self.tabs.setCurrentIndex(0)
             self.save_problem.setText("Fix the fields marked in red first.")
             return
+        if not self.prices_tab.validate():
+            self.tabs.setCurrentWidget(self.prices_tab)
+            self.save_problem.setText("Fix the fields marked in red first.")
+            return
         before = {k: self._settings.get(k) for k in values}
         try:
             for key, value in values.items():
@@ -294,23 +312,33 @@ class SettingsDialog(QDialog):
             self._settings.save()
             if self._can_autostart:
                 autostart.apply(self.start_at_login.isChecked())
+            network_changes = self.networks_tab.apply() if self.networks_tab else []
         except (ChainfolioError, OSError) as exc:
             self.save_problem.setText(f"Could not save the settings: {exc}")
             return
-        changed = [k for k in values if self._settings.get(k) != before[k]]
+        changed = [k for k in values if self._settings.get(k) != before[k]] + network_changes
         self.save_problem.clear()
         self.settings_changed.emit(changed)
         self.accept()
 
 
 def open_settings_dialog(
-    settings: Settings, secrets: SecretStore, parent: QWidget | None = None
+    settings: Settings,
+    secrets: SecretStore,
+    parent: QWidget | None = None,
+    networks_file: Path | None = None,
 ) -> SettingsDialog:
-    """What the main window calls: builds the dialog, shows it with ``open()`` and returns it."""
+    """What the main window calls: builds the dialog, shows it with ``open()`` and returns it.
+
+    ``networks_file`` defaults to ``networks.toml`` beside the settings file (the config
+    directory), the file the ``chainfolio networks`` commands use.
+    """
+    from app.chains.registry import ChainRegistry
     from app.secrets import KeyringSecretStore, secret_status
 
     status = secrets.status() if isinstance(secrets, KeyringSecretStore) else secret_status()
-    dialog = SettingsDialog(settings, secrets, status, parent)
+    registry = ChainRegistry(networks_file or settings.path.with_name("networks.toml"), secrets)
+    dialog = SettingsDialog(settings, secrets, status, parent, registry=registry)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog

@@ -1,0 +1,391 @@
+"""Settings → Networks: enable chains, order and test RPC URLs, add a custom EVM network.
+
+Everything is read from and written through the :class:`ChainRegistry` (the same calls the
+``chainfolio networks`` commands make), so keyed provider URLs keep their secret part in the
+keyring. Keyed URLs are shown masked; the full URL lives only in the item's data. Enabled flags
+and URL lists are written on the dialog's Save (:meth:`NetworksTab.apply`); "Check and add" adds a
+custom network at once, after its URL answered with the chain id typed in. Network checks run
+as tasks on the qasync loop, never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.chains.probe import ProbeResult, probe_chain_id, probe_reference
+from app.chains.registry import SECRET_MARK, split_secret
+from app.domain.addresses import parse_evm_address
+from app.domain.errors import ChainfolioError
+from app.domain.text import clean_text
+from app.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from app.chains.registry import ChainRegistry
+    from app.domain.chains import ChainSpec
+
+MASK = "••••••••"
+ERROR_STYLE = "color: #c62828;"
+URL_ROLE = Qt.ItemDataRole.UserRole
+FIELDS = ("name", "chain_id", "urls", "symbol", "decimals", "multicall3")
+
+
+def masked(url: str) -> str:
+    """What the person sees of a URL: a provider key replaced by dots."""
+    template, secret = split_secret(url)
+    return template.replace(SECRET_MARK, MASK) if secret else url
+
+
+def _label(text: str = "", error: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    if error:
+        label.setStyleSheet(ERROR_STYLE)
+    return label
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ChainfolioError):
+        return str(exc)
+    return f"The check failed unexpectedly ({type(exc).__name__})."
+
+
+class NetworksTab(QWidget):
+    """One page of the settings dialog; :meth:`apply` writes the changes to the registry."""
+
+    def __init__(self, registry: ChainRegistry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._registry = registry
+        self._runner = TaskRunner()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._specs: dict[str, ChainSpec] = {}
+        self._urls: dict[str, list[str]] = {}  # edited URL lists, by chain id
+        self._current: str | None = None
+
+        layout = QVBoxLayout(self)
+        lists = QHBoxLayout()
+        self.chain_list = QListWidget()
+        self.chain_list.currentItemChanged.connect(self._chain_selected)
+        lists.addWidget(self.chain_list, 1)
+        lists.addLayout(self._url_column(), 2)
+        layout.addLayout(lists)
+        layout.addWidget(self._custom_group())
+        self.reload()
+
+    # ------------------------------------------------------------------ chains
+
+    def reload(self) -> None:
+        """Fill the chain list from the registry (built-in chains, then custom ones)."""
+        self.chain_list.blockSignals(True)
+        self.chain_list.clear()
+        self._specs = {str(s.chain_id): s for s in self._registry.all()}
+        for cid, spec in self._specs.items():
+            suffix = " (custom)" if spec.custom else ""
+            item = QListWidgetItem(f"{clean_text(spec.name, 60)}{suffix}")
+            item.setData(URL_ROLE, cid)
+            item.setToolTip(cid)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if spec.enabled else Qt.CheckState.Unchecked)
+            self.chain_list.addItem(item)
+        self.chain_list.blockSignals(False)
+        self._urls = {}
+        self._current = None
+        self.chain_list.setCurrentRow(0)
+
+    def chain_item(self, chain: str) -> QListWidgetItem:
+        for row in range(self.chain_list.count()):
+            item = self.chain_list.item(row)
+            if item.data(URL_ROLE) == chain:
+                return item
+        raise KeyError(chain)
+
+    def _chain_selected(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+        self._store_current_urls()
+        self._current = str(item.data(URL_ROLE)) if item is not None else None
+        self.url_list.clear()
+        self.test_result.clear()
+        if self._current is None:
+            return
+        for url in self._urls.get(self._current, list(self._specs[self._current].rpc_urls)):
+            self._append_url(url)
+
+    # ------------------------------------------------------------------ RPC URLs
+
+    def _url_column(self) -> QVBoxLayout:
+        column = QVBoxLayout()
+        column.addWidget(_label("RPC URLs, tried in this order:"))
+        self.url_list = QListWidget()
+        column.addWidget(self.url_list)
+        buttons = QHBoxLayout()
+        self.up_button = QPushButton("Move &up")
+        self.down_button = QPushButton("Move do&wn")
+        self.remove_url_button = QPushButton("Re&move")
+        self.test_button = QPushButton("&Test")
+        self.up_button.clicked.connect(lambda: self._move_url(-1))
+        self.down_button.clicked.connect(lambda: self._move_url(1))
+        self.remove_url_button.clicked.connect(self._remove_url)
+        self.test_button.clicked.connect(self.test_selected_url)
+        for b in (self.up_button, self.down_button, self.remove_url_button, self.test_button):
+            buttons.addWidget(b)
+        column.addLayout(buttons)
+        add_row = QHBoxLayout()
+        self.new_url = QLineEdit()
+        self.new_url.setPlaceholderText("https://… (a provider key in the URL goes to the keyring)")
+        self.add_url_button = QPushButton("&Add URL")
+        self.add_url_button.clicked.connect(self._add_url)
+        add_row.addWidget(self.new_url, 1)
+        add_row.addWidget(self.add_url_button)
+        column.addLayout(add_row)
+        self.url_error = _label(error=True)
+        self.url_error.hide()
+        column.addWidget(self.url_error)
+        self.test_result = _label()
+        column.addWidget(self.test_result)
+        return column
+
+    def _append_url(self, url: str) -> None:
+        item = QListWidgetItem(masked(url))
+        item.setData(URL_ROLE, url)
+        self.url_list.addItem(item)
+
+    def current_urls(self) -> list[str]:
+        return [str(self.url_list.item(i).data(URL_ROLE)) for i in range(self.url_list.count())]
+
+    def _store_current_urls(self) -> None:
+        if self._current is not None:
+            self._urls[self._current] = self.current_urls()
+
+    def _move_url(self, step: int) -> None:
+        row = self.url_list.currentRow()
+        target = row + step
+        if row < 0 or not 0 <= target < self.url_list.count():
+            return
+        item = self.url_list.takeItem(row)
+        self.url_list.insertItem(target, item)
+        self.url_list.setCurrentRow(target)
+        self._store_current_urls()
+
+    def _remove_url(self) -> None:
+        row = self.url_list.currentRow()
+        if row >= 0:
+            self.url_list.takeItem(row)
+            self._store_current_urls()
+
+    def _add_url(self) -> None:
+        url = self.new_url.text().strip()
+        if not re.match(r"^https?://[^\s/]+", url):
+            self.url_error.setText("An RPC URL starts with http:// or https:// and a host name.")
+            self.url_error.show()
+            return
+        self.url_error.hide()
+        self.new_url.clear()
+        self._append_url(url)
+        self.url_list.setCurrentRow(self.url_list.count() - 1)
+        self._store_current_urls()
+
+    def test_selected_url(self) -> None:
+        """Report the chain id and latency of the selected URL, or why it failed."""
+        if self.url_list.currentRow() < 0:
+            self.test_result.setText("Select a URL to test.")
+            return
+        item = self.url_list.currentItem()
+        url, shown = str(item.data(URL_ROLE)), item.text()
+        if self._current is None:
+            return
+        expected = self._specs[self._current].chain_id
+        self.test_result.setStyleSheet("")
+        self.test_result.setText(f"Testing {shown} …")
+
+        def done(found: tuple[str, float]) -> None:
+            reference, latency = found
+            label = "chain id" if expected.is_evm else "genesis"
+            text = f"{shown}: {label} {reference}, {latency:.0f} ms."
+            wrong = expected.reference != reference
+            if wrong:
+                text += f" This is not {expected}: the URL belongs to another network."
+            self.test_result.setStyleSheet(ERROR_STYLE if wrong else "")
+            self.test_result.setText(text)
+
+        def failed(exc: BaseException) -> None:
+            self.test_result.setStyleSheet(ERROR_STYLE)
+            self.test_result.setText(f"{shown}: {_describe(exc)}")
+
+        self._start(probe_reference(url, expected.is_evm), done, failed, key="test")
+
+    def _start(self, coro: Any, done: Any, failed: Any, key: str) -> None:
+        task = self._runner.run(coro, done, failed, key=key)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def busy(self) -> bool:
+        return self._runner.busy
+
+    def shutdown(self, _result: int = 0) -> None:
+        """Cancel running checks (the dialog is closing; their callbacks must not run)."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    # ------------------------------------------------------------------ custom network
+
+    def _custom_group(self) -> QGroupBox:
+        box = QGroupBox("Add a custom EVM network")
+        form = QFormLayout(box)
+        self.fields: dict[str, QLineEdit] = {}
+        self.field_errors: dict[str, QLabel] = {}
+        labels = {
+            "name": "Na&me", "chain_id": "Chain &id", "urls": "RPC U&RL(s)",
+            "symbol": "Native &symbol", "decimals": "Native &decimals",
+            "multicall3": "Multicall3 address (optional)",
+        }  # fmt: skip
+        for key in FIELDS:
+            edit = QLineEdit()
+            self.fields[key] = edit
+            error = _label(error=True)
+            error.setObjectName(f"error:{key}")
+            error.hide()
+            self.field_errors[key] = error
+            form.addRow(labels[key], edit)
+            form.addRow("", error)
+        self.fields["decimals"].setText("18")
+        self.fields["urls"].setPlaceholderText("one or more, separated by spaces or commas")
+        self.add_network_button = QPushButton("Check and &add network")
+        self.add_network_button.clicked.connect(self.check_and_add)
+        self.custom_feedback = _label()
+        form.addRow("", self.add_network_button)
+        form.addRow("", self.custom_feedback)
+        return box
+
+    def _field_error(self, key: str, text: str | None) -> None:
+        label = self.field_errors[key]
+        label.setText(text or "")
+        label.setVisible(bool(text))
+
+    def _custom_values(self) -> dict[str, Any] | None:
+        """Validate the custom-network fields; show each problem under its field."""
+        text = {k: e.text().strip() for k, e in self.fields.items()}
+        problems: dict[str, str] = {}
+        values: dict[str, Any] = {"name": text["name"], "symbol": text["symbol"]}
+        if not text["name"] or clean_text(text["name"], 60) != text["name"]:
+            problems["name"] = "Give the network a plain name (up to 60 characters)."
+        if not re.fullmatch(r"[1-9][0-9]{0,18}", text["chain_id"]):
+            problems["chain_id"] = "A chain id is a positive whole number, e.g. 1337."
+        else:
+            values["chain_id"] = int(text["chain_id"])
+        urls = [u for u in re.split(r"[\s,]+", text["urls"]) if u]
+        if not urls or not all(re.match(r"^https?://[^\s/]+", u) for u in urls):
+            problems["urls"] = "Enter at least one http:// or https:// URL."
+        values["urls"] = urls
+        if not re.fullmatch(r"[A-Za-z0-9.\-]{1,12}", text["symbol"]):
+            problems["symbol"] = "A symbol is 1 to 12 letters or digits, e.g. ETH."
+        if not re.fullmatch(r"[0-9]{1,2}", text["decimals"]) or int(text["decimals"]) > 36:
+            problems["decimals"] = "Decimals is a whole number from 0 to 36 (18 for most chains)."
+        else:
+            values["decimals"] = int(text["decimals"])
+        values["multicall3"] = ""
+        if text["multicall3"]:
+            try:
+                values["multicall3"] = parse_evm_address(text["multicall3"])
+            except ChainfolioError as exc:
+                problems["multicall3"] = str(exc)
+        if "chain_id" in values and f"eip155:{values['chain_id']}" in self._specs:
+            problems["chain_id"] = f"A network with chain id {values['chain_id']} already exists."
+        for key in FIELDS:
+            self._field_error(key, problems.get(key))
+        return None if problems else values
+
+    def check_and_add(self) -> None:
+        """Read eth_chainId from every URL; add the network only if all answer the typed id."""
+        values = self._custom_values()
+        self.custom_feedback.setStyleSheet("")
+        if values is None:
+            self.custom_feedback.setText("Fix the fields marked in red first.")
+            return
+        self.custom_feedback.setText("Checking the RPC URL(s)…")
+        self.add_network_button.setEnabled(False)
+
+        async def check() -> list[ProbeResult]:
+            return list(await asyncio.gather(*(probe_chain_id(u) for u in values["urls"])))
+
+        def done(results: list[ProbeResult]) -> None:
+            self.add_network_button.setEnabled(True)
+            for url, result in zip(values["urls"], results, strict=True):
+                if result.chain_id != values["chain_id"]:
+                    self._field_error(
+                        "chain_id",
+                        f"{masked(url)} answers chain id {result.chain_id}, not "
+                        f"{values['chain_id']}: the network was not added.",
+                    )
+                    self.custom_feedback.setText("")
+                    return
+            self._add_network(values)
+
+        def failed(exc: BaseException) -> None:
+            self.add_network_button.setEnabled(True)
+            self._field_error("urls", _describe(exc))
+            self.custom_feedback.setText("")
+
+        self._start(check(), done, failed, key="add")
+
+    def _add_network(self, values: dict[str, Any]) -> None:
+        try:
+            spec = self._registry.add(
+                values["chain_id"], values["name"], values["symbol"], values["urls"],
+                native_decimals=values["decimals"], multicall3=values["multicall3"],
+            )  # fmt: skip
+        except ChainfolioError as exc:
+            self.custom_feedback.setStyleSheet(ERROR_STYLE)
+            self.custom_feedback.setText(str(exc))
+            return
+        self._store_current_urls()
+        pending = dict(self._urls)
+        checks = self.enabled_flags()
+        self.reload()
+        for cid, flag in checks.items():
+            if cid in self._specs:
+                state = Qt.CheckState.Checked if flag else Qt.CheckState.Unchecked
+                self.chain_item(cid).setCheckState(state)
+        self._urls = pending
+        for edit in self.fields.values():
+            edit.clear()
+        self.fields["decimals"].setText("18")
+        self.custom_feedback.setText(f"Added {spec.name} ({spec.chain_id}).")
+
+    # ------------------------------------------------------------------ saving
+
+    def enabled_flags(self) -> dict[str, bool]:
+        flags = {}
+        for row in range(self.chain_list.count()):
+            item = self.chain_list.item(row)
+            flags[str(item.data(URL_ROLE))] = item.checkState() == Qt.CheckState.Checked
+        return flags
+
+    def apply(self) -> list[str]:
+        """Write changed enabled flags and URL lists to the registry; return what changed."""
+        self._store_current_urls()
+        changed: list[str] = []
+        for cid, flag in self.enabled_flags().items():
+            if self._specs[cid].enabled != flag:
+                self._registry.set_enabled(cid, flag)
+                changed.append(f"networks.{cid}.enabled")
+        for cid, urls in self._urls.items():
+            if tuple(urls) != self._specs[cid].rpc_urls:
+                self._registry.set_rpc(cid, urls)
+                changed.append(f"networks.{cid}.rpc_urls")
+        return changed
