@@ -7,7 +7,10 @@ nothing listens; they run as tasks on the qasync loop, which the tests drive wit
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from tests.integration.evm.anvil import ANVIL, Anvil
 from tests.support.net import free_port
 from tests.ui.test_settings_dialog import OK, MemorySecrets
 
+SOLANA_GENESIS = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d"  # mainnet-beta
 ALCHEMY_KEY = "AlchemyKeyUiTest0123456789abcd"
 CHAIN_ID = 31_777
 
@@ -251,3 +255,51 @@ def test_price_order_saved_and_validated(
     only = make(qtbot, Settings.load(settings.path), secrets).prices_tab
     only.source_list.item(1).setCheckState(Qt.CheckState.Unchecked)
     assert only.order() == ["coingecko"] and only.validate()
+
+
+class _GenesisHandler(BaseHTTPRequestHandler):
+    """A JSON-RPC endpoint answering getGenesisHash like a Solana mainnet node."""
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        result = SOLANA_GENESIS if request["method"] == "getGenesisHash" else None
+        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def solana_node() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _GenesisHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_solana_url_tested_by_genesis_hash(
+    qtbot: QtBot,
+    settings: Settings,
+    secrets: MemorySecrets,
+    solana_node: str,
+    qasync_loop: asyncio.AbstractEventLoop,
+) -> None:
+    t = tab(make(qtbot, settings, secrets))
+    solana = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
+    t.chain_list.setCurrentItem(t.chain_item(solana))
+    t.url_list.setCurrentRow(0)
+    t.remove_url_button.click()  # the only URL: refused
+    assert "at least one RPC URL" in t.url_error.text() and t.url_list.count() == 1
+    t.new_url.setText(solana_node)
+    t.add_url_button.click()
+    t.test_button.click()
+    qtbot.waitUntil(lambda: " ms." in t.test_result.text(), timeout=10_000)
+    assert "genesis 5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" in t.test_result.text()
+    assert "This is not" not in t.test_result.text()

@@ -183,9 +183,15 @@ class NetworksTab(QWidget):
 
     def _remove_url(self) -> None:
         row = self.url_list.currentRow()
-        if row >= 0:
-            self.url_list.takeItem(row)
-            self._store_current_urls()
+        if row < 0:
+            return
+        if self.url_list.count() == 1:
+            self.url_error.setText("A network needs at least one RPC URL: add another first.")
+            self.url_error.show()
+            return
+        self.url_error.hide()
+        self.url_list.takeItem(row)
+        self._store_current_urls()
 
     def _add_url(self) -> None:
         url = self.new_url.text().strip()
