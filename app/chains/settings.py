@@ -1,4 +1,4 @@
-"""Settings of the chain readers: RPC timeouts, retries and Multicall3 chunk sizes.
+"""Settings of the chain readers: RPC timeouts, retries and Multicall3 chunk budgets.
 
 They are settings (not constants) so a slow home node or a strict paid provider can be tuned
 without a release.
@@ -31,11 +31,20 @@ SETTINGS: tuple[Setting, ...] = (
         in_range("chains.retries", 0, 10),
     ),
     Setting(
-        "chains.multicall_chunk_calls",
-        2_000,
-        "Most balance calls packed into one Multicall3 aggregate3 request (about 0.9 MB).",
+        "chains.max_request_bytes",
+        1_500_000,
+        "Largest JSON-RPC request body the balance reader sends, in bytes (anvil rejects over"
+        " 2 MiB); more calls are split into several requests sent concurrently.",
         parse_int,
-        in_range("chains.multicall_chunk_calls", 1, 20_000),
+        in_range("chains.max_request_bytes", 10_000, 50_000_000),
+    ),
+    Setting(
+        "chains.multicall_gas_cap",
+        50_000_000,
+        "Estimated gas allowed per Multicall3 aggregate3 eth_call (geth caps eth_call at 50M);"
+        " a balance call is counted as 15k gas, a native balance as 10k.",
+        parse_int,
+        in_range("chains.multicall_gas_cap", 100_000, 2_000_000_000),
     ),
     Setting(
         "chains.max_concurrency",

@@ -4,6 +4,9 @@ Measures in one run (a) the product's refresh (BalanceService + EvmReader), (b) 
 reader (one balanceOf call per balance, gathered) and (c) the floor: raw aggregate3 chunks sent
 concurrently with eth-abi over one keep-alive httpx client. Prints JSON.
 
+For a fair comparison the floor sends exactly the chunks the product plans: the same byte and gas
+budgets (``MAX_BYTES``, ``GAS_CAP``, the product's defaults) through ``chunking.split``.
+
 The naive reader makes three HTTP requests per balance (120k for the full size), so by default it
 runs on the first ``--naive-wallets`` wallets and its time is also given scaled per balance.
 Run: .venv/bin/python -m tests.benchmarks.evm_refresh [--wallets 100 --tokens 200]
@@ -17,13 +20,14 @@ import json
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from app.chains.evm import calls
+from app.chains.evm import calls, chunking
 from app.chains.evm.reader import EvmReader
 from app.chains.evm.tokens import erc20_asset_id
 from app.chains.http import JsonRpcTransport
@@ -36,7 +40,15 @@ from app.services.balances import BalanceService
 from tests.integration.evm.anvil import ARTIFACTS, MULTICALL3, Anvil
 from tests.integration.evm.proxy import FaultyProxy
 
-CHUNK = 2000
+MAX_BYTES = 1_500_000
+GAS_CAP = 50_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RawCall:
+    target: str
+    data: bytes
+    native: bool
 
 
 def setup_chain(node: Anvil, wallets: list[str], n_tokens: int) -> list[str]:
@@ -66,8 +78,10 @@ async def product(
 ) -> int:
     def factory(spec: ChainSpec) -> EvmReader:
         return EvmReader(spec, JsonRpcTransport(spec.rpc_urls), tokens[str(spec.chain_id)],
-                         chunk_calls=CHUNK, max_concurrency=16)  # fmt: skip
+                         max_request_bytes=MAX_BYTES, gas_cap=GAS_CAP,
+                         max_concurrency=16)  # fmt: skip
 
+    chunking.forget_learned()  # every run starts from the same budgets, nothing learned
     results = await BalanceService(factory).refresh(specs, wallets)
     assert all(r.state is SourceState.OK and not r.failures for r in results), results[0].error
     return sum(len(r.balances) for r in results)
@@ -76,8 +90,8 @@ async def product(
 async def floor(urls: list[str], tokens: dict[str, list[str]], wallets: list[str]) -> int:
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=32)) as client:
 
-        async def chunk(url: str, part: list[tuple[str, bytes]]) -> int:
-            data = calls.encode_aggregate3(part)
+        async def chunk(url: str, part: list[RawCall]) -> int:
+            data = calls.encode_aggregate3([(c.target, c.data) for c in part])
             body = {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
                     "params": [{"to": MULTICALL3, "data": "0x" + data.hex()}, "latest"]}  # fmt: skip
             reply = (await client.post(url, json=body)).json()
@@ -85,11 +99,12 @@ async def floor(urls: list[str], tokens: dict[str, list[str]], wallets: list[str
 
         jobs = []
         for url, toks in zip(urls, tokens.values(), strict=True):
-            plan: list[tuple[str, bytes]] = []
+            plan: list[RawCall] = []
             for w in wallets:
-                plan.append((MULTICALL3, calls.get_eth_balance(w)))
-                plan.extend((t, calls.balance_of(w)) for t in toks)
-            jobs += [chunk(url, plan[i : i + CHUNK]) for i in range(0, len(plan), CHUNK)]
+                plan.append(RawCall(MULTICALL3, calls.get_eth_balance(w), True))
+                plan.extend(RawCall(t, calls.balance_of(w), False) for t in toks)
+            parts = chunking.split(plan, max_bytes=MAX_BYTES, gas_cap=GAS_CAP, max_calls=None)
+            jobs += [chunk(url, part) for part in parts]
         return sum(await asyncio.gather(*jobs))
 
 

@@ -36,6 +36,7 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         spec,
         transport,
         token_list,
-        chunk_calls=s.get("chains.multicall_chunk_calls"),
+        max_request_bytes=s.get("chains.max_request_bytes"),
+        gas_cap=s.get("chains.multicall_gas_cap"),
         max_concurrency=s.get("chains.max_concurrency"),
     )

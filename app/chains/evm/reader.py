@@ -1,9 +1,10 @@
 """Reads native and ERC-20 balances of many wallets on one EVM chain in a few HTTP requests.
 
-Every call of the chain is packed into Multicall3 ``aggregate3`` (allowFailure = true), chunked,
-and the chunks are sent concurrently over one keep-alive pool. A chunk the node rejects (too
-large, out of gas) is split in two and retried; the size that worked is remembered. Without
-Multicall3 the reader falls back to JSON-RPC batch arrays. One bad token is one CallFailure.
+Every call of the chain is packed into Multicall3 ``aggregate3`` (allowFailure = true), chunked
+by JSON body bytes and estimated gas (see ``chunking``), and the chunks are sent concurrently over
+one keep-alive pool. A chunk the node rejects (too large, out of gas) is split in two and retried;
+the size that worked is remembered per endpoint URL for the whole process. Without Multicall3 the
+reader falls back to JSON-RPC batch arrays, chunked by bytes. One bad token is one CallFailure.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.chains.evm import calls
+from app.chains.evm import calls, chunking
 from app.chains.http import JsonRpcTransport, RpcTransportError
 from app.domain.addresses import AddressFamily
 from app.domain.balances import (
@@ -35,6 +36,10 @@ class _Call:
     target: str  # contract called by multicall (token, or multicall itself for native)
     data: bytes
 
+    @property
+    def native(self) -> bool:
+        return self.asset.kind is AssetKind.NATIVE
+
 
 class _NodeRejected(Exception):
     """The node answered with a JSON-RPC error for the whole chunk (size, gas, revert)."""
@@ -47,13 +52,15 @@ class EvmReader:
         transport: JsonRpcTransport,
         tokens: Sequence[AssetInfo],
         *,
-        chunk_calls: int = 2000,
+        max_request_bytes: int = 1_500_000,
+        gas_cap: int = 50_000_000,
         max_concurrency: int = 8,
     ) -> None:
         self._spec = spec
         self._transport = transport
         self._tokens = list(tokens)
-        self._chunk = chunk_calls
+        self._max_bytes = max_request_bytes
+        self._gas_cap = gas_cap
         self._sem = asyncio.Semaphore(max_concurrency)
 
     @property
@@ -67,6 +74,21 @@ class EvmReader:
             price_id=f"coingecko:{s.price_ids['coingecko_native']}"
             if "coingecko_native" in s.price_ids else None,
         )  # fmt: skip
+
+    @property
+    def _endpoint(self) -> str:
+        """The preferred URL: what a rejection teaches is filed under it."""
+        return self._transport.urls[0] if self._transport.urls else ""
+
+    def chunks(self, plan: Sequence[_Call]) -> list[list[_Call]]:
+        """The chunks ``plan`` is sent in, given the budgets and what this endpoint taught us."""
+        return chunking.split(
+            plan,
+            max_bytes=self._max_bytes,
+            gas_cap=None if not self._spec.multicall3 else self._gas_cap,
+            max_calls=chunking.learned_calls(self._endpoint),
+            batch=not self._spec.multicall3,
+        )
 
     def _plan(self, wallets: Sequence[Wallet]) -> list[_Call]:
         native = self.native_info()
@@ -88,11 +110,10 @@ class EvmReader:
         start = self._transport.requests
         try:
             if self._spec.multicall3:
-                chunks = [plan[i : i + self._chunk] for i in range(0, len(plan), self._chunk)]
-                parts = await asyncio.gather(*(self._multicall(c) for c in chunks))
-                replies = [r for part in parts for r in part]
+                parts = await asyncio.gather(*(self._multicall(c) for c in self.chunks(plan)))
             else:
-                replies = await self._batch(plan)
+                parts = await asyncio.gather(*(self._batch(c) for c in self.chunks(plan)))
+            replies = [r for part in parts for r in part]
         except (RpcTransportError, _NodeRejected) as exc:
             return ChainReadResult(
                 self._spec.chain_id, SourceState.FAILED, error=str(exc),
@@ -136,50 +157,46 @@ class EvmReader:
             if len(chunk) == 1:
                 return [(False, b"")]
             half = len(chunk) // 2
-            self._chunk = max(1, min(self._chunk, half))  # remember the size that can work
+            chunking.remember_calls(self._endpoint, half)  # the size that can work
             a, b = await asyncio.gather(
                 self._multicall(chunk[:half]), self._multicall(chunk[half:])
             )
             return a + b
 
-    async def _batch(self, plan: list[_Call]) -> list[tuple[bool, bytes]]:
-        """Fallback without Multicall3: eth_getBalance / eth_call in JSON-RPC batch arrays."""
+    async def _batch(self, part: list[_Call]) -> list[tuple[bool, bytes]]:
+        """Fallback without Multicall3: eth_getBalance / eth_call in one JSON-RPC batch array."""
         out: list[tuple[bool, bytes]] = []
-        for i in range(0, len(plan), self._chunk):
-            part = plan[i : i + self._chunk]
-            payload = []
-            for n, c in enumerate(part):
-                if c.asset.kind is AssetKind.NATIVE:
-                    params: list[object] = [c.wallet.address, "latest"]
-                    payload.append(
-                        {"jsonrpc": "2.0", "id": n, "method": "eth_getBalance", "params": params}
-                    )
+        payload = []
+        for n, c in enumerate(part):
+            if c.asset.kind is AssetKind.NATIVE:
+                params: list[object] = [c.wallet.address, "latest"]
+                payload.append(
+                    {"jsonrpc": "2.0", "id": n, "method": "eth_getBalance", "params": params}
+                )
+            else:
+                params = [{"to": c.target, "data": "0x" + c.data.hex()}, "latest"]
+                payload.append({"jsonrpc": "2.0", "id": n, "method": "eth_call", "params": params})
+        async with self._sem:
+            reply = await self._transport.post(payload)
+        if not isinstance(reply, list):
+            raise RpcTransportError("The RPC endpoint does not accept JSON-RPC batches.")
+        by_id = {r.get("id"): r for r in reply if isinstance(r, dict)}
+        for n, c in enumerate(part):
+            r = by_id.get(n, {})
+            res = r.get("result")
+            if not isinstance(res, str):
+                out.append((False, b""))
+                continue
+            try:
+                if c.asset.kind is AssetKind.NATIVE:  # a hex quantity such as "0x0"
+                    value = int(res, 16)
+                    data = value.to_bytes(32, "big") if 0 <= value < 2**256 else b""
                 else:
-                    params = [{"to": c.target, "data": "0x" + c.data.hex()}, "latest"]
-                    payload.append(
-                        {"jsonrpc": "2.0", "id": n, "method": "eth_call", "params": params}
-                    )
-            async with self._sem:
-                reply = await self._transport.post(payload)
-            if not isinstance(reply, list):
-                raise RpcTransportError("The RPC endpoint does not accept JSON-RPC batches.")
-            by_id = {r.get("id"): r for r in reply if isinstance(r, dict)}
-            for n, c in enumerate(part):
-                r = by_id.get(n, {})
-                res = r.get("result")
-                if not isinstance(res, str):
-                    out.append((False, b""))
-                    continue
-                try:
-                    if c.asset.kind is AssetKind.NATIVE:  # a hex quantity such as "0x0"
-                        value = int(res, 16)
-                        data = value.to_bytes(32, "big") if 0 <= value < 2**256 else b""
-                    else:
-                        data = bytes.fromhex(res.removeprefix("0x"))
-                except ValueError:
-                    out.append((True, b""))
-                    continue
-                out.append((True, data))
+                    data = bytes.fromhex(res.removeprefix("0x"))
+            except ValueError:
+                out.append((True, b""))
+                continue
+            out.append((True, data))
         return out
 
     async def aclose(self) -> None:

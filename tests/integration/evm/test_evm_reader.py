@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.chains.evm import chunking
 from app.chains.evm.reader import EvmReader
 from app.chains.evm.tokens import erc20_asset_id
 from app.chains.http import JsonRpcTransport
@@ -51,6 +52,12 @@ def _setup(node: Anvil) -> World:
     return World(node, tokens, {t.symbol: t for t in tokens})
 
 
+@pytest.fixture(autouse=True)
+def _fresh_chunk_memory() -> None:
+    """What one test's node taught about chunk sizes must not leak into the next."""
+    chunking.forget_learned()
+
+
 @pytest.fixture(scope="module")
 def world(anvil: Anvil) -> World:
     return _setup(anvil)
@@ -68,13 +75,11 @@ def _spec(node: Anvil, multicall: str | None, urls: tuple[str, ...] | None = Non
     )  # fmt: skip
 
 
-def _read(spec: ChainSpec, tokens: list[AssetInfo], chunk: int = 1000) -> ChainReadResult:
+def _read(spec: ChainSpec, tokens: list[AssetInfo], **budgets: int) -> ChainReadResult:
     wallets = [Wallet(W1, AddressFamily.EVM), Wallet(W2, AddressFamily.EVM)]
 
     async def go() -> ChainReadResult:
-        reader = EvmReader(
-            spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, chunk_calls=chunk
-        )
+        reader = EvmReader(spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, **budgets)
         try:
             return await reader.read_balances(wallets)
         finally:
@@ -109,10 +114,28 @@ def test_multicall_reads_every_balance_in_one_request(world: World) -> None:
     assert result.http_requests == 1
 
 
-def test_small_chunks_are_sent_concurrently_and_agree(world: World) -> None:
-    result = _read(_spec(world.node, MULTICALL3), world.tokens, chunk=3)
+def test_gas_budget_splits_chunks_that_are_sent_concurrently_and_agree(world: World) -> None:
+    # 14 calls: per wallet one native (10k gas) and six balanceOf (15k each). With 45k a chunk
+    # holds three calls: [ETH TKN ZERO] [BIG BRK MKR] [GRB ETH TKN] [ZERO BIG BRK] [MKR GRB].
+    result = _read(_spec(world.node, MULTICALL3), world.tokens, gas_cap=45_000)
     _check(world, result)
-    assert result.http_requests == 5  # 14 calls in chunks of 3
+    assert result.http_requests == 5
+
+
+def test_byte_budget_splits_chunks(world: World) -> None:
+    # Each balance call is 224 ABI bytes, 448 as hex in the JSON body; the envelope and the
+    # aggregate3 head are counted as 392 bytes. Room for exactly four calls: 14 calls, 4 requests.
+    budget = chunking.ENVELOPE_BYTES + 2 * chunking.AGGREGATE3_HEAD + 4 * 448
+    result = _read(_spec(world.node, MULTICALL3), world.tokens, max_request_bytes=budget)
+    _check(world, result)
+    assert result.http_requests == 4
+
+
+def test_batch_fallback_is_chunked_by_bytes(plain_world: World) -> None:
+    budget = chunking.ENVELOPE_BYTES + 5 * (chunking.BATCH_ENTRY_OVERHEAD + 2 * 36 + 42)
+    result = _read(_spec(plain_world.node, None), plain_world.tokens, max_request_bytes=budget)
+    _check(plain_world, result)
+    assert result.http_requests == 3  # 14 calls, five per batch
 
 
 def test_chain_without_multicall_falls_back_to_batches(plain_world: World) -> None:
@@ -139,22 +162,46 @@ def test_unreachable_chain_fails_with_a_reason(world: World) -> None:
     assert result.error and "could not be reached" in result.error
 
 
-def test_oversized_chunk_is_split_and_the_size_remembered(world: World) -> None:
-    wallets = [Wallet(f"0x{i:040x}", AddressFamily.EVM) for i in range(1, 1501)]
+MANY = [Wallet(f"0x{i:040x}", AddressFamily.EVM) for i in range(1, 1501)]
+
+
+async def _read_many(spec: ChainSpec, tokens: list[AssetInfo], **budgets: int) -> ChainReadResult:
+    reader = EvmReader(spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, **budgets)
+    try:
+        return await reader.read_balances(MANY)
+    finally:
+        await reader.aclose()
+
+
+def test_default_budgets_stay_under_the_node_body_limit(world: World) -> None:
+    # 6000 calls are ~2.7 MB of JSON: one request would exceed anvil's 2 MiB limit and be
+    # rejected (then split: 3 requests). Sized by bytes, it is two requests that both pass.
     spec = _spec(world.node, MULTICALL3)
-
-    async def go() -> tuple[ChainReadResult, int]:
-        t = JsonRpcTransport(spec.rpc_urls, retries=0)
-        reader = EvmReader(spec, t, world.tokens[:3], chunk_calls=100_000)  # ~2.7 MB body
-        try:
-            first = await reader.read_balances(wallets)
-            second = await reader.read_balances(wallets)
-            return first, second.http_requests
-        finally:
-            await reader.aclose()
-
-    result, later_requests = asyncio.run(go())
+    result = asyncio.run(_read_many(spec, world.tokens[:3]))
     assert result.state is SourceState.OK and not result.failures
     assert len([b for b in result.balances if b.asset.symbol == "ETH"]) == 1500
-    assert result.http_requests == 3  # rejected once, then two halves
-    assert later_requests == 2  # the size that worked is used from then on
+    assert result.http_requests == 2
+    assert chunking.learned_calls(world.node.url) is None  # nothing was rejected
+
+
+def test_oversized_chunk_is_split_and_the_size_remembered_per_endpoint(world: World) -> None:
+    spec = _spec(world.node, MULTICALL3)
+    budgets = {"max_request_bytes": 10_000_000, "gas_cap": 10**12}  # one ~2.7 MB chunk
+
+    async def go() -> tuple[ChainReadResult, ChainReadResult]:
+        first = await _read_many(spec, world.tokens[:3], **budgets)
+        # A new reader with its own transport, to the same URL, starts from the learned size.
+        second = await _read_many(spec, world.tokens[:3], **budgets)
+        return first, second
+
+    first, second = asyncio.run(go())
+    for result in (first, second):
+        assert result.state is SourceState.OK and not result.failures
+        assert len([b for b in result.balances if b.asset.symbol == "ETH"]) == 1500
+    assert first.http_requests == 3  # rejected once, then two halves
+    assert chunking.learned_calls(world.node.url) == 3000
+    assert second.http_requests == 2  # the size that worked is used from then on
+
+    other = _spec(world.node, MULTICALL3, (world.node.url + "/",))  # another endpoint URL
+    third = asyncio.run(_read_many(other, world.tokens[:3], **budgets))
+    assert third.state is SourceState.OK and third.http_requests == 3  # learns on its own
