@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep database, settings and logs in DIR (portable mode; also CHAINFOLIO_DATA_DIR)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the console too")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="run offline checks of this installation (no network, no data touched) and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in _command_groups():
         register(sub)
@@ -55,6 +60,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     out = stdout or sys.stdout
+    if args.self_test:
+        from app.selftest import run_self_test
+
+        return run_self_test(data_dir=args.data_dir, out=out)
     if args.command is None:
         from app.ui.launcher import run_gui
 
