@@ -8,19 +8,34 @@ redactor as soon as they are read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
 import httpx
 
+from app.domain.errors import ChainfolioError
 from app.domain.ports import SecretStore
 from app.domain.valuation import PriceAnswer, PricedAsset, parse_price
 from app.logging_setup import register_secret
 from app.prices.http import FetchError, Pacer, chunks, get_json, requests_of
 from app.prices.mapping import PriceKeys, price_keys
 
+log = logging.getLogger(__name__)
+
 ID_BATCH = 250
 CONTRACT_BATCH = 100
+
+
+def _read_key(secrets: SecretStore | None, name: str) -> str | None:
+    """A key the keyring cannot give (locked, dismissed prompt) means keyless, not a failure."""
+    if secrets is None:
+        return None
+    try:
+        return secrets.get(name)
+    except ChainfolioError as exc:
+        log.warning("CoinGecko key %s unavailable, continuing without it: %s", name, exc)
+        return None
 
 
 class CoinGeckoSource:
@@ -34,8 +49,8 @@ class CoinGeckoSource:
     ) -> None:
         self._client = client
         self._pacer = Pacer(per_minute)
-        pro = secrets.get("coingecko.pro") if secrets else None
-        demo = secrets.get("coingecko.demo") if secrets else None
+        pro = _read_key(secrets, "coingecko.pro")
+        demo = _read_key(secrets, "coingecko.demo")
         for key in (pro, demo):
             if key:
                 register_secret(key)

@@ -83,3 +83,28 @@ def test_price_settings_are_registered_and_validated(tmp_path) -> None:  # type:
     ):
         with pytest.raises(SettingsError):
             s.set(key, bad)
+
+
+def test_locked_keyring_means_keyless_coingecko() -> None:
+    """A keyring that fails (locked, prompt dismissed) must not stop pricing."""
+    import httpx
+
+    from app.prices.coingecko import CoinGeckoSource
+    from app.secrets import SecretStoreError
+
+    class LockedStore:
+        def get(self, name: str) -> str | None:
+            raise SecretStoreError("The keyring could not read it. Is the keyring unlocked?")
+
+        def set(self, name: str, value: str) -> None: ...
+
+        def delete(self, name: str) -> None: ...
+
+        def names(self) -> list[str]:
+            return []
+
+    source = CoinGeckoSource(
+        httpx.AsyncClient(), "http://127.0.0.1:9/api/v3", "http://127.0.0.1:9/pro", LockedStore()
+    )
+    assert source._headers == {}
+    assert source._base == "http://127.0.0.1:9/api/v3"
