@@ -99,10 +99,8 @@ class EvmReader:
                 continue
             acct = AccountId(self._spec.chain_id, w.address)
             out.append(_Call(acct, native, mc, calls.get_eth_balance(w.address)))
-            for tok in self._tokens:
-                out.append(
-                    _Call(acct, tok, tok.asset_id.asset_reference, calls.balance_of(w.address))
-                )
+            data = calls.balance_of(w.address)  # the same calldata for every token of a wallet
+            out.extend(_Call(acct, tok, tok.asset_id.asset_reference, data) for tok in self._tokens)
         return out
 
     async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult:
