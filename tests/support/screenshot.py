@@ -1,6 +1,6 @@
 """Take a real screenshot of the running app under Xvfb (the X root window, not a widget render).
 
-    xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py OUT.png
+    xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py OUT.png [settings]
 
 Builds a throw-away data directory with a few wallets, starts the real application object,
 waits for the wallets to be shown, grabs the screen and quits.
@@ -21,7 +21,7 @@ WALLETS = [
 ]
 
 
-def main(out: Path) -> int:
+def main(out: Path, view: str = "window") -> int:
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
@@ -48,9 +48,22 @@ def main(out: Path) -> int:
             print(f"saved {out}")
             app.quit()
 
-        app.window.first_paint.connect(lambda: QTimer.singleShot(1200, grab))
+        def open_view() -> None:
+            if view == "settings":
+                dialog = app.window.open_settings()
+                if dialog is not None:
+                    from PySide6.QtWidgets import QTabWidget
+
+                    dialog.move(140, 60)
+                    dialog.resize(820, 560)
+                    tabs = dialog.findChild(QTabWidget)
+                    if tabs is not None:
+                        tabs.setCurrentIndex(1)  # Networks
+            QTimer.singleShot(800, grab)
+
+        app.window.first_paint.connect(lambda: QTimer.singleShot(600, open_view))
         return asyncio.run(app.run(), loop_factory=qasync.QEventLoop)
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]).resolve()))
+    sys.exit(main(Path(sys.argv[1]).resolve(), *sys.argv[2:3]))
