@@ -13,26 +13,7 @@ from app import autostart
 from app.config import Settings
 from app.secrets import KeyringSecretStore, SecretStatus
 from app.ui.dialogs.settings_dialog import MASK, SettingsDialog
-
-
-class MemorySecrets:
-    """In-memory SecretStore (the port), for driving the dialog."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.values[name] = value
-
-    def delete(self, name: str) -> None:
-        self.values.pop(name, None)
-
-    def names(self) -> list[str]:
-        return sorted(self.values)
-
+from tests.support.fakes import MemorySecrets
 
 OK = SecretStatus(True, "test.Memory")
 

@@ -9,25 +9,9 @@ import pytest
 from sqlalchemy import Engine
 
 from app.storage.database import open_database
+from tests.support.fakes import MemorySecrets
 
-
-class MemorySecrets:
-    """In-memory SecretStore (the keyring adapter is tested elsewhere)."""
-
-    def __init__(self, **values: str) -> None:
-        self._values = {k.replace("_", "."): v for k, v in values.items()}
-
-    def get(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self._values[name] = value
-
-    def delete(self, name: str) -> None:
-        self._values.pop(name, None)
-
-    def names(self) -> list[str]:
-        return sorted(self._values)
+__all__ = ["MemorySecrets"]
 
 
 @pytest.fixture

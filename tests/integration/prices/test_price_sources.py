@@ -168,9 +168,9 @@ def test_keys_only_go_to_their_host_and_never_into_logs(
             client() as http,
         ):
             btc = PricedAssetOf(ETH, "coingecko:bitcoin")
-            demo_src = CoinGeckoSource(http, curl, purl, MemorySecrets(coingecko_demo=demo))
+            demo_src = CoinGeckoSource(http, curl, purl, MemorySecrets({"coingecko.demo": demo}))
             assert (await demo_src.current_usd([btc])).prices[str(ETH)] == 67000
-            both = MemorySecrets(coingecko_demo=demo, coingecko_pro=pro)
+            both = MemorySecrets({"coingecko.demo": demo, "coingecko.pro": pro})
             pro_src = CoinGeckoSource(http, curl, purl, both)
             assert (await pro_src.current_usd([btc])).prices[str(ETH)] == 67001
             await DefiLlamaSource(http, lurl).current_usd([PricedAssetOf(ETH)])

@@ -16,6 +16,7 @@ from app.domain.balances import AssetKind, ChainReadResult, SourceState
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.ids import ChainId
 from app.domain.model import Wallet
+from tests.support.fakes import MemorySecrets
 from tests.support.solana_rpc import (
     TOKEN_2022_PROGRAM,
     SolanaRpcServer,
@@ -185,23 +186,6 @@ def test_timeout_fails_the_chain_with_a_reason(svm_server: SolanaRpcServer) -> N
     assert result.error and "timed out" in result.error
 
 
-class _Secrets:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.values[name] = value
-
-    def delete(self, name: str) -> None:
-        self.values.pop(name, None)
-
-    def names(self) -> list[str]:
-        return sorted(self.values)
-
-
 def test_factory_builds_the_solana_reader(svm_server: SolanaRpcServer, tmp_path: Path) -> None:
     from app.chains.factory import ReaderContext, create_reader
     from app.config import Settings
@@ -211,7 +195,7 @@ def test_factory_builds_the_solana_reader(svm_server: SolanaRpcServer, tmp_path:
     ctx = ReaderContext(
         settings=Settings(tmp_path / "settings.toml"),
         engine=create_sqlite_engine(tmp_path / "db.sqlite"),
-        secrets=_Secrets(),
+        secrets=MemorySecrets(),
         options={"solana.backoff": 0.01},
     )
     reader = create_reader(spec(svm_server.url), ctx)

@@ -8,25 +8,9 @@ import pytest
 
 from app.chains.registry import ChainRegistry, NetworkError, load_builtin, split_secret
 from app.domain.chains import ChainFamily
+from tests.support.fakes import MemorySecrets
 
 KEY = "abcDEF1234567890xyzKEY"
-
-
-class MemorySecrets:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.data.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.data[name] = value
-
-    def delete(self, name: str) -> None:
-        self.data.pop(name, None)
-
-    def names(self) -> list[str]:
-        return sorted(self.data)
 
 
 def test_builtin_chains_are_complete() -> None:
@@ -67,11 +51,11 @@ def test_keyed_url_key_goes_to_the_secret_store(tmp_path: Path) -> None:
     url = f"https://eth-mainnet.g.alchemy.com/v2/{KEY}"
     reg.set_rpc("eip155:1", [url, "http://127.0.0.1:8545"])
     assert KEY not in (tmp_path / "networks.toml").read_text()
-    assert secrets.data == {"rpc.eip155:1.0": KEY}
+    assert secrets.values == {"rpc.eip155:1.0": KEY}
     reopened = ChainRegistry(tmp_path / "networks.toml", secrets)
     assert reopened.get("Ethereum").rpc_urls == (url, "http://127.0.0.1:8545")
     reopened.set_rpc("eip155:1", [])
-    assert secrets.data == {}
+    assert secrets.values == {}
     assert reopened.get("eip155:1").rpc_urls[0].startswith("https://ethereum-rpc")
 
 
