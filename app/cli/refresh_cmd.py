@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from typing import Any
 
 from app.cli.env import CliEnv
@@ -109,7 +110,16 @@ def _value(
     async def run() -> Any:
         stack = build_price_service(env.context.engine, env.settings, secrets)
         try:
-            return await stack.service.value(balances, currency)
+            valued = await stack.service.value(balances, currency)
+            # New assets were queued for a year of daily prices: spend a bounded time on them
+            # now; whatever is left stays queued and resumes on the next run.
+            budget = int(env.settings.get("prices.backfill_budget_seconds"))
+            if budget:
+                stop = asyncio.Event()
+                asyncio.get_running_loop().call_later(budget, stop.set)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stack.backfiller.run_until_idle(stop), budget + 5)
+            return valued
         finally:
             await stack.aclose()
 

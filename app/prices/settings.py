@@ -68,4 +68,11 @@ SETTINGS: tuple[Setting, ...] = (
         parse_int,
         in_range("prices.coingecko.per_minute", 1, 1000),
     ),
+    Setting(
+        "prices.backfill_budget_seconds",
+        20,
+        "How long `refresh --once` may spend backfilling price history (the rest resumes later).",
+        parse_int,
+        in_range("prices.backfill_budget_seconds", 0, 3600),
+    ),
 )

@@ -77,3 +77,10 @@ def test_refresh_values_holdings_with_prices(data_dir: Path, anvil: Anvil) -> No
     assert entry["price"] == "1999.5" and entry["price_source"] == "manual"
     assert entry["value"].startswith("3999.0000000000000019995")
     assert doc["currency"] == "USD" and doc["total"].startswith("3999.0000000000000019995")
+    # The new asset was queued for history backfill and the queue was worked through.
+    import sqlite3
+
+    con = sqlite3.connect(data_dir / "chainfolio.sqlite3")
+    rows = con.execute("SELECT status FROM backfill_jobs WHERE asset_id = ?", (asset,)).fetchall()
+    con.close()
+    assert rows == [("done",)]
