@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--chain", action="append", default=[], help="only this chain (repeatable)")
     p.add_argument(
+        "--show-spam", action="store_true", help="also list tokens marked as spam (table output)"
+    )
+    p.add_argument(
         "--no-prices", action="store_true", help="balances only: do not value them (offline)"
     )
     p.set_defaults(func=_refresh)
@@ -50,6 +53,7 @@ def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
                 "raw": str(b.raw),
                 "decimals": b.asset.decimals,
                 "amount": format(b.amount, "f"),
+                "spam": b.asset.is_spam,
             }
             for b in r.balances
         ],
@@ -85,6 +89,8 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
             status = "ok" if ch["status"] == "ok" else f"FAILED: {ch['reason']}"
             env.print(f"{ch['name']} ({ch['chain']}): {status}")
             for b in ch["balances"]:
+                if b["spam"] and not args.show_spam:
+                    continue
                 value = f"  = {b['value']} {document['currency']}" if b.get("value") else ""
                 env.print(
                     f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}{value}"

@@ -46,6 +46,7 @@ def test_refresh_json_reports_ok_and_failed_chains(data_dir: Path, anvil: Anvil)
             "raw": "1500000000000000001",
             "decimals": 18,
             "amount": "1.500000000000000001",
+            "spam": False,
         }
     ]
     assert bad["status"] == "failed" and "could not be reached" in bad["reason"]

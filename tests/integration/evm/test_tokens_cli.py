@@ -40,4 +40,10 @@ def test_tokens_add_list_refresh(data_dir: Path, anvil: Anvil) -> None:
     assert code == 0
     got = {b["symbol"]: b["amount"] for b in json.loads(out)["chains"][0]["balances"]}
     assert got["MKR"] == "42.000000000000000000" and got["USDC"] == "1.000000"
+    spam = {b["symbol"]: b["spam"] for b in json.loads(out)["chains"][0]["balances"]}
+    assert not spam["MKR"] and spam["USDC"]
+    _, table = run(data_dir, "refresh", "--once", "--no-prices", "--chain", "Local")
+    assert "MKR" in table and "USDC" not in table  # spam hidden unless asked for
+    _, table = run(data_dir, "refresh", "--once", "--no-prices", "--show-spam", "--chain", "Local")
+    assert "USDC" in table
     assert run(data_dir, "tokens", "remove", "Local", mkr)[0] == 0
