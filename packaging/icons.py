@@ -10,6 +10,7 @@ Uses Qt's own SVG renderer offscreen, so no extra tool is needed.
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from PySide6.QtSvg import QSvgRenderer
 ROOT = Path(__file__).resolve().parent.parent
 SVG = ROOT / "resources" / "icons" / "chainfolio.svg"
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
 def render(renderer: QSvgRenderer, size: int) -> QImage:
@@ -32,6 +34,19 @@ def render(renderer: QSvgRenderer, size: int) -> QImage:
     renderer.render(painter)
     painter.end()
     return image
+
+
+def write_ico(pngs: list[tuple[int, bytes]], target: Path) -> None:
+    """A multi-size .ico of PNG images (Qt's ICO writer stores one size only)."""
+    header = struct.pack("<HHH", 0, 1, len(pngs))
+    offset = len(header) + 16 * len(pngs)
+    entries, blobs = b"", b""
+    for size, data in pngs:
+        edge = 0 if size >= 256 else size  # 0 means 256 in the ICO directory
+        entries += struct.pack("<BBBBHHII", edge, edge, 0, 0, 1, 32, len(data), offset)
+        blobs += data
+        offset += len(data)
+    target.write_bytes(header + entries + blobs)
 
 
 def main(out: Path) -> int:
@@ -46,9 +61,10 @@ def main(out: Path) -> int:
         if not render(renderer, size).save(str(target), "PNG"):
             print(f"cannot write {target}", file=sys.stderr)
             return 1
-    if not render(renderer, 256).save(str(out / "chainfolio.ico"), "ICO"):
-        print("cannot write chainfolio.ico (Qt's ICO plugin missing?)", file=sys.stderr)
-        return 1
+    write_ico(
+        [(size, (out / f"chainfolio-{size}.png").read_bytes()) for size in ICO_SIZES],
+        out / "chainfolio.ico",
+    )
     print(f"icons written to {out}")
     return 0
 
