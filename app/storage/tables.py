@@ -103,3 +103,32 @@ backfill_jobs = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("updated_at", Integer, nullable=False),
 )
+
+# ---- snapshots (revision 0005) ----------------------------------------------------------------
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("taken_at", Integer, nullable=False, index=True),
+    Column("currency", String(8), nullable=False),
+    Column("total", Text, nullable=False),
+    Column("stale_total", Text, nullable=False),
+    Column("sources", Text, nullable=False),
+)
+
+snapshot_holdings = Table(
+    "snapshot_holdings",
+    metadata,
+    Column(
+        "snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("wallet", String(200), primary_key=True),
+    Column("asset_id", String(200), primary_key=True),
+    Column("symbol", Text, nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("price", Text, nullable=True),
+    Column("value", Text, nullable=True),
+    Column("state", String(8), nullable=False),
+    Column("as_of", Integer, nullable=False),
+)

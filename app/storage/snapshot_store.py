@@ -1,0 +1,115 @@
+"""Snapshots on SQLite: one transaction per snapshot, totals per snapshot for timelines."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlalchemy import Engine, insert, select
+
+from app.domain.balances import SourceState
+from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+from app.storage.tables import snapshot_holdings, snapshots
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+class SqlSnapshotStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def write(self, snapshot: Snapshot) -> int:
+        """All or nothing: the totals row and every holding in one transaction."""
+        with self._engine.begin() as con:
+            result = con.execute(
+                insert(snapshots).values(
+                    taken_at=snapshot.taken_at,
+                    currency=snapshot.currency,
+                    total=str(snapshot.total),
+                    stale_total=str(snapshot.stale_total),
+                    sources=json.dumps(
+                        [
+                            {
+                                "source": s.source,
+                                "state": s.state.value,
+                                "reason": s.reason,
+                                "as_of": s.as_of,
+                            }
+                            for s in snapshot.sources
+                        ]
+                    ),
+                )
+            )
+            snapshot_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            if snapshot.holdings:
+                con.execute(
+                    insert(snapshot_holdings),
+                    [
+                        {
+                            "snapshot_id": snapshot_id,
+                            "wallet": h.wallet,
+                            "asset_id": h.asset_id,
+                            "symbol": h.symbol,
+                            "decimals": h.decimals,
+                            "raw": str(h.raw),
+                            "price": None if h.price is None else str(h.price),
+                            "value": None if h.value is None else str(h.value),
+                            "state": h.state.value,
+                            "as_of": h.as_of,
+                        }
+                        for h in snapshot.holdings
+                    ],
+                )
+        return snapshot_id
+
+    def latest(self) -> Snapshot | None:
+        with self._engine.connect() as con:
+            row = con.execute(
+                select(snapshots)
+                .order_by(snapshots.c.taken_at.desc(), snapshots.c.id.desc())
+                .limit(1)
+            ).fetchone()
+            if row is None:
+                return None
+            rows = con.execute(
+                select(snapshot_holdings).where(snapshot_holdings.c.snapshot_id == row.id)
+            ).fetchall()
+        return Snapshot(
+            id=int(row.id),
+            taken_at=int(row.taken_at),
+            currency=str(row.currency),
+            sources=tuple(
+                SourceStatus(s["source"], SourceState(s["state"]), s["reason"], int(s["as_of"]))
+                for s in json.loads(row.sources)
+            ),
+            holdings=tuple(
+                SnapshotHolding(
+                    wallet=r.wallet,
+                    asset_id=r.asset_id,
+                    symbol=r.symbol,
+                    decimals=int(r.decimals),
+                    raw=int(r.raw),
+                    price=_dec(r.price),
+                    value=_dec(r.value),
+                    state=SourceState(r.state),
+                    as_of=int(r.as_of),
+                )
+                for r in rows
+            ),
+        )
+
+    def totals(self, start: int | None = None, end: int | None = None) -> list[tuple[int, Decimal]]:
+        """(time, total) per snapshot in a range, oldest first: the net-worth timeline."""
+        query = select(snapshots.c.taken_at, snapshots.c.total).order_by(snapshots.c.taken_at)
+        if start is not None:
+            query = query.where(snapshots.c.taken_at >= start)
+        if end is not None:
+            query = query.where(snapshots.c.taken_at <= end)
+        with self._engine.connect() as con:
+            return [(int(t), Decimal(v)) for t, v in con.execute(query)]
+
+    def count(self) -> int:
+        with self._engine.connect() as con:
+            return len(con.execute(select(snapshots.c.id)).fetchall())

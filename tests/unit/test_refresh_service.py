@@ -1,0 +1,189 @@
+"""RefreshService with fakes of the chain readers and prices, and the real snapshot store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.addresses import AddressFamily
+from app.domain.balances import AssetInfo, Balance, ChainReadResult, SourceState
+from app.domain.chains import ChainFamily, ChainSpec
+from app.domain.ids import AccountId, ChainId
+from app.domain.model import Wallet
+from app.services.refresh import RefreshProgress, RefreshService
+from app.storage.database import open_database
+from app.storage.snapshot_store import SqlSnapshotStore
+
+ADDR = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+WALLET = Wallet(id=1, address=ADDR, family=AddressFamily.EVM)
+
+
+def spec(n: int) -> ChainSpec:
+    return ChainSpec(ChainId.evm(n), f"Chain {n}", ChainFamily.EVM, "ETH", "Ether", 18, 60, ("x",))
+
+
+A, B = spec(1), spec(8453)
+
+
+def eth(chain: ChainSpec, raw: int) -> Balance:
+    asset = AssetInfo(chain.native_asset, "ETH", "Ether", 18)
+    return Balance(AccountId(chain.chain_id, ADDR), asset, raw)
+
+
+@dataclass
+class Priced:
+    wallet: str
+    asset_id: str
+    price: Decimal | None
+    value: Decimal | None
+
+
+class FakePricer:
+    def __init__(self, price: str = "2000") -> None:
+        self.price = Decimal(price)
+        self.calls = 0
+        self.fail = False
+
+    async def __call__(self, balances: Sequence[Balance], currency: str) -> list[Priced]:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("price source exploded")
+        return [
+            Priced(str(b.wallet), str(b.asset.asset_id), self.price, b.amount * self.price)
+            for b in balances
+        ]
+
+
+class FakeChains:
+    def __init__(self) -> None:
+        self.raw = {A.chain_id: 10**18, B.chain_id: 2 * 10**18}
+        self.failing: set[ChainId] = set()
+        self.reads = 0
+        self.gate: asyncio.Event | None = None
+
+    async def read(self, chain: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
+        self.reads += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if chain.chain_id in self.failing:
+            return ChainReadResult(chain.chain_id, SourceState.FAILED, error="node timed out")
+        return ChainReadResult(
+            chain.chain_id, SourceState.OK, balances=(eth(chain, self.raw[chain.chain_id]),)
+        )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqlSnapshotStore:
+    return SqlSnapshotStore(open_database(tmp_path / "db.sqlite3", tmp_path / "b"))
+
+
+def make(
+    store: SqlSnapshotStore, chains: FakeChains, pricer: FakePricer, now: list[float]
+) -> RefreshService:
+    return RefreshService(
+        lambda: [A, B], lambda: [WALLET], chains.read, pricer, store, lambda: "USD",
+        clock=lambda: now[0],
+    )  # fmt: skip
+
+
+def test_snapshot_values_every_holding(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    snap = asyncio.run(make(store, chains, pricer, now).refresh())
+    assert snap.id is not None and snap.total == Decimal(6000)
+    latest = store.latest()
+    assert latest is not None and latest.total == Decimal(6000) and latest.stale_total == 0
+    assert {h.raw for h in latest.holdings} == {10**18, 2 * 10**18}
+    assert all(s.state is SourceState.OK for s in latest.sources)
+
+
+def test_failed_chain_keeps_last_good_holdings_marked_stale(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    asyncio.run(service.refresh())
+    chains.failing.add(B.chain_id)
+    chains.raw[A.chain_id] = 3 * 10**18
+    now[0] = 2000.0
+    snap = asyncio.run(service.refresh())
+    by_chain = {h.chain: h for h in snap.holdings}
+    assert by_chain["eip155:1"].state is SourceState.OK and by_chain["eip155:1"].raw == 3 * 10**18
+    stale = by_chain["eip155:8453"]
+    assert stale.state is SourceState.STALE and stale.as_of == 1000 and stale.raw == 2 * 10**18
+    status = {s.source: s for s in snap.sources}["eip155:8453"]
+    assert status.state is SourceState.STALE and status.reason == "node timed out"
+    assert status.as_of == 1000
+    assert snap.total == Decimal(10000) and snap.stale_total == Decimal(4000)
+    assert store.count() == 2  # history kept
+
+
+def test_failed_chain_without_history_is_failed_not_zero(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    chains.failing.add(A.chain_id)
+    snap = asyncio.run(make(store, chains, pricer, now).refresh())
+    assert {s.source: s.state for s in snap.sources}["eip155:1"] is SourceState.FAILED
+    assert [h.chain for h in snap.holdings] == ["eip155:8453"]
+
+
+def test_concurrent_requests_join_one_refresh(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+
+    async def scenario() -> tuple[int | None, int | None]:
+        chains.gate = asyncio.Event()
+        first = asyncio.ensure_future(service.refresh())
+        await asyncio.sleep(0)
+        assert service.running
+        second = asyncio.ensure_future(service.refresh())
+        chains.gate.set()
+        a, b = await asyncio.gather(first, second)
+        return a.id, b.id
+
+    a, b = asyncio.run(scenario())
+    assert a == b and chains.reads == 2 and pricer.calls == 1 and store.count() == 1
+
+
+def test_nothing_half_written_when_pricing_fails(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    pricer.fail = True
+    with pytest.raises(RuntimeError):
+        asyncio.run(make(store, chains, pricer, now).refresh())
+    assert store.count() == 0
+
+
+def test_snapshot_write_is_atomic(store: SqlSnapshotStore) -> None:
+    """An error in the middle of writing holdings leaves no totals row behind."""
+    from app.domain.snapshot import Snapshot, SnapshotHolding
+
+    h = SnapshotHolding(f"eip155:1:{ADDR}", "eip155:1/slip44:60", "ETH", 18, 1, None, None,
+                        SourceState.OK, 1)  # fmt: skip
+    with pytest.raises(IntegrityError):
+        store.write(Snapshot(1, "USD", (h, h), ()))  # duplicate key on the second holding
+    assert store.count() == 0 and store.latest() is None
+
+
+def test_progress_events(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    events: list[RefreshProgress] = []
+    service.subscribe(events.append)
+    asyncio.run(service.refresh())
+    stages = [e.stage for e in events]
+    assert stages[0] == "started" and stages[-1] == "done"
+    assert stages.count("chain") == 2 and stages[-3:] == ["pricing", "saving", "done"]
+    assert events[-1].total == 2
+
+
+def test_timeline_totals(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    for t in (1000.0, 2000.0, 3000.0):
+        now[0] = t
+        chains.raw[A.chain_id] += 10**18
+        asyncio.run(service.refresh())
+    assert store.totals() == [(1000, Decimal(8000)), (2000, Decimal(10000)), (3000, Decimal(12000))]
+    assert store.totals(start=1500, end=2500) == [(2000, Decimal(10000))]
