@@ -15,12 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from app.cli.env import CliEnv
 from app.domain.balances import ChainReadResult
 from app.domain.chains import ChainSpec
 from app.domain.model import Wallet
+
+if TYPE_CHECKING:
+    from app.domain.balances import Balance
+    from app.services.balances import BalanceService
+    from app.services.prices import HoldingValue
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,13 +82,18 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
         lambda spec: create_reader(spec, ctx), float(env.settings.get("chains.chain_timeout_s"))
     )
     wallets = env.context.wallets.list()
-    results = asyncio.run(service.refresh(chains, wallets))
-    _remember_held(env, wallets, results)
     specs = {str(c.chain_id): c for c in chains}
-    payload = [result_json(specs[str(r.chain)], r) for r in results]
-    document: dict[str, Any] = {"chains": payload}
-    if not args.no_prices:
-        document.update(_value(env, secrets, results, payload))
+    if args.no_prices:
+        results = asyncio.run(service.refresh(chains, wallets))
+        document: dict[str, Any] = {
+            "chains": [result_json(specs[str(r.chain)], r) for r in results]
+        }
+    else:
+        results, document = asyncio.run(
+            _refresh_and_snapshot(env, secrets, service, chains, wallets)
+        )
+    _remember_held(env, wallets, results)
+    payload = document["chains"]
     if args.json:
         env.print_json(document)
     else:
@@ -98,38 +110,65 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
             for f in ch["failures"]:
                 env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
         if "total" in document:
-            env.print(f"Total: {document['total']} {document['currency']}")
+            stale = document["snapshot"]["stale_total"]
+            note = f" ({stale} of it from stale data)" if Decimal(stale) else ""
+            env.print(f"Total: {document['total']} {document['currency']}{note}")
             for problem in document["price_errors"]:
                 env.print(f"  prices: {problem}")
     return 0 if all(c["status"] == "ok" for c in payload) else 1
 
 
-def _value(
-    env: CliEnv, secrets: Any, results: list[ChainReadResult], payload: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Price every balance read and merge price, value, source and age into each entry."""
+async def _refresh_and_snapshot(
+    env: CliEnv,
+    secrets: Any,
+    reader: BalanceService,
+    chains: list[ChainSpec],
+    wallets: list[Wallet],
+) -> tuple[list[ChainReadResult], dict[str, Any]]:
+    """The same RefreshService the window uses: read, price, store one snapshot; then JSON."""
     from app.prices.factory import build_price_service
+    from app.services.refresh import RefreshService
+    from app.storage.snapshot_store import SqlSnapshotStore
 
-    balances = [b for r in results for b in r.balances]
-    currency = str(env.settings.get("currency"))
+    results: list[ChainReadResult] = []
+    valuations: list[Any] = []
+    stack = build_price_service(env.context.engine, env.settings, secrets)
 
-    async def run() -> Any:
-        stack = build_price_service(env.context.engine, env.settings, secrets)
-        try:
-            valued = await stack.service.value(balances, currency)
-            # New assets were queued for a year of daily prices: spend a bounded time on them
-            # now; whatever is left stays queued and resumes on the next run.
-            budget = int(env.settings.get("prices.backfill_budget_seconds"))
-            if budget:
-                stop = asyncio.Event()
-                asyncio.get_running_loop().call_later(budget, stop.set)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stack.backfiller.run_until_idle(stop), budget + 5)
-            return valued
-        finally:
-            await stack.aclose()
+    async def read_chain(spec: ChainSpec, who: Sequence[Wallet]) -> ChainReadResult:
+        (result,) = await reader.refresh([spec], who)
+        results.append(result)
+        return result
 
-    valuation = asyncio.run(run())
+    async def pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
+        valuation = await stack.service.value(balances, currency)
+        valuations.append(valuation)
+        return valuation.holdings
+
+    refresher = RefreshService(
+        lambda: chains,
+        lambda: wallets,
+        read_chain,
+        pricer,
+        SqlSnapshotStore(env.context.engine),
+        lambda: str(env.settings.get("currency")),
+    )
+    try:
+        snapshot = await refresher.refresh()
+        # New assets were queued for a year of daily prices: spend a bounded time on them now;
+        # whatever is left stays queued and resumes on the next run.
+        budget = int(env.settings.get("prices.backfill_budget_seconds"))
+        if budget:
+            stop = asyncio.Event()
+            asyncio.get_running_loop().call_later(budget, stop.set)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stack.backfiller.run_until_idle(stop), budget + 5)
+    finally:
+        await stack.aclose()
+    order = {str(c.chain_id): i for i, c in enumerate(chains)}
+    results.sort(key=lambda r: order.get(str(r.chain), 0))
+    specs = {str(c.chain_id): c for c in chains}
+    payload = [result_json(specs[str(r.chain)], r) for r in results]
+    valuation = valuations[0]
     by_key = {(h.wallet, h.asset_id): h for h in valuation.holdings}
     for chain in payload:
         for entry in chain["balances"]:
@@ -139,11 +178,23 @@ def _value(
             entry["price_source"] = None if held is None else held.source
             entry["price_age_seconds"] = None if held is None else held.age_seconds
             entry["price_stale"] = False if held is None else held.stale
-    return {
-        "currency": valuation.currency,
-        "total": str(valuation.total),
+    document = {
+        "chains": payload,
+        "currency": snapshot.currency,
+        "total": str(snapshot.total),
         "price_errors": list(valuation.errors),
+        "snapshot": {
+            "id": snapshot.id,
+            "taken_at": snapshot.taken_at,
+            "total": str(snapshot.total),
+            "stale_total": str(snapshot.stale_total),
+            "sources": [
+                {"chain": s.source, "state": s.state.value, "reason": s.reason, "as_of": s.as_of}
+                for s in snapshot.sources
+            ],
+        },
     }
+    return results, document
 
 
 def _remember_held(env: CliEnv, wallets: list[Wallet], results: list[ChainReadResult]) -> None:

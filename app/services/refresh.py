@@ -36,10 +36,17 @@ class RefreshProgress:
 
 
 class PricedHolding(Protocol):
-    wallet: str
-    asset_id: str
-    price: Decimal | None
-    value: Decimal | None
+    @property
+    def wallet(self) -> str: ...
+
+    @property
+    def asset_id(self) -> str: ...
+
+    @property
+    def price(self) -> Decimal | None: ...
+
+    @property
+    def value(self) -> Decimal | None: ...
 
 
 class Pricer(Protocol):

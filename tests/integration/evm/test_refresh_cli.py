@@ -83,5 +83,22 @@ def test_refresh_values_holdings_with_prices(data_dir: Path, anvil: Anvil) -> No
 
     con = sqlite3.connect(data_dir / "chainfolio.sqlite3")
     rows = con.execute("SELECT status FROM backfill_jobs WHERE asset_id = ?", (asset,)).fetchall()
-    con.close()
     assert rows == [("done",)]
+    # One snapshot stored, like the window's refresh does.
+    assert doc["snapshot"]["id"] == 1 and doc["snapshot"]["stale_total"] == "0"
+    assert con.execute("SELECT count(*) FROM snapshot_holdings").fetchone() == (1,)
+
+    # The node goes away: the next snapshot keeps the last good holdings, marked stale.
+    chain = f"eip155:{anvil.chain_id}"
+    assert run(data_dir, "networks", "set-rpc", chain, f"http://127.0.0.1:{free_port()}")[0] == 0
+    with serve_in_thread(llama) as url:
+        run(data_dir, "config", "set", "prices.defillama.url", url)
+        code, out = run(data_dir, "refresh", "--once", "--json", "--chain", chain)
+    assert code == 1
+    later = json.loads(out)
+    assert later["chains"][0]["status"] == "failed"
+    (source,) = later["snapshot"]["sources"]
+    assert source["state"] == "stale" and source["as_of"] == doc["snapshot"]["taken_at"]
+    assert later["total"] == later["snapshot"]["stale_total"] == doc["total"]
+    assert con.execute("SELECT count(*) FROM snapshots").fetchone() == (2,)
+    con.close()
