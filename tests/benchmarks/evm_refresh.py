@@ -12,7 +12,8 @@ A second floor, ``floor_eth_abi``, encodes and decodes with eth-abi, as the issu
 
 The naive reader makes three HTTP requests per balance (120k for the full size), so by default it
 runs on the first ``--naive-wallets`` wallets and its time is also given scaled per balance.
-Run: .venv/bin/python -m tests.benchmarks.evm_refresh [--wallets 100 --tokens 200]
+Run: .venv/bin/python -m tests.benchmarks.evm_refresh [--wallets 100 --tokens 200 --repeats 5]
+Each reader is timed --repeats times after one untimed warm-up pass; the median is reported.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
@@ -136,13 +138,19 @@ async def naive(urls: list[str], tokens: dict[str, list[str]], wallets: list[str
 
 
 def measure(
-    name: str, proxies: list[FaultyProxy], fn: Callable[[], Awaitable[int]]
+    name: str, proxies: list[FaultyProxy], fn: Callable[[], Awaitable[int]], repeats: int = 1
 ) -> dict[str, Any]:
-    before = sum(p.requests for p in proxies)
-    t0 = time.perf_counter()
-    n = asyncio.run(fn())
-    wall = time.perf_counter() - t0
-    requests = sum(p.requests for p in proxies) - before
+    """Median wall time of ``repeats`` runs (HTTP requests counted on one run)."""
+    walls: list[float] = []
+    requests = 0
+    n = 0
+    for _ in range(repeats):
+        before = sum(p.requests for p in proxies)
+        t0 = time.perf_counter()
+        n = asyncio.run(fn())
+        walls.append(time.perf_counter() - t0)
+        requests = sum(p.requests for p in proxies) - before
+    wall = statistics.median(walls)
     tracemalloc.start()  # a second run for memory, so tracing does not skew the wall time
     asyncio.run(fn())
     peak = tracemalloc.get_traced_memory()[1]
@@ -157,6 +165,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--latency-ms", type=float, default=50)
     ap.add_argument("--naive-wallets", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per reader (median)")
     args = ap.parse_args()
     wallets = [("0x" + keccak(str(i).encode()).hex()[-40:]) for i in range(args.wallets)]
     wallets = [checksum(w) for w in wallets]
@@ -187,16 +196,19 @@ def main() -> None:
         infos = {c: [AssetInfo(erc20_asset_id(ChainId.parse(c), t), "T", "T", 18) for t in ts]
                  for c, ts in raw_tokens.items()}  # fmt: skip
         ws = [Wallet(w, AddressFamily.EVM) for w in wallets]
-        a = measure("product", proxies, lambda: product(specs, infos, ws))
-        c = measure("floor", proxies, lambda: floor(urls, raw_tokens, wallets))
-        d = measure("floor_eth_abi", proxies, lambda: floor(urls, raw_tokens, wallets, True))
+        # Untimed warm-up, so whichever reader runs first does not pay for the nodes' cold state.
+        asyncio.run(floor(urls, raw_tokens, wallets))
+        r = args.repeats
+        a = measure("product", proxies, lambda: product(specs, infos, ws), r)
+        c = measure("floor", proxies, lambda: floor(urls, raw_tokens, wallets), r)
+        d = measure("floor_eth_abi", proxies, lambda: floor(urls, raw_tokens, wallets, True), r)
         b = measure(
             "naive_web3", proxies, lambda: naive(urls, raw_tokens, wallets[: args.naive_wallets])
         )
         full = args.wallets * (args.tokens + 1) * len(nodes)
         b["estimated_full_wall_s"] = round(b["s_per_balance"] * full, 1)
         report = {
-            "chains": len(nodes), "wallets": args.wallets, "tokens": args.tokens,
+            "chains": len(nodes), "repeats": args.repeats, "wallets": args.wallets, "tokens": args.tokens,
             "balances_per_refresh": full, "latency_ms": args.latency_ms, "setup_s": round(setup_s, 1),
             "product": a, "floor": c, "floor_eth_abi": d, "naive_web3": b,
             "product_vs_floor": round(a["wall_s"] / c["wall_s"], 2),
