@@ -154,6 +154,11 @@ async def _refresh_and_snapshot(
     )
     try:
         snapshot = await refresher.refresh()
+        from app.storage.snapshot_store import compact
+
+        await asyncio.get_running_loop().run_in_executor(
+            None, compact, env.context.engine, snapshot.taken_at
+        )
         # New assets were queued for a year of daily prices: spend a bounded time on them now;
         # whatever is left stays queued and resumes on the next run.
         budget = int(env.settings.get("prices.backfill_budget_seconds"))

@@ -113,3 +113,38 @@ class SqlSnapshotStore:
     def count(self) -> int:
         with self._engine.connect() as con:
             return len(con.execute(select(snapshots.c.id)).fetchall())
+
+
+HOUR = 3600
+DAY = 86400
+KEEP_ALL_SECONDS = 7 * DAY
+KEEP_HOURLY_SECONDS = 90 * DAY
+
+
+def compact(engine: Engine, now: int) -> int:
+    """Retention: every snapshot for 7 days, the last of each hour for 90 days, the last of each
+    day after that. Returns how many snapshots were removed (their holdings go with them)."""
+    from sqlalchemy import text
+
+    with engine.begin() as con:
+        result = con.execute(
+            text(
+                """
+                DELETE FROM snapshots
+                WHERE taken_at < :recent
+                  AND id NOT IN (
+                    SELECT max(id) FROM snapshots
+                    WHERE taken_at < :recent
+                    GROUP BY CASE WHEN taken_at >= :hourly THEN taken_at / :hour
+                                  ELSE -1 - taken_at / :day END
+                  )
+                """
+            ),
+            {
+                "recent": now - KEEP_ALL_SECONDS,
+                "hourly": now - KEEP_HOURLY_SECONDS,
+                "hour": HOUR,
+                "day": DAY,
+            },
+        )
+        return int(result.rowcount or 0)

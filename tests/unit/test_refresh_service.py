@@ -187,3 +187,39 @@ def test_timeline_totals(store: SqlSnapshotStore) -> None:
         asyncio.run(service.refresh())
     assert store.totals() == [(1000, Decimal(8000)), (2000, Decimal(10000)), (3000, Decimal(12000))]
     assert store.totals(start=1500, end=2500) == [(2000, Decimal(10000))]
+
+
+def test_retention_keeps_all_then_hourly_then_daily(store: SqlSnapshotStore) -> None:
+    """Snapshots every 20 minutes for 120 days, compacted: the right rows survive."""
+    from sqlalchemy import text
+
+    from app.domain.snapshot import Snapshot, SnapshotHolding
+    from app.storage.snapshot_store import DAY, HOUR, compact
+
+    now = 200 * DAY
+    start = now - 120 * DAY
+    engine = store._engine
+    for t in range(start, now + 1, 20 * 60):
+        h = SnapshotHolding(f"eip155:1:{ADDR}", "eip155:1/slip44:60", "ETH", 18, t, None, None,
+                            SourceState.OK, t)  # fmt: skip
+        store.write(Snapshot(t, "USD", (h,), ()))
+    removed = compact(engine, now)
+    times = [t for t, _ in store.totals()]
+    assert removed > 0 and len(times) + removed == (120 * DAY) // (20 * 60) + 1
+    recent = [t for t in times if t >= now - 7 * DAY]
+    assert len(recent) == 7 * 24 * 3 + 1  # all kept
+    hourly = [t for t in times if now - 90 * DAY <= t < now - 7 * DAY]
+    assert len({t // HOUR for t in hourly}) == len(hourly)  # at most one per hour
+    assert len(hourly) == 83 * 24  # and one in every hour
+    daily = [t for t in times if t < now - 90 * DAY]
+    assert len({t // DAY for t in daily}) == len(daily) == 30
+    assert all(t % DAY == DAY - 20 * 60 for t in daily)  # the last of each day is kept
+    with engine.connect() as con:  # holdings of removed snapshots went with them
+        orphans = con.execute(
+            text(
+                "SELECT count(*) FROM snapshot_holdings WHERE snapshot_id NOT IN "
+                "(SELECT id FROM snapshots)"
+            )
+        ).scalar()
+    assert orphans == 0
+    assert compact(engine, now) == 0  # idempotent
