@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -12,6 +14,13 @@ from app.secrets import KeyringSecretStore
 from app.services.wallets import WalletService
 from app.storage.database import open_database
 from app.storage.wallet_store import SqlWalletRepository
+
+if TYPE_CHECKING:
+    from app.domain.balances import Balance, ChainReadResult
+    from app.domain.chains import ChainSpec
+    from app.domain.model import Wallet
+    from app.services.prices import HoldingValue
+    from app.services.refresh import RefreshService
 
 log = logging.getLogger(__name__)
 
@@ -50,4 +59,43 @@ def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
         engine=engine,
         wallets=wallets,
         secrets=KeyringSecretStore(),  # the backend is probed on first use, not here
+    )
+
+
+def build_refresh_service(ctx: AppContext) -> RefreshService:
+    """The refresh the window and the tray use: every enabled chain, priced, one snapshot.
+
+    Chain and price libraries are imported here, on first use, never at start-up.
+    """
+    from app.chains.factory import ReaderContext, create_reader
+    from app.chains.registry import ChainRegistry
+    from app.prices.factory import build_price_service
+    from app.services.balances import BalanceService
+    from app.services.refresh import RefreshService
+    from app.storage.snapshot_store import SqlSnapshotStore
+
+    registry = ChainRegistry(ctx.paths.config_dir / "networks.toml", ctx.secrets)
+    readers = ReaderContext(ctx.settings, ctx.engine, ctx.secrets)
+    reader = BalanceService(
+        lambda spec: create_reader(spec, readers), float(ctx.settings.get("chains.chain_timeout_s"))
+    )
+
+    async def read_chain(spec: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
+        (result,) = await reader.refresh([spec], wallets)
+        return result
+
+    async def pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
+        stack = build_price_service(ctx.engine, ctx.settings, ctx.secrets)
+        try:
+            return (await stack.service.value(balances, currency)).holdings
+        finally:
+            await stack.aclose()
+
+    return RefreshService(
+        registry.enabled,
+        ctx.wallets.list,
+        read_chain,
+        pricer,
+        SqlSnapshotStore(ctx.engine),
+        lambda: str(ctx.settings.get("currency")),
     )

@@ -105,9 +105,25 @@ class ChainfolioApp:
             box.open()
             return False
         self.window.attach(self.context)
+        self._attach_portfolio()
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
         return True
+
+    def _attach_portfolio(self) -> None:
+        """The last snapshot is shown before any network; the first refresh follows."""
+        assert self.context is not None
+        from app.bootstrap import build_refresh_service
+        from app.chains.registry import ChainRegistry
+        from app.storage.snapshot_store import SqlSnapshotStore
+
+        registry = ChainRegistry(self.paths.config_dir / "networks.toml", self.context.secrets)
+        names = {str(c.chain_id): c.name for c in registry.all()}
+        self.window.set_refresher(build_refresh_service(self.context), names)
+        self.window.show_snapshot(SqlSnapshotStore(self.context.engine).latest())
+        auto = bool(self.settings.get("refresh.auto"))
+        if auto and self.context.wallets.list() and not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):
+            QTimer.singleShot(0, self.window.refresh_now)
 
     def on_settings_changed(self, keys: list[str]) -> None:
         if "ui.theme" in keys:

@@ -11,11 +11,22 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
 
 from app import __version__
 from app.domain.model import Wallet
+from app.domain.snapshot import Snapshot
 from app.ui.dialogs.wallet_dialog import WalletDialog
+from app.ui.holdings_page import HoldingsPage
 from app.ui.icons import app_icon
 from app.ui.models.wallets_model import WalletsModel
 from app.ui.tasks import TaskRunner
@@ -23,6 +34,7 @@ from app.ui.wallets_page import WalletsPage
 
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
+    from app.services.refresh import RefreshProgress, RefreshService
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +58,33 @@ class MainWindow(QMainWindow):
         self.wallets_page.add_requested.connect(self.add_wallet)
         self.wallets_page.edit_requested.connect(self.edit_wallet)
         self.wallets_page.selection_changed.connect(self._update_actions)
-        self.setCentralWidget(self.wallets_page)
+        self.holdings_page = HoldingsPage()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.holdings_page, "Portfolio")
+        self.tabs.addTab(self.wallets_page, "Wallets")
+        self.setCentralWidget(self.tabs)
+        self.refresher: RefreshService | None = None
+        self.chain_names: dict[str, str] = {}
 
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
         self.status_label = QLabel("Opening your data…")
         self.statusBar().addWidget(self.status_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
         self._update_actions()
 
     # --- construction -----------------------------------------------------------------
     def _build_actions(self) -> None:
+        self.act_refresh = QAction("&Refresh now", self)
+        self.act_refresh.setShortcut(QKeySequence("Ctrl+R"))
+        self.act_refresh.setStatusTip("Read every balance and price again")
+        self.act_refresh.triggered.connect(self.refresh_now)
         self.act_add = QAction("&Add wallet…", self)
         self.act_add.setShortcut(QKeySequence.StandardKey.New)
         self.act_add.setStatusTip("Watch a new address")
@@ -82,6 +110,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_refresh)
         file_menu.addAction(self.act_add)
         file_menu.addAction(self.act_settings)
         file_menu.addSeparator()
@@ -98,6 +127,8 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(self.act_refresh)
+        toolbar.addSeparator()
         toolbar.addAction(self.act_add)
         toolbar.addAction(self.act_edit)
         toolbar.addAction(self.act_remove)
@@ -110,11 +141,61 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_status()
 
+    # --- portfolio --------------------------------------------------------------------
+    def set_refresher(self, refresher: RefreshService, chain_names: dict[str, str]) -> None:
+        """Show the last stored snapshot at once (no network), then allow refreshing."""
+        self.refresher = refresher
+        self.chain_names = chain_names
+        refresher.subscribe(self._on_progress)
+        self._update_actions()
+
+    def show_snapshot(self, snapshot: Snapshot | None) -> None:
+        names = {w.address: w.display_name for w in self.wallets_model.wallets()}
+        self.holdings_page.show_snapshot(snapshot, self.chain_names, names)
+
+    def refresh_now(self) -> None:
+        if self.refresher is None or self.refresher.running:
+            return
+        self.tasks.run(
+            self.refresher.refresh(),
+            on_success=self._on_refreshed,
+            on_failure=self._on_refresh_failed,
+        )
+        self._update_actions()
+
+    def _on_progress(self, event: RefreshProgress) -> None:
+        if event.stage == "started":
+            self.progress.setRange(0, max(event.total, 1))
+            self.progress.setValue(0)
+            self.progress.setFormat("Reading chains… %v/%m")
+            self.progress.show()
+        elif event.stage == "chain":
+            self.progress.setValue(event.done)
+        elif event.stage == "pricing":
+            self.progress.setFormat("Fetching prices…")
+        elif event.stage == "done":
+            self.progress.hide()
+        self._update_actions()
+
+    def _on_refreshed(self, snapshot: Snapshot) -> None:
+        self.progress.hide()
+        self.show_snapshot(snapshot)
+        self._update_actions()
+        self.statusBar().showMessage("Refreshed", 4000)
+
+    def _on_refresh_failed(self, exc: BaseException) -> None:
+        self.progress.hide()
+        self._update_actions()
+        self.statusBar().showMessage(f"Refresh failed: {exc}", 15000)
+
     def _update_actions(self) -> None:
         ready = self.context is not None
         selected = len(self.wallets_page.selected_wallets()) if ready else 0
         self.act_add.setEnabled(ready)
         self.act_settings.setEnabled(ready)
+        self.act_refresh.setEnabled(
+            ready and self.refresher is not None and not self.refresher.running
+        )
         self.act_edit.setEnabled(ready and selected == 1)
         self.act_remove.setEnabled(ready and selected >= 1)
 

@@ -1,6 +1,6 @@
 """Take a real screenshot of the running app under Xvfb (the X root window, not a widget render).
 
-    xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py OUT.png [settings]
+    xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py OUT.png [wallets|settings]
 
 Builds a throw-away data directory with a few wallets, starts the real application object,
 waits for the wallets to be shown, grabs the screen and quits.
@@ -21,6 +21,46 @@ WALLETS = [
 ]
 
 
+def seed_history(engine: object) -> None:
+    """A realistic latest snapshot (one chain stale) for the portfolio screenshot."""
+    import time
+    from decimal import Decimal
+
+    from app.domain.balances import SourceState
+    from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+    from app.storage.snapshot_store import SqlSnapshotStore
+
+    now = int(time.time()) - 240
+    rows = [
+        ("eip155:1", WALLETS[0][0], "slip44:60", "ETH", 18, "4.2", "3412.55"),
+        ("eip155:1", WALLETS[0][0], "erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "USDC", 6, "12500", "0.9999"),
+        ("eip155:1", WALLETS[1][0], "erc20:0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599", "WBTC", 8, "0.35", "91250.10"),
+        ("eip155:42161", WALLETS[1][0], "slip44:60", "ETH", 18, "0.82", "3412.55"),
+        ("eip155:42161", WALLETS[1][0], "erc20:0x912CE59144191C1204E64559FE8253a0e49E6548", "ARB", 18, "1530", "0.62"),
+        ("eip155:8453", WALLETS[3][0], "erc20:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USDC", 6, "2300", "1.0001"),
+        ("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", WALLETS[2][0], "slip44:501", "SOL", 9, "48.5", "182.40"),
+        ("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", WALLETS[2][0], "stake:native", "SOL (staked)", 9, "120", "182.40"),
+        ("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", WALLETS[2][0], "token:JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", "JUP", 6, "2100", "0.87"),
+    ]  # fmt: skip
+    holdings = []
+    for chain, address, asset, symbol, decimals, amount, price in rows:
+        raw = int(Decimal(amount).scaleb(decimals))
+        stale = chain == "eip155:8453"
+        holdings.append(
+            SnapshotHolding(
+                f"{chain}:{address}", f"{chain}/{asset}", symbol, decimals, raw, Decimal(price),
+                Decimal(amount) * Decimal(price),
+                SourceState.STALE if stale else SourceState.OK, now - 7200 if stale else now,
+            )
+        )  # fmt: skip
+    sources = tuple(
+        SourceStatus(c, SourceState.STALE if c == "eip155:8453" else SourceState.OK,
+                     "node timed out" if c == "eip155:8453" else None, now)
+        for c in sorted({r[0] for r in rows})
+    )  # fmt: skip
+    SqlSnapshotStore(engine).write(Snapshot(now, "USD", tuple(holdings), sources))  # type: ignore[arg-type]
+
+
 def main(out: Path, view: str = "window") -> int:
     import qasync
     from PySide6.QtCore import QTimer
@@ -36,9 +76,13 @@ def main(out: Path, view: str = "window") -> int:
         ctx = bootstrap(paths)
         for address, label, group in WALLETS:
             asyncio.run(ctx.wallets.add(address, label, group))
+        seed_history(ctx.engine)
         ctx.close()
+        settings = Settings.load(paths.settings_file)
+        settings.set("refresh.auto", False)  # show stored data only: no network here
+        settings.save()
         qapp = make_qapplication(sys.argv[:1])
-        app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file))
+        app = ChainfolioApp(qapp, paths, settings)
         app.window.resize(1080, 680)
         app.window.move(10, 10)
 
@@ -49,6 +93,8 @@ def main(out: Path, view: str = "window") -> int:
             app.quit()
 
         def open_view() -> None:
+            if view == "wallets":
+                app.window.tabs.setCurrentIndex(1)
             if view == "settings":
                 dialog = app.window.open_settings()
                 if dialog is not None:
