@@ -132,8 +132,9 @@ class KeyedRpcGateway:
 def test_refresh_and_prices_with_keys_leave_no_trace(
     secret_service_session: Any, secret_backend: Any, tmp_path: Path
 ) -> None:
-    """Keyed RPC URL + CoinGecko demo key used for real, with --verbose: no byte of either
-    reaches the data directory, the logs, the settings, the network file or any output."""
+    """Keyed RPC URL + CoinGecko demo key used for real, with --verbose, then everything
+    exported: no byte of either reaches the data directory, the logs, the settings, the network
+    file, the exports or any output."""
     from tests.integration.evm.anvil import MULTICALL3, Anvil
     from tests.integration.prices.fakes import FakeCoinGecko, serve_in_thread
 
@@ -190,6 +191,10 @@ def test_refresh_and_prices_with_keys_leave_no_trace(
             assert "3000.5" in priced
             cli(["networks", "list", "--json"])
             cli(["config", "list"])
+            exported = cli(["export", "holdings", "--csv"])
+            assert "eip155:31337/slip44:60" in exported
+            cli(["history", "--json"])
+            cli(["history", "--csv"])
     finally:
         gateway.stop()
         node.stop()
