@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from app.domain.balances import SourceState, to_decimal_amount
 from app.domain.snapshot import Snapshot, SnapshotHolding
+from app.ui.models.base import Index, ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -66,33 +66,17 @@ class HoldingRow:
     share: Decimal | None
 
 
-class HoldingsModel(QAbstractTableModel):
+class HoldingsModel(ListTableModel[HoldingRow]):
+    HEADERS = tuple(HEADERS[c] for c in HoldingColumn)
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[HoldingRow] = []
         self.currency = "USD"
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HoldingColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(HoldingColumn)
-        ):
-            return HEADERS[HoldingColumn(section)]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.valid_row(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         column = HoldingColumn(index.column())
         h = row.holding
         if role == ROW_ROLE:
@@ -163,6 +147,3 @@ class HoldingsModel(QAbstractTableModel):
                     )
                 )
         self.endResetModel()
-
-    def row_at(self, row: int) -> HoldingRow:
-        return self._rows[row]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 
 from app.domain.model import Wallet
-
-Index = QModelIndex | QPersistentModelIndex
+from app.ui.models.base import Index, ListTableModel
 
 
 class WalletColumn(enum.IntEnum):
@@ -31,33 +30,13 @@ FAMILY_NAMES = {"evm": "EVM (Ethereum & L2s)", "solana": "Solana"}
 WALLET_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class WalletsModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Wallet] = []
-
-    # --- Qt API ---------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(WalletColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(WalletColumn)
-        ):
-            return HEADERS[WalletColumn(section)]
-        return None
+class WalletsModel(ListTableModel[Wallet]):
+    HEADERS = tuple(HEADERS[c] for c in WalletColumn)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        wallet = self.valid_row(index)
+        if wallet is None:
             return None
-        wallet = self._rows[index.row()]
         column = WalletColumn(index.column())
         if role == WALLET_ROLE:
             return wallet
@@ -118,7 +97,7 @@ class WalletsModel(QAbstractTableModel):
                 return
 
     def wallet_at(self, row: int) -> Wallet:
-        return self._rows[row]
+        return self.row_at(row)
 
     def wallets(self) -> list[Wallet]:
         return list(self._rows)

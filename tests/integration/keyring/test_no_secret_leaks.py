@@ -35,29 +35,34 @@ RUNS: list[list[str]] = [
 ]
 
 
+class VerboseCli:
+    """Runs ``chainfolio --verbose`` against the private Secret Service, keeping every output."""
+
+    def __init__(self, session: Any, data: Path) -> None:
+        self.env = {
+            **os.environ,
+            **session.env,
+            "CHAINFOLIO_DATA_DIR": str(data),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+        }
+        self.outputs: list[str] = []
+
+    def __call__(self, args: list[str], stdin: str = "") -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "--verbose", *args],
+            input=stdin, env=self.env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        assert done.returncode == 0, (args, done.stderr[-2000:])
+        self.outputs.append(done.stdout + done.stderr)
+        return done.stdout
+
+
 def test_no_secret_bytes_anywhere(
     secret_service_session: Any, secret_backend: Any, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    env = {
-        **os.environ,
-        **secret_service_session.env,
-        "CHAINFOLIO_DATA_DIR": str(data),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
-    }
-    outputs: list[str] = []
-
-    def cli(args: list[str], stdin: str = "") -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "app", "--verbose", *args],
-            input=stdin,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, (args, done.stderr[-2000:])
-        outputs.append(done.stdout + done.stderr)
+    cli = VerboseCli(secret_service_session, data)
+    outputs = cli.outputs
 
     for name, value in SECRETS.items():
         cli(["keys", "set", name], stdin=value + "\n")
@@ -141,22 +146,8 @@ def test_refresh_and_prices_with_keys_leave_no_trace(
     rpc_key = "alchemyLeakTestKey0123456789"
     demo_key = "CG-leaktest-demo-Q7x2"
     data = tmp_path / "data"
-    env = {
-        **os.environ,
-        **secret_service_session.env,
-        "CHAINFOLIO_DATA_DIR": str(data),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
-    }
-    outputs: list[str] = []
-
-    def cli(args: list[str], stdin: str = "") -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app", "--verbose", *args],
-            input=stdin, env=env, capture_output=True, text=True, timeout=90,
-        )  # fmt: skip
-        assert done.returncode == 0, (args, done.stderr[-2000:])
-        outputs.append(done.stdout + done.stderr)
-        return done.stdout
+    cli = VerboseCli(secret_service_session, data)
+    outputs = cli.outputs
 
     node = Anvil(31337)
     gateway = KeyedRpcGateway(node.url, rpc_key)
