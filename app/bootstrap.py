@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from app.domain.balances import Balance, ChainReadResult
     from app.domain.chains import ChainSpec
     from app.domain.model import Wallet
+    from app.services.balances import BalanceService
     from app.services.prices import HoldingValue
-    from app.services.refresh import RefreshService
+    from app.services.refresh import Pricer, RefreshService
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +63,36 @@ def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
     )
 
 
-def build_refresh_service(ctx: AppContext) -> RefreshService:
-    """The refresh the window and the tray use: every enabled chain, priced, one snapshot.
-
-    Chain and price libraries are imported here, on first use, never at start-up.
-    """
+def build_balance_service(ctx: AppContext) -> BalanceService:
+    """Chain readers for every family, each chain with its own timeout."""
     from app.chains.factory import ReaderContext, create_reader
-    from app.chains.registry import ChainRegistry
-    from app.prices.factory import build_price_service
     from app.services.balances import BalanceService
+
+    readers = ReaderContext(ctx.settings, ctx.engine, ctx.secrets)
+    return BalanceService(
+        lambda spec: create_reader(spec, readers), float(ctx.settings.get("chains.chain_timeout_s"))
+    )
+
+
+def build_refresh_service(
+    ctx: AppContext, chains: Callable[[], Sequence[ChainSpec]], pricer: Pricer | None = None
+) -> RefreshService:
+    """The one refresh the window and ``refresh --once`` share: ``chains``, priced, one snapshot.
+
+    Chain and price libraries are imported here, on first use, never at start-up. Without a
+    ``pricer``, each refresh opens and closes its own price clients.
+    """
+    from app.prices.factory import build_price_service
     from app.services.refresh import RefreshService
     from app.storage.snapshot_store import SqlSnapshotStore
 
-    registry = ChainRegistry(ctx.paths.config_dir / "networks.toml", ctx.secrets)
-    readers = ReaderContext(ctx.settings, ctx.engine, ctx.secrets)
-    reader = BalanceService(
-        lambda spec: create_reader(spec, readers), float(ctx.settings.get("chains.chain_timeout_s"))
-    )
+    reader = build_balance_service(ctx)
 
     async def read_chain(spec: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
         (result,) = await reader.refresh([spec], wallets)
         return result
 
-    async def pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
+    async def own_pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
         stack = build_price_service(ctx.engine, ctx.settings, ctx.secrets)
         try:
             return (await stack.service.value(balances, currency)).holdings
@@ -92,10 +100,10 @@ def build_refresh_service(ctx: AppContext) -> RefreshService:
             await stack.aclose()
 
     return RefreshService(
-        registry.enabled,
+        chains,
         ctx.wallets.list,
         read_chain,
-        pricer,
+        pricer or own_pricer,
         SqlSnapshotStore(ctx.engine),
         lambda: str(ctx.settings.get("currency")),
     )

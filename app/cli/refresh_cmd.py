@@ -26,7 +26,6 @@ from app.domain.model import Wallet
 
 if TYPE_CHECKING:
     from app.domain.balances import Balance
-    from app.services.balances import BalanceService
     from app.services.prices import HoldingValue
 
 
@@ -71,27 +70,21 @@ def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
 
 
 def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
-    from app.chains.factory import ReaderContext, create_reader
+    from app.bootstrap import build_balance_service
     from app.cli.networks_cmd import open_registry
-    from app.services.balances import BalanceService
 
-    registry, secrets = open_registry(env)
+    registry, _ = open_registry(env)
     chains = [registry.get(c) for c in args.chain] if args.chain else registry.enabled()
-    ctx = ReaderContext(env.settings, env.context.engine, secrets)
-    service = BalanceService(
-        lambda spec: create_reader(spec, ctx), float(env.settings.get("chains.chain_timeout_s"))
-    )
     wallets = env.context.wallets.list()
     specs = {str(c.chain_id): c for c in chains}
     if args.no_prices:
-        results = asyncio.run(service.refresh(chains, wallets))
+        reader = build_balance_service(env.context)
+        results = asyncio.run(reader.refresh(chains, wallets))
         document: dict[str, Any] = {
             "chains": [result_json(specs[str(r.chain)], r) for r in results]
         }
     else:
-        results, document = asyncio.run(
-            _refresh_and_snapshot(env, secrets, service, chains, wallets)
-        )
+        results, document = asyncio.run(_refresh_and_snapshot(env, chains))
     _remember_held(env, wallets, results)
     payload = document["chains"]
     if args.json:
@@ -119,46 +112,23 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def _refresh_and_snapshot(
-    env: CliEnv,
-    secrets: Any,
-    reader: BalanceService,
-    chains: list[ChainSpec],
-    wallets: list[Wallet],
+    env: CliEnv, chains: list[ChainSpec]
 ) -> tuple[list[ChainReadResult], dict[str, Any]]:
     """The same RefreshService the window uses: read, price, store one snapshot; then JSON."""
+    from app.bootstrap import build_refresh_service
     from app.prices.factory import build_price_service
-    from app.services.refresh import RefreshService
-    from app.storage.snapshot_store import SqlSnapshotStore
 
-    results: list[ChainReadResult] = []
     valuations: list[Any] = []
-    stack = build_price_service(env.context.engine, env.settings, secrets)
-
-    async def read_chain(spec: ChainSpec, who: Sequence[Wallet]) -> ChainReadResult:
-        (result,) = await reader.refresh([spec], who)
-        results.append(result)
-        return result
+    stack = build_price_service(env.context.engine, env.settings, env.context.secrets)
 
     async def pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
         valuation = await stack.service.value(balances, currency)
-        valuations.append(valuation)
+        valuations.append(valuation)  # kept for the price source, age and errors in the JSON
         return valuation.holdings
 
-    refresher = RefreshService(
-        lambda: chains,
-        lambda: wallets,
-        read_chain,
-        pricer,
-        SqlSnapshotStore(env.context.engine),
-        lambda: str(env.settings.get("currency")),
-    )
+    refresher = build_refresh_service(env.context, lambda: chains, pricer)
     try:
         snapshot = await refresher.refresh()
-        from app.storage.snapshot_store import compact
-
-        await asyncio.get_running_loop().run_in_executor(
-            None, compact, env.context.engine, snapshot.taken_at
-        )
         # New assets were queued for a year of daily prices: spend a bounded time on them now;
         # whatever is left stays queued and resumes on the next run.
         budget = int(env.settings.get("prices.backfill_budget_seconds"))
@@ -169,8 +139,7 @@ async def _refresh_and_snapshot(
                 await asyncio.wait_for(stack.backfiller.run_until_idle(stop), budget + 5)
     finally:
         await stack.aclose()
-    order = {str(c.chain_id): i for i, c in enumerate(chains)}
-    results.sort(key=lambda r: order.get(str(r.chain), 0))
+    results = list(refresher.last_results)  # in the order of ``chains``
     specs = {str(c.chain_id): c for c in chains}
     payload = [result_json(specs[str(r.chain)], r) for r in results]
     valuation = valuations[0]

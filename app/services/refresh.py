@@ -1,6 +1,7 @@
 """RefreshService: read every chain, price what was found, write one snapshot.
 
-A refresh requested while one runs joins it (the same task is awaited). A chain that fails
+A refresh requested while one runs joins it (the same task is awaited). After each snapshot
+the store's retention rule is applied. A chain that fails
 keeps its last good holdings from the previous snapshot, marked stale with the time they were
 read; nothing stored is ever lost. Progress is published as events to any listener.
 """
@@ -60,6 +61,8 @@ class SnapshotStore(Protocol):
 
     def latest(self) -> Snapshot | None: ...
 
+    def compact(self, now: int) -> int: ...
+
 
 ReadChain = Callable[[ChainSpec, Sequence[Wallet]], Awaitable[ChainReadResult]]
 Listener = Callable[[RefreshProgress], None]
@@ -84,6 +87,9 @@ class RefreshService:
         self._currency = currency
         self._clock = clock
         self._running: asyncio.Task[Snapshot] | None = None
+        # What each chain reported in the latest refresh (request counts, per-call failures),
+        # for callers that show more than the snapshot keeps.
+        self.last_results: tuple[ChainReadResult, ...] = ()
         self._listeners: list[Listener] = []
 
     def subscribe(self, listener: Listener) -> None:
@@ -123,6 +129,7 @@ class RefreshService:
             return result
 
         results = await asyncio.gather(*(read(c) for c in chains))
+        self.last_results = tuple(results)
         previous = self._store.latest()
         balances: list[tuple[Balance, SourceState, int]] = []
         sources: list[SourceStatus] = []
@@ -159,6 +166,8 @@ class RefreshService:
         snapshot = Snapshot(now, currency, tuple(holdings), tuple(sources))
         self._emit(RefreshProgress("saving", done=done, total=len(chains)))
         snapshot_id = self._store.write(snapshot)
+        # Retention runs after every refresh, off the event loop's thread.
+        await asyncio.to_thread(self._store.compact, now)
         self._emit(RefreshProgress("done", done=done, total=len(chains)))
         return Snapshot(
             snapshot.taken_at, snapshot.currency, snapshot.holdings, snapshot.sources, snapshot_id

@@ -110,6 +110,10 @@ class SqlSnapshotStore:
         with self._engine.connect() as con:
             return [(int(t), Decimal(v)) for t, v in con.execute(query)]
 
+    def compact(self, now: int) -> int:
+        """Apply the retention rule (see :func:`compact`)."""
+        return compact(self._engine, now)
+
     def count(self) -> int:
         with self._engine.connect() as con:
             return len(con.execute(select(snapshots.c.id)).fetchall())

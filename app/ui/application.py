@@ -119,7 +119,7 @@ class ChainfolioApp:
 
         registry = ChainRegistry(self.paths.config_dir / "networks.toml", self.context.secrets)
         names = {str(c.chain_id): c.name for c in registry.all()}
-        self.window.set_refresher(build_refresh_service(self.context), names)
+        self.window.set_refresher(build_refresh_service(self.context, registry.enabled), names)
         self.window.show_snapshot(SqlSnapshotStore(self.context.engine).latest())
         auto = bool(self.settings.get("refresh.auto"))
         if auto and self.context.wallets.list() and not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):

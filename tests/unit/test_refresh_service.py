@@ -223,3 +223,15 @@ def test_retention_keeps_all_then_hourly_then_daily(store: SqlSnapshotStore) -> 
         ).scalar()
     assert orphans == 0
     assert compact(engine, now) == 0  # idempotent
+
+
+def test_each_refresh_applies_retention(store: SqlSnapshotStore) -> None:
+    """The window's refresh and the CLI's share the service, so both compact history."""
+    from app.domain.snapshot import Snapshot
+    from app.storage.snapshot_store import DAY
+
+    chains, pricer, now = FakeChains(), FakePricer(), [300.0 * DAY]
+    for t in (100 * DAY + 10, 100 * DAY + 20, 100 * DAY + 30):  # one old day, three snapshots
+        store.write(Snapshot(t, "USD", (), ()))
+    asyncio.run(make(store, chains, pricer, now).refresh())
+    assert [t for t, _ in store.totals()] == [100 * DAY + 30, 300 * DAY]
