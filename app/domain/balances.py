@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.domain.ids import AccountId, AssetId, ChainId
+from app.domain.positions import LendingAccount
 
 
 class SourceState(enum.StrEnum):
@@ -43,9 +44,13 @@ def to_decimal_amount(raw: int, decimals: int) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class Balance:
+    """``position`` is empty for a wallet balance, else a DeFi position key (see
+    :mod:`app.domain.positions`); a liability has a negative ``raw``."""
+
     wallet: AccountId
     asset: AssetInfo
     raw: int
+    position: str = ""
 
     @property
     def amount(self) -> Decimal:
@@ -70,3 +75,4 @@ class ChainReadResult:
     error: str | None = None  # human reason when state is FAILED
     http_requests: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    accounts: tuple[LendingAccount, ...] = ()  # lending markets' view of each wallet

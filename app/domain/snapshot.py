@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain.balances import SourceState
+from app.domain.positions import LendingAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,13 @@ class SnapshotHolding:
     value: Decimal | None
     state: SourceState  # ok, or stale when carried over from an earlier refresh
     as_of: int
+    position: str = ""  # "" for a wallet balance, else a DeFi position key (app.domain.positions)
+    is_spam: bool = False  # spam is kept (the user may show it) but never counted in totals
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies a holding across snapshots."""
+        return (self.wallet, self.asset_id, self.position)
 
     @property
     def chain(self) -> str:
@@ -42,10 +50,14 @@ class Snapshot:
     holdings: tuple[SnapshotHolding, ...]
     sources: tuple[SourceStatus, ...]
     id: int | None = None
+    accounts: tuple[LendingAccount, ...] = ()
 
     @property
     def total(self) -> Decimal:
-        return sum((h.value for h in self.holdings if h.value is not None), Decimal(0))
+        """Net worth: every valued holding except spam; debts are negative."""
+        return sum(
+            (h.value for h in self.holdings if h.value is not None and not h.is_spam), Decimal(0)
+        )
 
     @property
     def stale_total(self) -> Decimal:
@@ -54,7 +66,7 @@ class Snapshot:
             (
                 h.value
                 for h in self.holdings
-                if h.value is not None and h.state is not SourceState.OK
+                if h.value is not None and not h.is_spam and h.state is not SourceState.OK
             ),
             Decimal(0),
         )

@@ -20,7 +20,9 @@ from app.domain.balances import AssetInfo, Balance, ChainReadResult, SourceState
 from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId, AssetId
 from app.domain.model import Wallet
+from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+from app.domain.valuation import holding_value
 
 log = logging.getLogger(__name__)
 
@@ -133,23 +135,29 @@ class RefreshService:
         previous = self._store.latest()
         balances: list[tuple[Balance, SourceState, int]] = []
         sources: list[SourceStatus] = []
+        accounts: list[LendingAccount] = []
         for result in results:
             chain = str(result.chain)
             if result.state is SourceState.OK:
                 sources.append(SourceStatus(chain, SourceState.OK, None, now))
                 balances.extend((b, SourceState.OK, now) for b in result.balances)
+                accounts.extend(result.accounts)
                 continue
             carried, as_of = _carry_over(previous, chain)
             state = SourceState.STALE if carried else SourceState.FAILED
             sources.append(SourceStatus(chain, state, result.error, as_of or now))
             balances.extend((b, SourceState.STALE, a) for b, a in carried)
+            if previous is not None:
+                accounts.extend(a for a in previous.accounts if a.chain == chain)
         self._emit(RefreshProgress("pricing", done=done, total=len(chains)))
         currency = self._currency()
         priced = await self._pricer([b for b, _, _ in balances], currency)
-        by_key = {(p.wallet, p.asset_id): p for p in priced}
+        # One price per asset; the value is computed here because a wallet can hold the same
+        # asset twice (in the wallet and as a DeFi position).
+        prices = {p.asset_id: p.price for p in priced}
         holdings = []
         for b, state, as_of in balances:
-            p = by_key.get((str(b.wallet), str(b.asset.asset_id)))
+            price = prices.get(str(b.asset.asset_id))
             holdings.append(
                 SnapshotHolding(
                     wallet=str(b.wallet),
@@ -157,20 +165,29 @@ class RefreshService:
                     symbol=b.asset.symbol,
                     decimals=b.asset.decimals,
                     raw=b.raw,
-                    price=None if p is None else p.price,
-                    value=None if p is None else p.value,
+                    price=price,
+                    value=None if price is None else holding_value(b.amount, price),
                     state=state,
                     as_of=as_of,
+                    position=b.position,
+                    is_spam=b.asset.is_spam,
                 )
             )
-        snapshot = Snapshot(now, currency, tuple(holdings), tuple(sources))
+        snapshot = Snapshot(
+            now, currency, tuple(holdings), tuple(sources), accounts=tuple(accounts)
+        )
         self._emit(RefreshProgress("saving", done=done, total=len(chains)))
         snapshot_id = self._store.write(snapshot)
         # Retention runs after every refresh, off the event loop's thread.
         await asyncio.to_thread(self._store.compact, now)
         self._emit(RefreshProgress("done", done=done, total=len(chains)))
         return Snapshot(
-            snapshot.taken_at, snapshot.currency, snapshot.holdings, snapshot.sources, snapshot_id
+            snapshot.taken_at,
+            snapshot.currency,
+            snapshot.holdings,
+            snapshot.sources,
+            snapshot_id,
+            snapshot.accounts,
         )
 
 
@@ -182,7 +199,9 @@ def _carry_over(previous: Snapshot | None, chain: str) -> tuple[list[tuple[Balan
     for h in previous.holdings:
         if h.chain != chain:
             continue
-        asset = AssetInfo(AssetId.parse(h.asset_id), h.symbol, h.symbol, h.decimals)
-        carried.append((Balance(AccountId.parse(h.wallet), asset, h.raw), h.as_of))
+        asset = AssetInfo(
+            AssetId.parse(h.asset_id), h.symbol, h.symbol, h.decimals, is_spam=h.is_spam
+        )
+        carried.append((Balance(AccountId.parse(h.wallet), asset, h.raw, h.position), h.as_of))
     as_of = min((a for _, a in carried), default=0)
     return carried, as_of

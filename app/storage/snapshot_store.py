@@ -8,12 +8,17 @@ from decimal import Decimal
 from sqlalchemy import Engine, insert, select
 
 from app.domain.balances import SourceState
+from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
-from app.storage.tables import snapshot_holdings, snapshots
+from app.storage.tables import snapshot_accounts, snapshot_holdings, snapshots
 
 
 def _dec(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 class SqlSnapshotStore:
@@ -54,27 +59,58 @@ class SqlSnapshotStore:
                             "symbol": h.symbol,
                             "decimals": h.decimals,
                             "raw": str(h.raw),
-                            "price": None if h.price is None else str(h.price),
-                            "value": None if h.value is None else str(h.value),
+                            "price": _text(h.price),
+                            "value": _text(h.value),
                             "state": h.state.value,
                             "as_of": h.as_of,
+                            "position": h.position,
+                            "is_spam": h.is_spam,
                         }
                         for h in snapshot.holdings
+                    ],
+                )
+            if snapshot.accounts:
+                con.execute(
+                    insert(snapshot_accounts),
+                    [
+                        {
+                            "snapshot_id": snapshot_id,
+                            "wallet": a.wallet,
+                            "protocol": a.protocol,
+                            "chain": a.chain,
+                            "market": a.market,
+                            "collateral": str(a.collateral),
+                            "debt": str(a.debt),
+                            "liquidation_threshold": str(a.liquidation_threshold),
+                            "health_factor": _text(a.health_factor),
+                            "collateral_assets": json.dumps(list(a.collateral_assets)),
+                            "debt_assets": json.dumps(list(a.debt_assets)),
+                        }
+                        for a in snapshot.accounts
                     ],
                 )
         return snapshot_id
 
     def latest(self) -> Snapshot | None:
+        return self.at_or_before(None)
+
+    def at_or_before(self, when: int | None) -> Snapshot | None:
+        """The newest snapshot taken at or before ``when`` (epoch seconds; None: the latest).
+
+        Used for "24 h change" (the snapshot nearest to a day ago) and "what changed".
+        """
+        query = select(snapshots).order_by(snapshots.c.taken_at.desc(), snapshots.c.id.desc())
+        if when is not None:
+            query = query.where(snapshots.c.taken_at <= when)
         with self._engine.connect() as con:
-            row = con.execute(
-                select(snapshots)
-                .order_by(snapshots.c.taken_at.desc(), snapshots.c.id.desc())
-                .limit(1)
-            ).fetchone()
+            row = con.execute(query.limit(1)).fetchone()
             if row is None:
                 return None
             rows = con.execute(
                 select(snapshot_holdings).where(snapshot_holdings.c.snapshot_id == row.id)
+            ).fetchall()
+            account_rows = con.execute(
+                select(snapshot_accounts).where(snapshot_accounts.c.snapshot_id == row.id)
             ).fetchall()
         return Snapshot(
             id=int(row.id),
@@ -95,8 +131,25 @@ class SqlSnapshotStore:
                     value=_dec(r.value),
                     state=SourceState(r.state),
                     as_of=int(r.as_of),
+                    position=str(r.position),
+                    is_spam=bool(r.is_spam),
                 )
                 for r in rows
+            ),
+            accounts=tuple(
+                LendingAccount(
+                    wallet=a.wallet,
+                    protocol=a.protocol,
+                    chain=a.chain,
+                    market=a.market,
+                    collateral=Decimal(a.collateral),
+                    debt=Decimal(a.debt),
+                    liquidation_threshold=Decimal(a.liquidation_threshold),
+                    health_factor=_dec(a.health_factor),
+                    collateral_assets=tuple(json.loads(a.collateral_assets)),
+                    debt_assets=tuple(json.loads(a.debt_assets)),
+                )
+                for a in account_rows
             ),
         )
 

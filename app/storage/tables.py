@@ -13,6 +13,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 metadata = MetaData()
@@ -124,6 +125,7 @@ snapshot_holdings = Table(
     ),
     Column("wallet", String(200), primary_key=True),
     Column("asset_id", String(200), primary_key=True),
+    Column("position", String(200), primary_key=True, server_default=""),  # revision 0006
     Column("symbol", Text, nullable=False),
     Column("decimals", Integer, nullable=False),
     Column("raw", Text, nullable=False),
@@ -131,4 +133,46 @@ snapshot_holdings = Table(
     Column("value", Text, nullable=True),
     Column("state", String(8), nullable=False),
     Column("as_of", Integer, nullable=False),
+    Column("is_spam", Boolean, nullable=False, server_default=false()),  # revision 0006
+)
+
+# ---- DeFi accounts and alerts (revision 0006) -------------------------------------------------
+snapshot_accounts = Table(
+    "snapshot_accounts",
+    metadata,
+    Column(
+        "snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("wallet", String(200), primary_key=True),
+    Column("protocol", String(64), primary_key=True),
+    Column("chain", String(100), primary_key=True),
+    Column("market", String(100), primary_key=True, server_default=""),
+    Column("collateral", Text, nullable=False),
+    Column("debt", Text, nullable=False),
+    Column("liquidation_threshold", Text, nullable=False),
+    Column("health_factor", Text, nullable=True),
+    Column("collateral_assets", Text, nullable=False),
+    Column("debt_assets", Text, nullable=False),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("target", Text, nullable=False, server_default=""),
+    Column("threshold", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("fired", Boolean, nullable=False, server_default=false()),
+    Column("created_at", Integer, nullable=False),
+    Column("last_fired_at", Integer, nullable=True),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("fired_at", Integer, nullable=False, index=True),
+    Column("message", Text, nullable=False),
 )

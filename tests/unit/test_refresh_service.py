@@ -235,3 +235,90 @@ def test_each_refresh_applies_retention(store: SqlSnapshotStore) -> None:
         store.write(Snapshot(t, "USD", (), ()))
     asyncio.run(make(store, chains, pricer, now).refresh())
     assert [t for t, _ in store.totals()] == [100 * DAY + 30, 300 * DAY]
+
+
+def test_wallet_balance_and_position_of_same_asset_are_valued_separately(
+    store: SqlSnapshotStore,
+) -> None:
+    """A wallet can hold USDC and supply USDC to a lending market; a debt counts negative."""
+    from app.domain.positions import LendingAccount
+
+    usdc = AssetInfo(A.native_asset, "ETH", "Ether", 18)
+    acct = AccountId(A.chain_id, ADDR)
+    held = Balance(acct, usdc, 10**18)
+    supplied = Balance(acct, usdc, 3 * 10**18, "aave-v3:supplied")
+    borrowed = Balance(acct, usdc, -(10**18), "aave-v3:borrowed")
+    spam = Balance(acct, AssetInfo(A.native_asset, "ETH", "Ether", 18, is_spam=True), 10**18)
+    account = LendingAccount(
+        str(acct), "aave-v3", str(A.chain_id), "", Decimal(6000), Decimal(2000),
+        Decimal("0.825"), Decimal("2.475"), (str(usdc.asset_id),), (str(usdc.asset_id),),
+    )  # fmt: skip
+    spam_balance = Balance(acct, spam.asset, spam.raw, "junk:rewards")
+
+    async def read(chain: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
+        balances = (held, supplied, borrowed, spam_balance) if chain == A else ()
+        return ChainReadResult(
+            chain.chain_id, SourceState.OK, balances=balances,
+            accounts=(account,) if chain == A else (),
+        )  # fmt: skip
+
+    service = RefreshService(
+        lambda: [A, B], lambda: [WALLET], read, FakePricer(), store, lambda: "USD",
+        clock=lambda: 1000.0,
+    )  # fmt: skip
+    snap = asyncio.run(service.refresh())
+    values = {h.position: h.value for h in snap.holdings}
+    assert values == {
+        "": Decimal(2000), "aave-v3:supplied": Decimal(6000),
+        "aave-v3:borrowed": Decimal(-2000), "junk:rewards": Decimal(2000),
+    }  # fmt: skip
+    assert snap.total == Decimal(6000)  # spam is kept but never counted
+    latest = store.latest()
+    assert latest is not None and latest.total == Decimal(6000)
+    assert {h.key for h in latest.holdings} == {h.key for h in snap.holdings}
+    assert [h.is_spam for h in latest.holdings if h.position == "junk:rewards"] == [True]
+    assert latest.accounts == (account,)
+
+
+def test_failed_chain_carries_positions_and_accounts_over(store: SqlSnapshotStore) -> None:
+    from app.domain.positions import LendingAccount
+
+    acct = AccountId(A.chain_id, ADDR)
+    eth_asset = AssetInfo(A.native_asset, "ETH", "Ether", 18)
+    account = LendingAccount(
+        str(acct), "aave-v3", str(A.chain_id), "", Decimal(1), Decimal(0), Decimal("0.8"), None
+    )
+    failing = [False]
+
+    async def read(chain: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
+        if failing[0]:
+            return ChainReadResult(chain.chain_id, SourceState.FAILED, error="down")
+        staked = Balance(acct, eth_asset, 10**18, "lido:staked")
+        return ChainReadResult(
+            chain.chain_id, SourceState.OK, balances=(staked,), accounts=(account,)
+        )
+
+    now = [1000.0]
+    service = RefreshService(
+        lambda: [A], lambda: [WALLET], read, FakePricer(), store, lambda: "USD",
+        clock=lambda: now[0],
+    )  # fmt: skip
+    asyncio.run(service.refresh())
+    failing[0], now[0] = True, 2000.0
+    snap = asyncio.run(service.refresh())
+    [held] = snap.holdings
+    assert (held.position, held.state, held.as_of) == ("lido:staked", SourceState.STALE, 1000)
+    assert snap.accounts == (account,)
+
+
+def test_at_or_before_finds_the_snapshot_nearest_a_past_time(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    for t in (1000.0, 5000.0, 9000.0):
+        now[0] = t
+        asyncio.run(service.refresh())
+    assert store.at_or_before(999) is None
+    found = store.at_or_before(8999)
+    assert found is not None and found.taken_at == 5000
+    latest = store.at_or_before(None)
+    assert latest is not None and latest.taken_at == 9000

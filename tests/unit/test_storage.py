@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,36 @@ def test_locked_database_gives_clear_error(tmp_path: Path) -> None:
         locker.execute("ROLLBACK")
         locker.close()
     assert MIGRATIONS_DIR.is_dir()
+
+
+def test_snapshots_from_revision_0005_survive_the_positions_migration(tmp_path: Path) -> None:
+    """0006 rebuilds snapshot_holdings with a wider key; old holdings become wallet balances."""
+    from app.storage.snapshot_store import SqlSnapshotStore
+
+    db = tmp_path / "chainfolio.sqlite3"
+    engine = create_sqlite_engine(db)
+    migrate(engine, "0005")
+    with engine.begin() as con:
+        con.execute(
+            text(
+                "INSERT INTO snapshots (id, taken_at, currency, total, stale_total, sources) "
+                "VALUES (1, 100, 'USD', '5.5', '0', '[]')"
+            )
+        )
+        con.execute(
+            text(
+                "INSERT INTO snapshot_holdings VALUES "
+                "(1, 'eip155:1:0xabc', 'eip155:1/slip44:60', 'ETH', 18, '1000', '5.5', '5.5', "
+                "'ok', 100)"
+            )
+        )
+    engine.dispose()
+    engine = open_database(db, tmp_path / "backups")
+    snap = SqlSnapshotStore(engine).latest()
+    assert snap is not None and snap.total == Decimal("5.5") and snap.accounts == ()
+    [h] = snap.holdings
+    assert (h.raw, h.position, h.is_spam) == (1000, "", False)
+    with engine.begin() as con:  # the cascade still removes a snapshot's holdings
+        con.execute(text("DELETE FROM snapshots"))
+        assert con.execute(text("SELECT count(*) FROM snapshot_holdings")).scalar() == 0
+    engine.dispose()
