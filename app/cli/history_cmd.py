@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     es = e.add_subparsers(dest="export_command", metavar="WHAT", required=True)
     hold = es.add_parser("holdings", help="the holdings of the latest snapshot")
     hold.add_argument("--csv", action="store_true", required=True, help="CSV on stdout")
+    hold.add_argument(
+        "--include-spam", action="store_true", help="also export tokens marked as spam"
+    )
     hold.set_defaults(func=_export_holdings)
 
 
@@ -77,18 +80,20 @@ def _export_holdings(args: argparse.Namespace, env: CliEnv) -> int:
         raise ChainfolioError("No snapshots yet: run `chainfolio refresh --once` first.")
     writer = csv.writer(env.out, lineterminator="\n")
     writer.writerow(
-        ["snapshot_time", "wallet", "asset", "symbol", "raw", "decimals", "amount", "price",
-         "value", "currency", "state", "as_of"]
+        ["snapshot_time", "wallet", "asset", "position", "symbol", "raw", "decimals", "amount",
+         "price", "value", "currency", "state", "as_of", "spam"]
     )  # fmt: skip
     from app.domain.balances import to_decimal_amount
 
     for h in snapshot.holdings:
+        if h.is_spam and not args.include_spam:
+            continue
         writer.writerow(
             [
-                _iso(snapshot.taken_at), h.wallet, h.asset_id, safe_cell(h.symbol), str(h.raw),
-                h.decimals, format(to_decimal_amount(h.raw, h.decimals), "f"),
+                _iso(snapshot.taken_at), h.wallet, h.asset_id, h.position, safe_cell(h.symbol),
+                str(h.raw), h.decimals, format(to_decimal_amount(h.raw, h.decimals), "f"),
                 "" if h.price is None else str(h.price), "" if h.value is None else str(h.value),
-                snapshot.currency, h.state.value, _iso(h.as_of),
+                snapshot.currency, h.state.value, _iso(h.as_of), "yes" if h.is_spam else "",
             ]
         )  # fmt: skip
     return 0

@@ -64,3 +64,30 @@ def test_export_holdings_csv_is_exact_and_formula_safe(data_dir: Path) -> None:
 
 def test_export_without_snapshots_says_what_to_do(data_dir: Path) -> None:
     assert run(data_dir, "export", "holdings", "--csv")[0] == 1
+
+
+def test_export_holdings_marks_positions_and_leaves_spam_out_unless_asked(
+    data_dir: Path,
+) -> None:
+    ctx = bootstrap(Paths.resolve(data_dir))
+    asset = "eip155:1/erc20:0x0000000000000000000000000000000000000002"
+    debt = SnapshotHolding(
+        WALLET, asset, "USDC", 6, -5_000_000, Decimal(1), Decimal(-5), SourceState.OK, 10,
+        position="aave-v3:borrowed",
+    )  # fmt: skip
+    spam = SnapshotHolding(
+        WALLET, asset.replace("2", "3"), "CLAIM", 0, 1, None, None, SourceState.OK, 10,
+        is_spam=True,
+    )  # fmt: skip
+    SqlSnapshotStore(ctx.engine).write(Snapshot(10, "USD", (debt, spam), ()))
+    ctx.close()
+    code, out = run(data_dir, "export", "holdings", "--csv")
+    assert code == 0
+    header, *rows = list(csv.reader(io.StringIO(out)))
+    [record] = [dict(zip(header, r, strict=True)) for r in rows]
+    assert (record["position"], record["amount"], record["value"]) == (
+        "aave-v3:borrowed", "-5.000000", "-5",
+    )  # fmt: skip
+    code, out = run(data_dir, "export", "holdings", "--csv", "--include-spam")
+    assert code == 0
+    assert [r[header.index("spam")] for r in list(csv.reader(io.StringIO(out)))[1:]] == ["", "yes"]
