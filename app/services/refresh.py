@@ -132,7 +132,9 @@ class RefreshService:
 
         results = await asyncio.gather(*(read(c) for c in chains))
         self.last_results = tuple(results)
-        previous = self._store.latest()
+        # Database work runs off the event loop's thread: with thousands of holdings a read or
+        # a write takes long enough to stall the window.
+        previous = await asyncio.to_thread(self._store.latest)
         balances: list[tuple[Balance, SourceState, int]] = []
         sources: list[SourceStatus] = []
         accounts: list[LendingAccount] = []
@@ -177,8 +179,8 @@ class RefreshService:
             now, currency, tuple(holdings), tuple(sources), accounts=tuple(accounts)
         )
         self._emit(RefreshProgress("saving", done=done, total=len(chains)))
-        snapshot_id = self._store.write(snapshot)
-        # Retention runs after every refresh, off the event loop's thread.
+        snapshot_id = await asyncio.to_thread(self._store.write, snapshot)
+        # Retention runs after every refresh.
         await asyncio.to_thread(self._store.compact, now)
         self._emit(RefreshProgress("done", done=done, total=len(chains)))
         return Snapshot(
