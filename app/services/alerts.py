@@ -1,0 +1,430 @@
+"""Alert rules checked after every refresh; each fires once per crossing (app.domain.alerts).
+
+Wiring: build one ``AlertService`` and, when a refresh returns its snapshot, await
+``after_refresh(snapshot)``: it runs the check in a worker thread (SQLite), records the fired
+alerts, and hands each to the listeners (the tray notification) on the caller's loop.
+Everything here is Qt-free; ``check`` is the synchronous core that tests and the CLI use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+from app.domain.alerts import (
+    LENDING_PROTOCOLS,
+    AlertEvent,
+    AlertKind,
+    AlertRule,
+    AlertRuleError,
+    FiredAlert,
+    Verdict,
+    judge_above,
+    judge_below,
+    make_target,
+    next_state,
+    parse_threshold,
+    short_address,
+)
+from app.domain.balances import SourceState
+from app.domain.ids import AssetId
+from app.domain.positions import LendingAccount
+from app.domain.risk import DAY, AccountRisk, RiskStatus
+from app.domain.snapshot import Snapshot
+from app.domain.text import clean_text
+from app.domain.valuation import Quote
+
+log = logging.getLogger(__name__)
+
+RiskProvider = Callable[[Snapshot], Sequence[AccountRisk]]
+PriceLookup = Callable[[str, str], Decimal | None]  # (asset id, currency) -> price
+AssetCatalog = Callable[[], Iterable[tuple[str, str]]]  # (asset id, symbol) of known tokens
+Listener = Callable[[FiredAlert], None]
+
+
+class SnapshotHistory(Protocol):
+    def latest(self) -> Snapshot | None: ...
+
+    def at_or_before(self, when: int | None) -> Snapshot | None: ...
+
+
+class AlertStore(Protocol):
+    def add(self, kind: AlertKind, target: str, threshold: Decimal, now: int) -> AlertRule: ...
+
+    def get(self, rule_id: int) -> AlertRule | None: ...
+
+    def rules(self) -> list[AlertRule]: ...
+
+    def remove(self, rule_id: int) -> bool: ...
+
+    def set_enabled(self, rule_id: int, enabled: bool) -> bool: ...
+
+    def apply(
+        self, now: int, fire: Sequence[tuple[int, str]], rearm: Sequence[int]
+    ) -> list[AlertEvent]: ...
+
+    def events(self, limit: int = 100) -> list[AlertEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    verdict: Verdict
+    title: str = ""
+    message: str = ""
+
+
+def format_number(value: Decimal) -> str:
+    """Readable, not exact: for notification text only."""
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+class AlertService:
+    def __init__(
+        self,
+        store: AlertStore,
+        snapshots: SnapshotHistory,
+        risk: RiskProvider | None = None,
+        *,
+        prices: PriceLookup | None = None,
+        catalog: AssetCatalog | None = None,
+        chain_names: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._snapshots = snapshots
+        self._risk = risk
+        self._prices = prices
+        self._catalog = catalog
+        self._chain_names = dict(chain_names or {})
+        self._clock = clock
+        self._listeners: list[Listener] = []
+
+    # ---- rules ---------------------------------------------------------------------------------
+    def rules(self) -> list[AlertRule]:
+        return self._store.rules()
+
+    def events(self, limit: int = 100) -> list[AlertEvent]:
+        return self._store.events(limit)
+
+    def add(
+        self,
+        kind: AlertKind,
+        threshold: str | Decimal,
+        *,
+        asset: str | None = None,
+        currency: str | None = None,
+        wallet: str | None = None,
+        protocol: str | None = None,
+    ) -> AlertRule:
+        """Validate and store a rule; every refusal is an :class:`AlertRuleError` saying why."""
+        value = parse_threshold(kind, threshold)
+        if kind in (AlertKind.PRICE_ABOVE, AlertKind.PRICE_BELOW):
+            if wallet or protocol:
+                raise AlertRuleError("a price alert watches an asset, not a wallet or protocol")
+            if not asset:
+                raise AlertRuleError("a price alert needs an asset (symbol or CAIP-19 id)")
+            if not currency:
+                latest = self._snapshots.latest()
+                currency = latest.currency if latest else "USD"
+            if not currency.isalpha() or not 2 <= len(currency) <= 8:
+                raise AlertRuleError(f"not a currency code: {currency!r}")
+            asset_id, _symbol = self.resolve_asset(asset)
+            target = make_target(asset=asset_id, currency=currency.upper())
+        else:
+            if asset:
+                raise AlertRuleError(f"an asset only goes with a price alert, not {kind.value}")
+            if kind is AlertKind.DAILY_MOVE_ABOVE and (wallet or protocol):
+                raise AlertRuleError("a daily-move alert watches the whole portfolio")
+            if protocol is not None and protocol not in LENDING_PROTOCOLS:
+                known = ", ".join(LENDING_PROTOCOLS)
+                raise AlertRuleError(f"unknown lending protocol {protocol!r}; known: {known}")
+            target = make_target(wallet=wallet, protocol=protocol)
+        return self._store.add(kind, target, value, int(self._clock()))
+
+    def remove(self, rule_id: int) -> None:
+        if not self._store.remove(rule_id):
+            raise AlertRuleError(f"no alert rule with id {rule_id}")
+
+    def set_enabled(self, rule_id: int, enabled: bool) -> None:
+        if not self._store.set_enabled(rule_id, enabled):
+            raise AlertRuleError(f"no alert rule with id {rule_id}")
+
+    def resolve_asset(self, text: str) -> tuple[str, str]:
+        """(CAIP-19 id, symbol) of an asset named by id or by a symbol that is not ambiguous.
+
+        Known assets are those in the latest snapshot (spam left out), then the token catalog.
+        """
+        text = text.strip()
+        latest = self._snapshots.latest()
+        held = {
+            h.asset_id: clean_text(h.symbol, 32)
+            for h in (latest.holdings if latest else ())
+            if not h.is_spam
+        }
+        catalog: dict[str, str] | None = None
+
+        def known() -> dict[str, str]:
+            nonlocal catalog
+            if catalog is None:
+                catalog = {a: clean_text(s, 32) for a, s in (self._catalog or list)()}
+            return catalog
+
+        try:
+            wanted = str(AssetId.parse(text))
+        except ValueError:
+            wanted = ""
+        if wanted:
+            for pool in (held, known()):
+                for asset_id, symbol in pool.items():
+                    if asset_id.lower() == wanted.lower():
+                        return asset_id, symbol
+            raise AlertRuleError(
+                f"unknown asset {wanted}: it is not in your holdings or the token lists"
+            )
+        if not text or len(text) > 32:
+            raise AlertRuleError("give an asset as a symbol (ETH) or a CAIP-19 id")
+        for pool in (held, known()):
+            matches = sorted(a for a, s in pool.items() if s.lower() == text.lower())
+            if len(matches) == 1:
+                return matches[0], pool[matches[0]]
+            if matches:
+                listed = ", ".join(matches[:8]) + (" …" if len(matches) > 8 else "")
+                raise AlertRuleError(
+                    f"{text} names several assets ({listed}); give the one you mean by its id"
+                )
+        raise AlertRuleError(
+            f"unknown asset {text!r}: use a symbol from your holdings or a CAIP-19 id "
+            "such as eip155:1/slip44:60"
+        )
+
+    # ---- checking ------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """``listener(alert)`` is called for each alert that fires in :meth:`after_refresh`."""
+        self._listeners.append(listener)
+
+    async def after_refresh(self, snapshot: Snapshot) -> list[FiredAlert]:
+        """Check the rules off the loop's thread, then tell the listeners on it.
+
+        A failing check is logged and reported as "nothing fired": alerts must never break
+        the refresh that triggered them.
+        """
+        try:
+            fired = await asyncio.to_thread(self.check, snapshot)
+        except Exception:
+            log.exception("alert check failed")
+            return []
+        for alert in fired:
+            for listener in list(self._listeners):
+                try:
+                    listener(alert)
+                except Exception:
+                    log.exception("alert listener failed")
+        return fired
+
+    def check(self, snapshot: Snapshot) -> list[FiredAlert]:
+        """Judge every enabled rule against ``snapshot``; fire those that just crossed."""
+        rules = [r for r in self._store.rules() if r.enabled]
+        if not rules:
+            return []
+        risks: Sequence[AccountRisk] | None = None
+        if self._risk is not None and any(
+            r.kind is AlertKind.LIQUIDATION_PROBABILITY_ABOVE for r in rules
+        ):
+            risks = self._risk(snapshot)
+        fire: list[tuple[int, str]] = []
+        rearm: list[int] = []
+        titles: dict[int, tuple[AlertKind, str]] = {}
+        for rule in rules:
+            judged = self._judge(rule, snapshot, risks)
+            fired_after, fires_now = next_state(rule.fired, judged.verdict)
+            if fires_now:
+                fire.append((rule.id, judged.message))
+                titles[rule.id] = (rule.kind, judged.title)
+            elif rule.fired and not fired_after:
+                rearm.append(rule.id)
+        events = self._store.apply(int(self._clock()), fire, rearm)
+        return [
+            FiredAlert(e.rule_id, titles[e.rule_id][0], titles[e.rule_id][1], e.message, e.fired_at)
+            for e in events
+        ]
+
+    def _judge(
+        self, rule: AlertRule, snapshot: Snapshot, risks: Sequence[AccountRisk] | None
+    ) -> _Judgement:
+        match rule.kind:
+            case AlertKind.HEALTH_FACTOR_BELOW:
+                return self._health_factor(rule, snapshot)
+            case AlertKind.LIQUIDATION_PROBABILITY_ABOVE:
+                return self._probability(rule, risks)
+            case AlertKind.PRICE_ABOVE | AlertKind.PRICE_BELOW:
+                return self._price(rule, snapshot)
+            case AlertKind.DAILY_MOVE_ABOVE:
+                return self._daily_move(rule, snapshot)
+
+    def _where(self, account: LendingAccount) -> str:
+        protocol = LENDING_PROTOCOLS.get(account.protocol, account.protocol)
+        chain = self._chain_names.get(account.chain, account.chain)
+        return f"{protocol} on {chain}, wallet {short_address(account.wallet)}"
+
+    @staticmethod
+    def _matches(rule: AlertRule, account: LendingAccount) -> bool:
+        f = rule.filters
+        if "protocol" in f and account.protocol != f["protocol"]:
+            return False
+        if "wallet" in f:
+            want = f["wallet"].rsplit(":", 1)[-1].lower()
+            return account.wallet.rsplit(":", 1)[-1].lower() == want
+        return True
+
+    def _health_factor(self, rule: AlertRule, snapshot: Snapshot) -> _Judgement:
+        hfs = [
+            (a.health_factor, a)
+            for a in snapshot.accounts
+            if a.health_factor is not None and a.debt > 0 and self._matches(rule, a)
+        ]
+        if not hfs:
+            return _Judgement(Verdict.CLEAR)  # nothing borrowed: nothing to liquidate
+        hf, worst = min(hfs, key=lambda pair: pair[0])
+        others = sum(1 for h, _ in hfs if h < rule.threshold) - 1
+        more = (
+            f" ({others} more account{'s' if others > 1 else ''} below too)" if others > 0 else ""
+        )
+        return _Judgement(
+            judge_below(hf, rule.threshold),
+            f"Health factor {hf:.2f} is below {rule.threshold}",
+            f"{self._where(worst)}: health factor {hf:.3f}, below your alert level "
+            f"{rule.threshold}{more}. Below 1 the position can be liquidated.",
+        )
+
+    def _probability(self, rule: AlertRule, risks: Sequence[AccountRisk] | None) -> _Judgement:
+        if risks is None:
+            return _Judgement(Verdict.UNKNOWN)
+        mine = [
+            r
+            for r in risks
+            if r.status is not RiskStatus.NO_DEBT and self._matches(rule, r.account)
+        ]
+        if not mine:
+            return _Judgement(Verdict.CLEAR)
+        known = [(Decimal(repr(r.p_24h * 100)), r) for r in mine if r.p_24h is not None]
+        if not known:
+            return _Judgement(Verdict.UNKNOWN)
+        percent, worst = max(known, key=lambda pair: pair[0])
+        verdict = judge_above(percent, rule.threshold)
+        if verdict is not Verdict.BREACH and len(known) < len(mine):
+            verdict = Verdict.UNKNOWN  # an account without a forecast might be the risky one
+        hf = worst.account.health_factor
+        return _Judgement(
+            verdict,
+            f"Liquidation risk {percent:.1f} % within 24 h",
+            f"{self._where(worst.account)}: estimated {percent:.1f} % chance of liquidation "
+            f"within 24 h (health factor {hf:.3f}), above your alert level {rule.threshold} %.",
+        )
+
+    def _price(self, rule: AlertRule, snapshot: Snapshot) -> _Judgement:
+        f = rule.filters
+        asset, currency = f.get("asset", ""), f.get("currency", snapshot.currency)
+        price: Decimal | None = None
+        symbol = asset
+        for h in snapshot.holdings:
+            if h.asset_id == asset and not h.is_spam:
+                symbol = clean_text(h.symbol, 32)
+                if h.price is not None and snapshot.currency == currency:
+                    price = h.price
+                    break
+        if price is None and self._prices is not None:
+            price = self._prices(asset, currency)
+        if price is None:
+            return _Judgement(Verdict.UNKNOWN)
+        above = rule.kind is AlertKind.PRICE_ABOVE
+        verdict = (judge_above if above else judge_below)(price, rule.threshold)
+        word = "above" if above else "below"
+        return _Judgement(
+            verdict,
+            f"{symbol} {word} {format_number(rule.threshold)} {currency}",
+            f"{symbol} is at {format_number(price)} {currency}, {word} your alert level "
+            f"{format_number(rule.threshold)} {currency}.",
+        )
+
+    def _daily_move(self, rule: AlertRule, snapshot: Snapshot) -> _Judgement:
+        if any(s.state is SourceState.FAILED for s in snapshot.sources):
+            return _Judgement(Verdict.UNKNOWN)  # a chain missing entirely would look like a crash
+        before = self._snapshots.at_or_before(snapshot.taken_at - DAY)
+        if (
+            before is None
+            or before.taken_at < snapshot.taken_at - 2 * DAY  # a week-old total is not "a day"
+            or before.currency != snapshot.currency
+            or before.total == 0
+        ):
+            return _Judgement(Verdict.UNKNOWN)
+        move = (snapshot.total - before.total) / abs(before.total) * 100
+        word = "rose" if move > 0 else "fell"
+        hours = (snapshot.taken_at - before.taken_at) / 3600
+        return _Judgement(
+            judge_above(abs(move), rule.threshold),
+            f"Portfolio {word} {abs(move):.1f} % in {hours:.0f} h",
+            f"Total value {word} {abs(move):.1f} % in {hours:.0f} h: "
+            f"{format_number(before.total)} → {format_number(snapshot.total)} "
+            f"{snapshot.currency} (alert level {rule.threshold} %).",
+        )
+
+
+class PriceCache(Protocol):
+    """``SqlPriceStore``: cached USD quotes and FX rates (units of a currency per dollar)."""
+
+    def cached(self, asset_ids: Iterable[str], currency: str = "USD") -> dict[str, Quote]: ...
+
+    def rate(self, code: str) -> Quote | None: ...
+
+
+def cached_price_lookup(store: PriceCache) -> PriceLookup:
+    """Prices of assets not in the snapshot, from the price cache, converted with its FX rate."""
+
+    def lookup(asset_id: str, currency: str) -> Decimal | None:
+        quote = store.cached([asset_id]).get(asset_id)
+        if quote is None:
+            return None
+        if currency.upper() == "USD":
+            return quote.price
+        rate = store.rate(currency)
+        return None if rate is None else quote.price * rate.price
+
+    return lookup
+
+
+def build_alert_service(
+    engine: Engine,
+    *,
+    risk: RiskProvider | None = None,
+    chain_names: Mapping[str, str] | None = None,
+) -> AlertService:
+    """The alert service over the app's database: rules, snapshots, price cache, token lists.
+
+    Without ``risk``, liquidation-probability rules use a :class:`RiskService` on the stored
+    price history.
+    """
+    from app.services.risk import build_risk_service
+    from app.storage.alert_store import SqlAlertStore
+    from app.storage.price_store import SqlPriceStore
+    from app.storage.snapshot_store import SqlSnapshotStore
+    from app.storage.token_store import TokenStore
+
+    tokens = TokenStore(engine)
+    return AlertService(
+        SqlAlertStore(engine),
+        SqlSnapshotStore(engine),
+        risk or build_risk_service(engine).assess,
+        prices=cached_price_lookup(SqlPriceStore(engine)),
+        catalog=lambda: ((str(t.asset_id), t.symbol) for t in tokens.list(include_spam=False)),
+        chain_names=chain_names,
+    )
