@@ -172,6 +172,13 @@ SETTINGS: dict[str, Setting] = {
             in_range("refresh.interval_minutes", 1, 1440),
         ),
         Setting(
+            "refresh.notify_after_failures",
+            3,
+            "Desktop notification after this many failed refreshes in a row (0: never).",
+            parse_int,
+            in_range("refresh.notify_after_failures", 0, 100),
+        ),
+        Setting(
             "ui.theme",
             "system",
             "Appearance: system, light or dark.",
@@ -188,6 +195,12 @@ SETTINGS: dict[str, Setting] = {
             "ui.close_to_tray",
             True,
             "Closing the window keeps Chainfolio running in the tray.",
+            parse_bool,
+        ),
+        Setting(
+            "ui.tray_hint_shown",
+            False,
+            'Whether the "still running in the tray" message was shown once already.',
             parse_bool,
         ),
         Setting(

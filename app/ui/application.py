@@ -1,8 +1,12 @@
-"""The application object: QApplication + qasync loop, single instance, one shutdown path.
+"""The application object: QApplication + qasync loop, tray, scheduler, single instance, and
+one shutdown path.
 
 Start-up order is chosen for a fast first paint: Qt and the window first, then the database
 (SQLAlchemy and Alembic imports), then everything else in the background. Chain libraries
 (web3, solana) are only imported when a refresh needs them.
+
+When the desktop has a system tray, closing the window hides it there (ui.close_to_tray) and
+the scheduler keeps refreshing; without one, closing the window quits.
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ from app.ui.icons import app_icon
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import SingleInstance
 from app.ui.tasks import TaskRunner
+from app.ui.tray import Tray, tray_available
 
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
+    from app.domain.snapshot import Snapshot
+    from app.services.scheduler import RefreshOutcome, RefreshScheduler
+    from app.storage.snapshot_store import SqlSnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +75,34 @@ def apply_theme(app: QApplication, theme: str) -> None:
 
 
 class ChainfolioApp:
-    def __init__(self, qapp: QApplication, paths: Paths, settings: Settings) -> None:
+    def __init__(
+        self, qapp: QApplication, paths: Paths, settings: Settings, tray: bool | None = None
+    ) -> None:
+        """``tray``: whether to use a system-tray icon (default: when the desktop has a tray)."""
         self.qapp = qapp
         self.paths = paths
         self.settings = settings
         self.tasks = TaskRunner()
+        # Quitting is always explicit (Quit, or closing the window without a tray).
+        qapp.setQuitOnLastWindowClosed(False)
         self.window = MainWindow(self.tasks)
         self.window.quit_requested.connect(self.quit)
         self.window.settings_changed.connect(self.on_settings_changed)
         self.instance = SingleInstance(paths.data_dir)
         self.instance.activated.connect(self.show_window)
         self.context: AppContext | None = None
+        self.scheduler: RefreshScheduler | None = None
+        self.store: SqlSnapshotStore | None = None
+        self.tray: Tray | None = None
+        if tray_available() if tray is None else tray:
+            self.tray = Tray(
+                self.window.act_refresh, self.window.act_pause, self.window.act_quit,
+                self.window.isVisible,
+            )  # fmt: skip
+            self.tray.toggle_window_requested.connect(self.toggle_window)
+            self.window.hides_to_tray = lambda: bool(self.settings.get("ui.close_to_tray"))
+            self.window.hidden_to_tray.connect(self._hint_once)
+            self.tray.show()
         self._quitting = False
         self._finished = asyncio.Event()
 
@@ -88,6 +113,23 @@ class ChainfolioApp:
         )
         self.window.raise_()
         self.window.activateWindow()
+
+    def toggle_window(self) -> None:
+        if self.window.isVisible():
+            self.window.hide()
+        else:
+            self.show_window()
+
+    def _hint_once(self) -> None:
+        """The first time the window hides to the tray, say so; remember it in the settings."""
+        if self.tray is None or self.settings.get("ui.tray_hint_shown"):
+            return
+        self.tray.hint_still_running()
+        self.settings.set("ui.tray_hint_shown", True)
+        try:
+            self.settings.save()
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
 
     def open_data(self) -> bool:
         """Open the database after the first paint; report a problem instead of crashing."""
@@ -115,19 +157,71 @@ class ChainfolioApp:
         assert self.context is not None
         from app.bootstrap import build_refresh_service
         from app.chains.registry import ChainRegistry
+        from app.services.scheduler import RefreshScheduler
         from app.storage.snapshot_store import SqlSnapshotStore
 
-        registry = ChainRegistry(self.paths.config_dir / "networks.toml", self.context.secrets)
+        context = self.context
+        registry = ChainRegistry(self.paths.config_dir / "networks.toml", context.secrets)
         names = {str(c.chain_id): c.name for c in registry.all()}
-        self.window.set_refresher(build_refresh_service(self.context, registry.enabled), names)
-        self.window.show_snapshot(SqlSnapshotStore(self.context.engine).latest())
-        auto = bool(self.settings.get("refresh.auto"))
-        if auto and self.context.wallets.list() and not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):
-            QTimer.singleShot(0, self.window.refresh_now)
+        refresher = build_refresh_service(context, registry.enabled)
+        self.window.set_refresher(refresher, names)
+        self.store = SqlSnapshotStore(context.engine)
+        latest = self.store.latest()
+        self.window.show_snapshot(latest)
+        self.scheduler = RefreshScheduler(
+            refresher.refresh,
+            lambda: int(self.settings.get("refresh.interval_minutes")),
+            lambda: bool(self.settings.get("refresh.auto")),
+            has_work=lambda: bool(context.wallets.list()),
+        )
+        self.window.set_scheduler(self.scheduler)
+        self.scheduler.subscribe(on_outcome=self._on_outcome)
+        if self.tray is not None:
+            self.scheduler.subscribe(on_state=self.tray.show_schedule)
+            self._show_in_tray(latest)
+
+    def start(self) -> None:
+        """Open the data, then refresh in the background: at once, then on the schedule."""
+        if not self.open_data() or self.scheduler is None:
+            return
+        if os.environ.get("CHAINFOLIO_TRAY_PROBE"):
+            from app.ui.probe import install_probe  # the end-to-end test's hook
+
+            install_probe(self)
+        if not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):
+            self.scheduler.start()
+
+    def _on_outcome(self, outcome: RefreshOutcome) -> None:
+        if self.tray is None:
+            return
+        if outcome.snapshot is not None:
+            self._show_in_tray(outcome.snapshot)
+        self.tray.report(outcome, int(self.settings.get("refresh.notify_after_failures")))
+
+    def _show_in_tray(self, snapshot: Snapshot | None) -> None:
+        """Total at once; the 24 h change once the earlier snapshot is read (off the GUI thread)."""
+        tray, store = self.tray, self.store
+        if tray is None or store is None:
+            return
+        tray.show_portfolio(snapshot, None)
+        if snapshot is None:
+            return
+        from app.services.day_change import comparison_time, day_change
+
+        async def compare() -> Snapshot | None:
+            return await asyncio.to_thread(store.at_or_before, comparison_time(snapshot))
+
+        self.tasks.run(
+            compare(),
+            on_success=lambda before: tray.show_portfolio(snapshot, day_change(snapshot, before)),
+            key="tray-day-change",
+        )
 
     def on_settings_changed(self, keys: list[str]) -> None:
         if "ui.theme" in keys:
             apply_theme(self.qapp, str(self.settings.get("ui.theme")))
+        if self.scheduler is not None and {"refresh.auto", "refresh.interval_minutes"} & set(keys):
+            self.scheduler.reschedule()
 
     async def run(self) -> int:
         """Runs inside the qasync loop until Quit."""
@@ -139,11 +233,11 @@ class ChainfolioApp:
                 QTimer.singleShot(0, self.quit)
 
             self.window.first_paint.connect(probe)
-        if self.settings.get("ui.start_minimized"):
-            QTimer.singleShot(0, self.open_data)
+        if self.settings.get("ui.start_minimized") and self.tray is not None:
+            QTimer.singleShot(0, self.start)
         else:
             # Paint first; only then pay for the database and its imports.
-            self.window.first_paint.connect(lambda: QTimer.singleShot(0, self.open_data))
+            self.window.first_paint.connect(lambda: QTimer.singleShot(0, self.start))
             self.show_window()
         await self._finished.wait()
         await self.shutdown()
@@ -154,13 +248,20 @@ class ChainfolioApp:
             return
         self._quitting = True
         self.window.hide()
-        self.qapp.quit()
+        # Not qapp.quit(): that stops the Qt loop at once, and the asyncio clean-up in
+        # shutdown() would never get to run. run() finishes instead, and qasync stops the loop.
+        self._finished.set()
 
     async def shutdown(self) -> None:
-        """The one, idempotent, clean-up path: tasks, network clients, database, socket."""
+        """The one, idempotent, clean-up path: timer, tasks, network clients, database, tray
+        icon, socket."""
+        if self.scheduler is not None:
+            await self.scheduler.aclose()
         await self.tasks.cancel_all()
         if self.context is not None:
             self.context.close()
+        if self.tray is not None:
+            self.tray.hide()
         self.instance.close()
         log.info("Chainfolio stopped")
 

@@ -1,15 +1,18 @@
 """The main window: menus, toolbar, the wallets page and the status bar.
 
 The window is built and shown before the database is opened (fast first paint); the app
-attaches the context afterwards with :meth:`attach`.
+attaches the context afterwards with :meth:`attach`, then the refresh service and the
+scheduler. The status bar says when the next automatic refresh happens.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.domain.model import Wallet
 from app.domain.snapshot import Snapshot
+from app.services.scheduler import describe
 from app.ui.dialogs.wallet_dialog import WalletDialog
 from app.ui.holdings_page import HoldingsPage
 from app.ui.icons import app_icon
@@ -35,6 +39,7 @@ from app.ui.wallets_page import WalletsPage
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
     from app.services.refresh import RefreshProgress, RefreshService
+    from app.services.scheduler import RefreshOutcome, RefreshScheduler, ScheduleState
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,7 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
     settings_changed = Signal(list)  # keys whose values changed in the settings dialog
     first_paint = Signal()
+    hidden_to_tray = Signal()  # the window was closed and hid itself; the app keeps running
 
     def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,13 +71,22 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.wallets_page, "Wallets")
         self.setCentralWidget(self.tabs)
         self.refresher: RefreshService | None = None
+        self.scheduler: RefreshScheduler | None = None
         self.chain_names: dict[str, str] = {}
+        # Set by the app: whether closing the window hides it to the tray instead of quitting.
+        self.hides_to_tray: Callable[[], bool] | None = None
 
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
         self.status_label = QLabel("Opening your data…")
         self.statusBar().addWidget(self.status_label, 1)
+        self.schedule_label = QLabel()
+        self.statusBar().addPermanentWidget(self.schedule_label)
+        # "Next refresh in 12 min" counts down; minutes are enough, so a slow timer.
+        self.schedule_timer = QTimer(self)
+        self.schedule_timer.setInterval(20_000)
+        self.schedule_timer.timeout.connect(self._update_schedule)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
@@ -85,6 +100,12 @@ class MainWindow(QMainWindow):
         self.act_refresh.setShortcut(QKeySequence("Ctrl+R"))
         self.act_refresh.setStatusTip("Read every balance and price again")
         self.act_refresh.triggered.connect(self.refresh_now)
+        self.act_pause = QAction("&Pause auto-refresh", self)
+        self.act_pause.setCheckable(True)
+        self.act_pause.setStatusTip(
+            "Stop refreshing on a timer until you resume (Refresh now works)"
+        )
+        self.act_pause.toggled.connect(self._pause_toggled)
         self.act_add = QAction("&Add wallet…", self)
         self.act_add.setShortcut(QKeySequence.StandardKey.New)
         self.act_add.setStatusTip("Watch a new address")
@@ -110,7 +131,6 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.act_refresh)
         file_menu.addAction(self.act_add)
         file_menu.addAction(self.act_settings)
         file_menu.addSeparator()
@@ -119,6 +139,9 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.act_add)
         edit_menu.addAction(self.act_edit)
         edit_menu.addAction(self.act_remove)
+        refresh_menu = bar.addMenu("&Refresh")
+        refresh_menu.addAction(self.act_refresh)
+        refresh_menu.addAction(self.act_pause)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
 
@@ -128,6 +151,7 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.addAction(self.act_refresh)
+        toolbar.addAction(self.act_pause)
         toolbar.addSeparator()
         toolbar.addAction(self.act_add)
         toolbar.addAction(self.act_edit)
@@ -153,8 +177,20 @@ class MainWindow(QMainWindow):
         names = {w.address: w.display_name for w in self.wallets_model.wallets()}
         self.holdings_page.show_snapshot(snapshot, self.chain_names, names)
 
+    def set_scheduler(self, scheduler: RefreshScheduler) -> None:
+        """Refreshes go through the scheduler from now on; its outcomes update the window."""
+        self.scheduler = scheduler
+        scheduler.subscribe(on_state=self._on_schedule, on_outcome=self._on_outcome)
+        self._on_schedule(scheduler.state)
+        self.schedule_timer.start()
+
     def refresh_now(self) -> None:
         if self.refresher is None or self.refresher.running:
+            return
+        if self.scheduler is not None:
+            # The outcome arrives through _on_outcome, like automatic refreshes do.
+            self.tasks.run(self.scheduler.refresh_now(), key="refresh")
+            self._update_actions()
             return
         self.tasks.run(
             self.refresher.refresh(),
@@ -177,13 +213,35 @@ class MainWindow(QMainWindow):
             self.progress.hide()
         self._update_actions()
 
+    def _on_outcome(self, outcome: RefreshOutcome) -> None:
+        if outcome.snapshot is not None:
+            self._on_refreshed(outcome.snapshot)
+        if outcome.error is not None:
+            self._on_refresh_failed(outcome.error)
+
+    def _on_schedule(self, state: ScheduleState) -> None:
+        if self.act_pause.isChecked() != state.paused:
+            blocked = self.act_pause.blockSignals(True)
+            self.act_pause.setChecked(state.paused)
+            self.act_pause.blockSignals(blocked)
+        self.act_pause.setEnabled(state.auto)
+        self.schedule_label.setText(describe(state, time.time()))
+
+    def _update_schedule(self) -> None:
+        if self.scheduler is not None and self.isVisible():
+            self.schedule_label.setText(describe(self.scheduler.state, time.time()))
+
+    def _pause_toggled(self, paused: bool) -> None:
+        if self.scheduler is not None:
+            self.scheduler.set_paused(paused)
+
     def _on_refreshed(self, snapshot: Snapshot) -> None:
         self.progress.hide()
         self.show_snapshot(snapshot)
         self._update_actions()
         self.statusBar().showMessage("Refreshed", 4000)
 
-    def _on_refresh_failed(self, exc: BaseException) -> None:
+    def _on_refresh_failed(self, exc: BaseException | str) -> None:
         self.progress.hide()
         self._update_actions()
         self.statusBar().showMessage(f"Refresh failed: {exc}", 15000)
@@ -193,6 +251,7 @@ class MainWindow(QMainWindow):
         selected = len(self.wallets_page.selected_wallets()) if ready else 0
         self.act_add.setEnabled(ready)
         self.act_settings.setEnabled(ready)
+        self.act_pause.setEnabled(self.scheduler is not None and self.scheduler.state.auto)
         self.act_refresh.setEnabled(
             ready and self.refresher is not None and not self.refresher.running
         )
@@ -325,4 +384,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()
-        self.quit_requested.emit()
+        if self.hides_to_tray is not None and self.hides_to_tray():
+            self.hide()
+            self.hidden_to_tray.emit()
+        else:
+            self.quit_requested.emit()

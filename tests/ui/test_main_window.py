@@ -125,7 +125,7 @@ def test_about_and_shortcuts(qtbot: QtBot, context: AppContext) -> None:
     assert window.act_add.shortcut().toString() == "Ctrl+N"
     assert window.act_quit.shortcut().toString() == "Ctrl+Q"
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&Wallets", "&Help"]
+    assert menus == ["&File", "&Wallets", "&Refresh", "&Help"]
     assert window.act_settings.shortcut().toString() == "Ctrl+,"
 
 
