@@ -10,7 +10,13 @@ from sqlalchemy import Engine, insert, select
 from app.domain.balances import SourceState
 from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
-from app.storage.tables import snapshot_accounts, snapshot_holdings, snapshots
+from app.storage.history_store import breakdown_rows
+from app.storage.tables import (
+    snapshot_accounts,
+    snapshot_breakdown,
+    snapshot_holdings,
+    snapshots,
+)
 
 
 def _dec(text: str | None) -> Decimal | None:
@@ -69,6 +75,10 @@ class SqlSnapshotStore:
                         for h in snapshot.holdings
                     ],
                 )
+            # Timeline breakdown sums (revision 0007), in the same transaction.
+            breakdown = breakdown_rows(snapshot_id, snapshot.holdings)
+            if breakdown:
+                con.execute(insert(snapshot_breakdown), breakdown)
             if snapshot.accounts:
                 con.execute(
                     insert(snapshot_accounts),

@@ -136,6 +136,19 @@ snapshot_holdings = Table(
     Column("is_spam", Boolean, nullable=False, server_default=false()),  # revision 0006
 )
 
+# ---- timeline breakdown sums (revision 0007) --------------------------------------------------
+snapshot_breakdown = Table(
+    "snapshot_breakdown",
+    metadata,
+    Column(
+        "snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("kind", String(8), primary_key=True),  # chain | asset | wallet
+    Column("key", String(200), primary_key=True),  # CAIP-2 / CAIP-19 / wallet address
+    Column("value", Text, nullable=False),  # exact Decimal sum, debts negative, spam excluded
+    sqlite_with_rowid=False,
+)
+
 # ---- DeFi accounts and alerts (revision 0006) -------------------------------------------------
 snapshot_accounts = Table(
     "snapshot_accounts",
