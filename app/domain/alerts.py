@@ -14,6 +14,7 @@ lending rules, ``asset=<CAIP-19> currency=USD`` name the asset and the currency 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -57,9 +58,11 @@ class AlertRule:
     def filters(self) -> dict[str, str]:
         return parse_target(self.target)
 
-    def describe(self) -> str:
-        """One line for lists: what the rule watches."""
+    def describe(self, symbols: Mapping[str, str] | None = None) -> str:
+        """One line for lists: what the rule watches (assets by symbol when ``symbols`` knows)."""
         f = self.filters
+        asset = f.get("asset", "?")
+        asset = (symbols or {}).get(asset, asset)
         scope = " ".join(
             part
             for part in (
@@ -76,9 +79,9 @@ class AlertRule:
             case AlertKind.LIQUIDATION_PROBABILITY_ABOVE:
                 return f"Liquidation probability (24 h) above {t} %{scope}"
             case AlertKind.PRICE_ABOVE:
-                return f"{f.get('asset', '?')} above {t} {f.get('currency', '')}".rstrip()
+                return f"{asset} above {t} {f.get('currency', '')}".rstrip()
             case AlertKind.PRICE_BELOW:
-                return f"{f.get('asset', '?')} below {t} {f.get('currency', '')}".rstrip()
+                return f"{asset} below {t} {f.get('currency', '')}".rstrip()
             case AlertKind.DAILY_MOVE_ABOVE:
                 return f"Total value moves more than {t} % in a day"
 
