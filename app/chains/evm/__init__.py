@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.chains.factory import ReaderContext
+    from app.defi.ports import PositionSource
+    from app.domain.balances import AssetInfo
     from app.domain.chains import ChainSpec
     from app.domain.ports import ChainReader
 
@@ -32,11 +34,28 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         token_list += [
             t for t in TokenStore(ctx.engine).list(spec.chain_id) if t.asset_id not in known
         ]
-    return EvmReader(
+    reader = EvmReader(
         spec,
         transport,
         token_list,
         max_request_bytes=s.get("chains.max_request_bytes"),
         gas_cap=s.get("chains.multicall_gas_cap"),
         max_concurrency=s.get("chains.max_concurrency"),
+        positions=_positions(spec, ctx, token_list),
     )
+    return reader
+
+
+def _positions(
+    spec: ChainSpec, ctx: ReaderContext, tokens: list[AssetInfo]
+) -> list[PositionSource]:
+    """DeFi sources of the chain: ``resources/defi.toml`` overlaid with the person's own
+    ``defi.toml`` beside settings.toml (tests point it at contracts on a local node)."""
+    from app.chains.evm.reader import EvmReader
+    from app.defi.registry import USER_FILE, build_sources, load_config
+
+    if ctx.options.get("positions") is False:
+        return []
+    config = load_config(ctx.settings.path.parent / USER_FILE)
+    native = EvmReader.native_info_of(spec)
+    return build_sources(spec.chain_id, config, tokens, native)

@@ -52,7 +52,9 @@ def json_bytes_batch(call: SizedCall) -> int:
 
 
 def gas_of(call: SizedCall) -> int:
-    return GAS_NATIVE if call.native else GAS_BALANCE_OF
+    """A call may carry its own estimate (DeFi protocol reads cost more than a balanceOf)."""
+    own = getattr(call, "gas", 0)
+    return int(own) if own else (GAS_NATIVE if call.native else GAS_BALANCE_OF)
 
 
 def split(

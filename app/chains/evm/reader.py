@@ -5,6 +5,11 @@ by JSON body bytes and estimated gas (see ``chunking``), and the chunks are sent
 one keep-alive pool. A chunk the node rejects (too large, out of gas) is split in two and retried;
 the size that worked is remembered per endpoint URL for the whole process. Without Multicall3 the
 reader falls back to JSON-RPC batch arrays, chunked by bytes. One bad token is one CallFailure.
+
+DeFi position sources (``app.defi``) add their calls to the same first pass, so positions whose
+calls are known up front cost no extra round trip; calls that depend on those answers go out
+together in one more round. Receipt tokens a position accounts for (aTokens, Comet, stETH) are
+never also reported as plain balances.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass
 
 from app.chains.evm import calls, chunking
 from app.chains.http import JsonRpcTransport, RpcTransportError
+from app.defi.ports import Call, PositionSource
+from app.defi.session import PositionPass
 from app.domain.addresses import AddressFamily
 from app.domain.balances import (
     AssetInfo,
@@ -55,10 +62,14 @@ class EvmReader:
         max_request_bytes: int = 1_500_000,
         gas_cap: int = 50_000_000,
         max_concurrency: int = 8,
+        positions: Sequence[PositionSource] = (),
     ) -> None:
         self._spec = spec
         self._transport = transport
-        self._tokens = list(tokens)
+        self._positions = list(positions)
+        covered = {t for source in self._positions for t in source.covers()}
+        # Receipt tokens a position reads itself are not asked for twice.
+        self._tokens = [t for t in tokens if t.asset_id.asset_reference.lower() not in covered]
         self._max_bytes = max_request_bytes
         self._gas_cap = gas_cap
         self._sem = asyncio.Semaphore(max_concurrency)
@@ -68,7 +79,10 @@ class EvmReader:
         return self._spec
 
     def native_info(self) -> AssetInfo:
-        s = self._spec
+        return self.native_info_of(self._spec)
+
+    @staticmethod
+    def native_info_of(s: ChainSpec) -> AssetInfo:
         return AssetInfo(
             s.native_asset, s.native_symbol, s.native_name, s.native_decimals, AssetKind.NATIVE,
             price_id=f"coingecko:{s.price_ids['coingecko_native']}"
@@ -80,7 +94,7 @@ class EvmReader:
         """The preferred URL: what a rejection teaches is filed under it."""
         return self._transport.urls[0] if self._transport.urls else ""
 
-    def chunks(self, plan: Sequence[_Call]) -> list[list[_Call]]:
+    def chunks(self, plan: Sequence[_Call | Call]) -> list[list[_Call | Call]]:
         """The chunks ``plan`` is sent in, given the budgets and what this endpoint taught us."""
         return chunking.split(
             plan,
@@ -105,31 +119,48 @@ class EvmReader:
 
     async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult:
         plan = self._plan(wallets)
+        accounts = list(dict.fromkeys(c.wallet for c in plan if c.native))
+        pass_ = PositionPass(self._positions, accounts)
         start = self._transport.requests
         try:
-            if self._spec.multicall3:
-                parts = await asyncio.gather(*(self._multicall(c) for c in self.chunks(plan)))
-            else:
-                parts = await asyncio.gather(*(self._batch(c) for c in self.chunks(plan)))
-            replies = [r for part in parts for r in part]
+            replies = await self._send([*plan, *pass_.calls()])
+            pass_.feed(replies[len(plan) :])
+            while not pass_.done:  # dependent protocol calls: one more round for all of them
+                pass_.feed(await self._send(pass_.calls()))
         except (RpcTransportError, _NodeRejected) as exc:
             return ChainReadResult(
                 self._spec.chain_id, SourceState.FAILED, error=str(exc),
                 http_requests=self._transport.requests - start,
             )  # fmt: skip
+        found = pass_.outcome()
         balances: list[Balance] = []
         failures: list[CallFailure] = []
-        for call, (ok, raw) in zip(plan, replies, strict=True):
+        for call, (ok, raw) in zip(plan, replies[: len(plan)], strict=True):
             value = calls.decode_uint256(raw) if ok else None
+            if call.asset.asset_id.asset_reference.lower() in found.covered:
+                continue  # a receipt token the positions already account for
             if value is None:
                 reason = "the token contract reverted" if not ok else "the token returned garbage"
                 failures.append(CallFailure(call.wallet, call.asset.asset_id, reason))
             elif value or call.asset.kind is AssetKind.NATIVE:
                 balances.append(Balance(call.wallet, call.asset, value))
         return ChainReadResult(
-            self._spec.chain_id, SourceState.OK, tuple(balances), tuple(failures),
+            self._spec.chain_id, SourceState.OK, (*balances, *found.balances),
+            (*failures, *found.failures),
             http_requests=self._transport.requests - start,
+            extra={"rounds": str(max(1, pass_.rounds))},
+            accounts=tuple(found.accounts),
         )  # fmt: skip
+
+    async def _send(self, plan: Sequence[_Call | Call]) -> list[tuple[bool, bytes]]:
+        """Every call of one round, chunked and sent concurrently; answers in plan order."""
+        if not plan:
+            return []
+        if self._spec.multicall3:
+            parts = await asyncio.gather(*(self._multicall(c) for c in self.chunks(plan)))
+        else:
+            parts = await asyncio.gather(*(self._batch(c) for c in self.chunks(plan)))
+        return [r for part in parts for r in part]
 
     async def _eth_call(self, to: str, data: bytes) -> bytes:
         payload = {
@@ -144,7 +175,7 @@ class EvmReader:
             raise _NodeRejected("The node rejected the balance request.")
         return bytes.fromhex(reply["result"].removeprefix("0x"))
 
-    async def _multicall(self, chunk: list[_Call]) -> list[tuple[bool, bytes]]:
+    async def _multicall(self, chunk: list[_Call | Call]) -> list[tuple[bool, bytes]]:
         assert self._spec.multicall3
         try:
             raw = await self._eth_call(
@@ -161,13 +192,13 @@ class EvmReader:
             )
             return a + b
 
-    async def _batch(self, part: list[_Call]) -> list[tuple[bool, bytes]]:
+    async def _batch(self, part: list[_Call | Call]) -> list[tuple[bool, bytes]]:
         """Fallback without Multicall3: eth_getBalance / eth_call in one JSON-RPC batch array."""
         out: list[tuple[bool, bytes]] = []
         payload = []
         for n, c in enumerate(part):
-            if c.asset.kind is AssetKind.NATIVE:
-                params: list[object] = [c.wallet.address, "latest"]
+            if c.native:  # getEthBalance(owner) calldata: the owner is its last 20 bytes
+                params: list[object] = ["0x" + c.data[-20:].hex(), "latest"]
                 payload.append(
                     {"jsonrpc": "2.0", "id": n, "method": "eth_getBalance", "params": params}
                 )
@@ -186,7 +217,7 @@ class EvmReader:
                 out.append((False, b""))
                 continue
             try:
-                if c.asset.kind is AssetKind.NATIVE:  # a hex quantity such as "0x0"
+                if c.native:  # a hex quantity such as "0x0"
                     value = int(res, 16)
                     data = value.to_bytes(32, "big") if 0 <= value < 2**256 else b""
                 else:

@@ -1,0 +1,71 @@
+"""Calldata and strict reply decoding for the protocol reads.
+
+Protocol calls are a few hundred per refresh, not tens of thousands like balances, so eth-abi is
+used here: its decoder checks offsets and lengths, which matters because any contract can answer
+anything. Every decoder returns None for a reply that does not have the expected shape; the
+caller turns that into a per-call failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_abi.abi import decode, encode
+from eth_abi.exceptions import DecodingError
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from app.chains.evm.metadata import decode_text
+
+MAX_UINT256 = 2**256 - 1
+
+
+def selector(signature: str) -> bytes:
+    return keccak(text=signature)[:4]
+
+
+def call_data(signature: str, *args: Any) -> bytes:
+    """``"getUserAccountData(address)"``, args -> selector + ABI-encoded arguments."""
+    types = signature[signature.index("(") + 1 : -1]
+    arg_types = [t for t in types.split(",") if t] if types else []
+    return selector(signature) + (encode(arg_types, list(args)) if arg_types else b"")
+
+
+def decode_reply(types: Sequence[str], data: bytes) -> tuple[Any, ...] | None:
+    """The decoded tuple, or None when the reply is empty, short or malformed."""
+    if not data:
+        return None
+    try:
+        return tuple(decode(list(types), data))
+    except (DecodingError, OverflowError, ValueError, TypeError):
+        return None
+
+
+def decode_uint(data: bytes) -> int | None:
+    """Exactly one word: a uint256 reply (anything else is garbage)."""
+    if len(data) != 32:
+        return None
+    return int.from_bytes(data, "big")
+
+
+def decode_int(data: bytes) -> int | None:
+    if len(data) != 32:
+        return None
+    return int.from_bytes(data, "big", signed=True)
+
+
+def decode_address(data: bytes) -> str | None:
+    """One word holding a 20-byte address (the upper 12 bytes must be zero)."""
+    if len(data) != 32 or any(data[:12]):
+        return None
+    return str(to_checksum_address(data[12:]))
+
+
+def decode_symbol(data: bytes) -> str:
+    """ERC-20 ``symbol()``/``name()``: ``string`` or MKR-style ``bytes32``; '' if neither."""
+    return decode_text(data) if data else ""
+
+
+def checksum(address: str) -> str:
+    return str(to_checksum_address(address))

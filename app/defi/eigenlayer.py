@@ -1,0 +1,130 @@
+"""EigenLayer restaking: deposits per strategy, valued in the strategy's token, and native ETH.
+
+Round 1 (with the balances), per wallet: ``StrategyManager.getDeposits(staker)`` (the strategies
+and deposit shares) and ``EigenPodManager.podOwnerDepositShares(podOwner)`` (beacon-chain ETH
+restaked through an EigenPod, in wei; ``podOwnerShares`` before the slashing upgrade).
+Round 2, for what round 1 found: ``strategy.sharesToUnderlyingView(shares)`` per deposit and
+``strategy.underlyingToken()`` per strategy. A strategy token that neither the token lists nor
+defi.toml know needs its metadata read in one more, rare round.
+
+A negative pod balance (a deficit left by a slashed or exited validator) is not a holding and is
+left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.defi import abi
+from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset
+from app.defi.tokens import TokenBook
+from app.domain.balances import AssetInfo, Balance
+from app.domain.ids import AccountId, AssetId
+from app.domain.positions import PositionKind, position_key
+
+PROTOCOL = "eigenlayer"
+KEY = position_key(PROTOCOL, PositionKind.RESTAKED)
+GAS_DEPOSITS = 150_000
+GAS_SHARES = 80_000
+GAS_SMALL = 30_000
+UNDERLYING = abi.call_data("underlyingToken()")
+
+
+class EigenLayer:
+    protocol = PROTOCOL
+
+    def __init__(
+        self,
+        strategy_manager: str,
+        eigenpod_manager: str | None,
+        native: AssetInfo,
+        book: TokenBook,
+    ) -> None:
+        self._manager = abi.checksum(strategy_manager)
+        self._pods = abi.checksum(eigenpod_manager) if eigenpod_manager else None
+        self._native = native
+        self._book = book
+
+    def covers(self) -> frozenset[str]:
+        return frozenset()  # strategy shares are not tokens
+
+    def start(self, wallets: Sequence[AccountId]) -> Step:
+        calls: list[Call] = []
+        for w in wallets:
+            data = abi.call_data("getDeposits(address)", w.address)
+            calls.append(Call(self._manager, data, GAS_DEPOSITS))
+            if self._pods:
+                data = abi.call_data("podOwnerDepositShares(address)", w.address)
+                calls.append(Call(self._pods, data, GAS_SMALL))
+        wallets = list(wallets)
+        return Step(calls, lambda replies: self._second(wallets, replies))
+
+    def _second(self, wallets: list[AccountId], replies: Sequence[Reply]) -> Step | Outcome:
+        out = Outcome()
+        per = 2 if self._pods else 1
+        manager_id = AssetId(self._book.chain, "erc20", self._manager)
+        deposits: list[tuple[AccountId, str, int]] = []
+        for i, wallet in enumerate(wallets):
+            ok, raw = replies[i * per]
+            row = abi.decode_reply(["address[]", "uint256[]"], raw) if ok else None
+            if row is None or len(row[0]) != len(row[1]):
+                out.failures.append(failure(wallet, manager_id, "EigenLayer deposits", ok))
+            else:
+                deposits += [
+                    (wallet, abi.checksum(s), int(n))
+                    for s, n in zip(row[0], row[1], strict=True)
+                    if int(n)
+                ]
+            if self._pods:
+                ok, raw = replies[i * per + 1]
+                shares = abi.decode_int(raw) if ok else None
+                if shares is None:
+                    out.failures.append(
+                        failure(wallet, self._native.asset_id, "EigenLayer native restaking", ok)
+                    )
+                elif shares > 0:
+                    out.balances.append(Balance(wallet, position_asset(self._native), shares, KEY))
+        if not deposits:
+            return out
+        strategies = list(dict.fromkeys(s for _, s, _ in deposits))
+        calls = [Call(s, UNDERLYING, GAS_SMALL) for s in strategies]
+        calls += [
+            Call(s, abi.call_data("sharesToUnderlyingView(uint256)", n), GAS_SHARES)
+            for _, s, n in deposits
+        ]
+
+        def then(replies2: Sequence[Reply]) -> Step | Outcome:
+            tokens: dict[str, str | None] = {}
+            for s, (ok, raw) in zip(strategies, replies2[: len(strategies)], strict=True):
+                tokens[s] = abi.decode_address(raw) if ok else None
+            amounts = list(replies2[len(strategies) :])
+            unknown = self._book.unknown(t for t in tokens.values() if t)
+            if not unknown:
+                return self._finish(out, deposits, tokens, amounts)
+
+            def learn(replies3: Sequence[Reply]) -> Outcome:
+                self._book.learn(unknown, replies3)
+                return self._finish(out, deposits, tokens, amounts)
+
+            return Step(TokenBook.metadata_calls(unknown), learn)
+
+        return Step(calls, then)
+
+    def _finish(
+        self,
+        out: Outcome,
+        deposits: list[tuple[AccountId, str, int]],
+        tokens: dict[str, str | None],
+        amounts: Sequence[Reply],
+    ) -> Outcome:
+        for (wallet, strategy, _), (ok, raw) in zip(deposits, amounts, strict=True):
+            token = tokens.get(strategy)
+            info = self._book.get(token) if token else None
+            amount = abi.decode_uint(raw) if ok else None
+            if info is None or amount is None:
+                what = f"EigenLayer strategy {strategy}"
+                subject = AssetId(self._book.chain, "erc20", token or strategy)
+                out.failures.append(failure(wallet, subject, what, ok and token is not None))
+            elif amount:
+                out.balances.append(Balance(wallet, position_asset(info), amount, KEY))
+        return out

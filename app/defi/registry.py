@@ -1,0 +1,138 @@
+"""Protocol deployments as data: ``resources/defi.toml`` plus the person's own ``defi.toml``.
+
+The user file (beside ``settings.toml`` and ``networks.toml`` in the config directory) has the
+same layout. For each protocol, the chains it names replace the built-in entries of that protocol
+on those chains (so a custom network or a local fork can point Aave at its own pool), and its
+``[[token]]`` entries are added ahead of the built-in ones. Nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from app.chains.evm.tokens import erc20_asset_id
+from app.defi.aave_v3 import AaveMarket, AaveV3
+from app.defi.compound_v3 import CompoundV3
+from app.defi.eigenlayer import EigenLayer
+from app.defi.lido import Lido
+from app.defi.ports import PositionSource
+from app.defi.tokens import TokenBook, merge_known
+from app.domain.balances import AssetInfo, AssetKind
+from app.domain.errors import ChainfolioError
+from app.domain.ids import ChainId
+from app.domain.text import clean_text
+
+PROTOCOLS = ("aave_v3", "compound_v3", "lido", "eigenlayer")
+USER_FILE = "defi.toml"
+
+
+class DefiConfigError(ChainfolioError):
+    """The DeFi address file cannot be used as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class DefiConfig:
+    """Entries per protocol per chain (``{"aave_v3": {"eip155:1": [table, ...]}}``) and tokens."""
+
+    entries: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    tokens: dict[str, list[AssetInfo]] = field(default_factory=dict)
+
+    def of(self, protocol: str, chain: ChainId) -> list[dict[str, Any]]:
+        return self.entries.get(protocol, {}).get(str(chain), [])
+
+
+def builtin_file() -> Path:
+    from app.resources import resource_path
+
+    return resource_path(USER_FILE)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DefiConfigError(f"The DeFi address file {path} cannot be read: {exc}") from exc
+
+
+def _tokens(tables: list[dict[str, Any]], path: Path) -> dict[str, list[AssetInfo]]:
+    out: dict[str, list[AssetInfo]] = {}
+    for t in tables:
+        try:
+            chain = ChainId.parse(str(t["chain"]))
+            info = AssetInfo(
+                erc20_asset_id(chain, str(t["address"])),
+                clean_text(str(t["symbol"]), 16), clean_text(str(t.get("name", t["symbol"])), 64),
+                int(t["decimals"]), AssetKind.TOKEN, price_id=t.get("price_id"),
+            )  # fmt: skip
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DefiConfigError(f"A [[token]] entry in {path} is incomplete: {exc}") from exc
+        out.setdefault(str(chain), []).append(info)
+    return out
+
+
+def load_config(user_file: Path | None = None, builtin: Path | None = None) -> DefiConfig:
+    base_path = builtin or builtin_file()
+    base = _read(base_path)
+    user = _read(user_file) if user_file is not None and user_file.exists() else {}
+    entries: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for protocol in PROTOCOLS:
+        by_chain: dict[str, list[dict[str, Any]]] = {}
+        for t in base.get(protocol, []):
+            by_chain.setdefault(str(t.get("chain", "")), []).append(t)
+        mine: dict[str, list[dict[str, Any]]] = {}
+        for t in user.get(protocol, []):
+            mine.setdefault(str(t.get("chain", "")), []).append(t)
+        by_chain.update(mine)  # the user's chains replace the built-in ones, per protocol
+        entries[protocol] = by_chain
+    tokens = _tokens(base.get("token", []), base_path)
+    if user_file is not None and user:
+        for chain, infos in _tokens(user.get("token", []), user_file).items():
+            tokens[chain] = merge_known(infos, tokens.get(chain, []))
+    return DefiConfig(entries, tokens)
+
+
+def build_sources(
+    chain: ChainId,
+    config: DefiConfig,
+    chain_tokens: Sequence[AssetInfo],
+    native: AssetInfo,
+) -> list[PositionSource]:
+    """The position sources of one chain; an entry missing a field is a clear error."""
+    book = TokenBook(chain, merge_known(chain_tokens, config.tokens.get(str(chain), [])))
+    sources: list[PositionSource] = []
+    try:
+        aave = [
+            AaveMarket(
+                str(t["pool"]),
+                str(t["addresses_provider"]),
+                bool(t.get("main", i == 0)),
+                int(t.get("base_decimals", 8)),
+            )
+            for i, t in enumerate(config.of("aave_v3", chain))
+        ]
+        if aave:
+            sources.append(AaveV3(aave, book))
+        comets = [str(t["comet"]) for t in config.of("compound_v3", chain)]
+        if comets:
+            sources.append(CompoundV3(comets, book))
+        for t in config.of("lido", chain):
+            price_id = str(t.get("steth_price_id", "coingecko:staked-ether"))
+            steth = book.get(str(t["steth"])) or AssetInfo(
+                erc20_asset_id(chain, str(t["steth"])), "stETH", "Lido staked Ether", 18
+            )
+            if steth.price_id is None:  # stETH is priced as itself wherever it is held
+                steth = replace(steth, price_id=price_id)
+            book.add(steth)
+            sources.append(Lido(steth, t.get("wsteth")))
+        for t in config.of("eigenlayer", chain):
+            sources.append(
+                EigenLayer(str(t["strategy_manager"]), t.get("eigenpod_manager"), native, book)
+            )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise DefiConfigError(f"A DeFi entry for {chain} is incomplete: missing {exc}") from exc
+    return sources
