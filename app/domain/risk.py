@@ -38,13 +38,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from statistics import NormalDist
 
 from app.domain.positions import LendingAccount
 
 DAY = 86400
 MODEL = "first passage of a driftless Brownian motion in ln(collateral/debt price ratio)"
-_NORMAL = NormalDist()
 
 
 def liquidation_probability(health_factor: Decimal | float, sigma: float, days: float) -> float:
@@ -56,7 +54,10 @@ def liquidation_probability(health_factor: Decimal | float, sigma: float, days: 
         raise ValueError("volatility and horizon cannot be negative")
     if sigma == 0 or days == 0:
         return 0.0
-    return min(1.0, 2.0 * _NORMAL.cdf(-math.log(hf) / (sigma * math.sqrt(days))))
+    # 2 * Phi(-z) written as erfc(z / sqrt 2): exact in the far tail, where 1 + erf(-x)
+    # (NormalDist.cdf) cancels to 0.0 and would call a small risk "none".
+    z = math.log(hf) / (sigma * math.sqrt(days))
+    return min(1.0, math.erfc(z / math.sqrt(2.0)))
 
 
 @dataclass(frozen=True, slots=True)

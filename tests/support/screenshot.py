@@ -62,6 +62,8 @@ def seed_history(engine: object) -> None:
 
 
 def main(out: Path, view: str = "window") -> int:
+    if view == "risk":
+        return risk_screenshot(out)
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
@@ -109,6 +111,157 @@ def main(out: Path, view: str = "window") -> int:
 
         app.window.first_paint.connect(lambda: QTimer.singleShot(600, open_view))
         return asyncio.run(app.run(), loop_factory=qasync.QEventLoop)
+
+
+def risk_screenshot(out: Path) -> int:
+    """The risk page on its own window: an Aave account near liquidation, a Compound borrow and a
+    supply-only account, with 90 days of seeded price history; the hover tooltip is open.
+
+        xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py docs/risk.png risk
+    """
+    import math
+    import random
+    import time
+    from decimal import Decimal
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    from app.domain.balances import SourceState
+    from app.domain.positions import LendingAccount
+    from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+    from app.services.risk import RiskService
+    from app.storage.database import open_database
+    from app.storage.price_store import SqlBackfillStore
+    from app.ui.models.risk_model import RiskColumn
+    from app.ui.risk_page import RiskPage
+
+    eth, wbtc = "eip155:1/slip44:60", "eip155:1/erc20:0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599"
+    usdc = "eip155:1/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+    arb_eth = "eip155:42161/slip44:60"
+    comet = "0xc3d688B66703497DAA19211EEdff47f25384cdc3"
+    now = int(time.time())
+    today = now - now % 86400
+    rng = random.Random(42)
+
+    def series(start: float, sigma: float) -> list[tuple[int, Decimal]]:
+        level, points = start, []
+        for i in range(91):
+            points.append((today - (90 - i) * 86400, Decimal(f"{level:.6f}")))
+            level *= math.exp(rng.gauss(0, sigma))
+        return points
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_database(Path(tmp) / "db.sqlite", Path(tmp) / "backups")
+        history = SqlBackfillStore(engine)
+        history.save_history(eth, series(3400, 0.034), "defillama")
+        history.save_history(arb_eth, series(3400, 0.034), "defillama")
+        history.save_history(wbtc, series(91000, 0.022), "defillama")
+        history.save_history(usdc, [(t, Decimal("1.0001")) for t, _ in series(1, 0)], "defillama")
+        w1, w2 = WALLETS[1][0], WALLETS[0][0]
+
+        def pos(
+            chain: str, wallet: str, asset: str, symbol: str, amount: str, price: str, key: str
+        ) -> SnapshotHolding:
+            value = Decimal(amount) * Decimal(price)
+            return SnapshotHolding(
+                f"{chain}:{wallet}",
+                asset,
+                symbol,
+                18,
+                int(Decimal(amount) * 10**18),
+                Decimal(price),
+                value,
+                SourceState.OK,
+                now,
+                position=key,
+            )
+
+        holdings = (
+            pos("eip155:1", w1, eth, "ETH", "10", "3412.55", "aave-v3:supplied"),
+            pos("eip155:1", w1, usdc, "USDC", "-26200", "1", "aave-v3:borrowed"),
+            pos(
+                "eip155:1", w2, wbtc, "WBTC", "0.35", "91250.10", f"compound-v3:{comet}:collateral"
+            ),
+            pos("eip155:1", w2, eth, "ETH", "2", "3412.55", f"compound-v3:{comet}:collateral"),
+            pos("eip155:1", w2, usdc, "USDC", "-14000", "1", f"compound-v3:{comet}:borrowed"),
+            pos("eip155:42161", w2, arb_eth, "ETH", "1.5", "3412.55", "aave-v3:supplied"),
+        )
+        accounts = (
+            LendingAccount(
+                f"eip155:1:{w1}",
+                "aave-v3",
+                "eip155:1",
+                "",
+                Decimal("34125.50"),
+                Decimal("26200"),
+                Decimal("0.83"),
+                Decimal("1.081"),
+                (eth,),
+                (usdc,),
+            ),
+            LendingAccount(
+                f"eip155:1:{w2}",
+                "compound-v3",
+                "eip155:1",
+                comet,
+                Decimal("38762.54"),
+                Decimal("14000"),
+                Decimal("0.86"),
+                Decimal("2.381"),
+                (wbtc, eth),
+                (usdc,),
+            ),
+            LendingAccount(
+                f"eip155:42161:{w2}",
+                "aave-v3",
+                "eip155:42161",
+                "",
+                Decimal("5118.83"),
+                Decimal(0),
+                Decimal("0.83"),
+                None,
+                (arb_eth,),
+                (),
+            ),
+        )
+        sources = (
+            SourceStatus("eip155:1", SourceState.OK, None, now),
+            SourceStatus("eip155:42161", SourceState.OK, None, now),
+        )
+        snapshot = Snapshot(now, "USD", holdings, sources, accounts=accounts)
+        risks = RiskService(history).assess(snapshot)
+        engine.dispose()
+
+        qapp = QApplication(sys.argv[:1])
+        page = RiskPage()
+        page.setWindowTitle("Chainfolio — Risk")
+        page.show_risks(
+            snapshot,
+            risks,
+            {"eip155:1": "Ethereum", "eip155:42161": "Arbitrum One"},
+            {w: label for w, label, _ in WALLETS},
+        )
+        page.resize(1080, 420)
+        page.move(10, 10)
+        page.show()
+
+        def hover() -> None:
+            index = page.proxy.index(0, RiskColumn.P_24H)
+            rect = page.table.visualRect(index)
+            below = page.table.visualRect(page.proxy.index(2, RiskColumn.P_24H)).bottomLeft()
+            point = page.table.viewport().mapToGlobal(below)
+            QToolTip.showText(point, str(index.data(3)), page.table.viewport(), rect)
+            QTimer.singleShot(700, grab)
+
+        def grab() -> None:
+            QGuiApplication.primaryScreen().grabWindow(0).save(str(out))
+            print(f"saved {out}")
+            qapp.quit()
+
+        QTimer.singleShot(900, hover)
+        return qapp.exec()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,18 @@ ETH = "eip155:1/slip44:60"
 
 
 @pytest.fixture
+def loop(qasync_loop: object) -> Iterator[object]:
+    """The qasync loop with a default executor that is shut down after the test, so no worker
+    QThread outlives it."""
+    from qasync import QThreadExecutor
+
+    executor = QThreadExecutor(1)
+    qasync_loop.set_default_executor(executor)  # type: ignore[attr-defined]
+    yield qasync_loop
+    executor.shutdown()
+
+
+@pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     e = open_database(tmp_path / "db.sqlite", tmp_path / "backups")
     yield e
@@ -71,7 +83,7 @@ def test_models_pass_modeltester(qtmodeltester, qtbot: QtBot, engine: Engine) ->
 
 
 def test_add_dialog_validates_through_the_service(
-    qtbot: QtBot, engine: Engine, qasync_loop: object
+    qtbot: QtBot, engine: Engine, loop: object
 ) -> None:
     page = make_page(qtbot, engine)
     page.wallets = [(ADDR, "Ledger")]
@@ -119,7 +131,7 @@ def test_switch_off_and_remove(qtbot: QtBot, engine: Engine) -> None:
     assert page.rules_model.rowCount() == 0 and "Removed" in page.status.text()
 
 
-def test_fired_alerts_reach_the_signal(qtbot: QtBot, engine: Engine, qasync_loop: object) -> None:
+def test_fired_alerts_reach_the_signal(qtbot: QtBot, engine: Engine, loop: object) -> None:
     page = make_page(qtbot, engine)
     page.service.add(AlertKind.HEALTH_FACTOR_BELOW, "1.2")
     page.reload()

@@ -4,9 +4,10 @@ estimate run off the GUI thread through the TaskRunner."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.domain.balances import SourceState
@@ -21,6 +22,18 @@ ADDR = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 ETH = "eip155:1/slip44:60"
 USDC = "eip155:1/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
 NAMES = {"eip155:1": "Ethereum"}
+
+
+@pytest.fixture
+def loop(qasync_loop: object) -> Iterator[object]:
+    """The qasync loop with a default executor that is shut down after the test, so no worker
+    QThread outlives it."""
+    from qasync import QThreadExecutor
+
+    executor = QThreadExecutor(1)
+    qasync_loop.set_default_executor(executor)  # type: ignore[attr-defined]
+    yield qasync_loop
+    executor.shutdown()
 
 
 def account(hf: str | None, protocol: str = "aave-v3") -> LendingAccount:
@@ -94,6 +107,7 @@ def test_probability_formatting() -> None:
     assert [format_probability(p) for p in (None, 0.0, 0.00001, 0.0123, 0.5, 0.99995, 1.0)] == [
         "unknown", "0 %", "< 0.01 %", "1.23 %", "50.0 %", "> 99.99 %", "100.0 %",
     ]  # fmt: skip
+    assert format_probability(0.0, volatile=True) == "< 0.01 %"
 
 
 def test_empty_state_and_sorting(qtbot: QtBot) -> None:
@@ -109,7 +123,7 @@ def test_empty_state_and_sorting(qtbot: QtBot) -> None:
     assert first == "34.0 %"  # riskiest first
 
 
-def test_estimate_runs_off_the_gui_thread(qtbot: QtBot, qasync_loop: object) -> None:
+def test_estimate_runs_off_the_gui_thread(qtbot: QtBot, loop: object) -> None:
     threads: list[str] = []
 
     def assess(snap: Snapshot) -> Sequence[AccountRisk]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from decimal import Decimal
+from statistics import NormalDist
 
 import pytest
 
@@ -47,6 +48,18 @@ def test_hand_computed_first_passage_probability() -> None:
     assert liquidation_probability(math.exp(1.959964 * 0.03), 0.03, 1) == pytest.approx(
         0.05, abs=1e-6
     )
+
+
+def test_agrees_with_the_normal_cdf_and_stays_positive_in_the_far_tail() -> None:
+    for hf, sigma, days in ((1.2, 0.04, 1), (1.05, 0.03, 7), (1.5, 0.05, 7)):
+        z = math.log(hf) / (sigma * math.sqrt(days))
+        expected = 2 * NormalDist().cdf(-z)
+        assert liquidation_probability(hf, sigma, days) == pytest.approx(expected, rel=1e-9)
+    # z = 11.75: NormalDist().cdf cancels to 0.0 there; the chance is tiny, not nil.
+    assert NormalDist().cdf(-math.log(1.6) / 0.04) == 0.0
+    far = liquidation_probability(1.6, 0.04, 1)
+    assert 0 < far < 1e-20
+    assert far < liquidation_probability(1.6, 0.04, 7)
 
 
 def test_longer_horizon_and_lower_health_factor_mean_more_risk() -> None:

@@ -16,7 +16,6 @@ from PySide6.QtGui import QColor
 from app.domain.alerts import LENDING_PROTOCOLS
 from app.domain.risk import AccountRisk, RiskInputs, RiskStatus
 from app.ui.models.base import Index, ListTableModel
-from app.ui.models.holdings_model import format_amount, format_money
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -60,10 +59,20 @@ COLOURS = {
 }
 
 
-def format_probability(p: float | None) -> str:
+def format_money(value: Decimal, currency: str) -> str:
+    return f"{value:,.2f} {currency}"
+
+
+def format_units(value: Decimal) -> str:
+    """The protocol's own number (base-currency units), grouped, two decimals at most."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def format_probability(p: float | None, volatile: bool = False) -> str:
+    """``volatile``: the prices move, so a 0.0 is a tail too small for a float, not "never"."""
     if p is None:
         return "unknown"
-    if p == 0:
+    if p == 0 and not volatile:
         return "0 %"
     if p < 0.0001:
         return "< 0.01 %"
@@ -186,17 +195,21 @@ class RiskModel(ListTableModel[RiskRow]):
             case RiskColumn.COLLATERAL:
                 if risk.collateral_value is not None:
                     return format_money(risk.collateral_value, self.currency)
-                return format_amount(a.collateral, 2)
+                return format_units(a.collateral)
             case RiskColumn.DEBT:
                 if risk.debt_value is not None:
                     return format_money(risk.debt_value, self.currency)
-                return format_amount(a.debt, 2)
+                if a.debt == 0:
+                    return format_money(Decimal(0), self.currency)
+                return format_units(a.debt)
             case RiskColumn.HEALTH:
                 return "—" if a.health_factor is None else f"{a.health_factor:.2f}"
             case RiskColumn.P_24H | RiskColumn.P_7D:
                 if risk.status is RiskStatus.NO_DEBT:
                     return "—"
-                return format_probability(risk.p_24h if column == RiskColumn.P_24H else risk.p_7d)
+                volatile = risk.inputs is not None and risk.inputs.sigma_daily > 0
+                p = risk.p_24h if column == RiskColumn.P_24H else risk.p_7d
+                return format_probability(p, volatile)
 
     def _sort_key(self, row: RiskRow, column: RiskColumn) -> Any:
         risk, a = row.risk, row.risk.account
