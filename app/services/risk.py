@@ -55,6 +55,9 @@ def account_holdings(
     collateral: list[SnapshotHolding] = []
     debt: list[SnapshotHolding] = []
     wallet = account.wallet.lower()
+    # Ids compared without case: a reader may spell an address checksummed in one place only.
+    collateral_ids = {a.lower() for a in account.collateral_assets}
+    debt_ids = {a.lower() for a in account.debt_assets}
     for h in snapshot.holdings:
         if not h.position or h.wallet.lower() != wallet:
             continue
@@ -64,9 +67,9 @@ def account_holdings(
         if account.market and market and market.lower() != account.market.lower():
             continue
         if kind in (PositionKind.SUPPLIED, PositionKind.COLLATERAL):
-            if h.asset_id in account.collateral_assets:
+            if h.asset_id.lower() in collateral_ids:
                 collateral.append(h)
-        elif kind is PositionKind.BORROWED and h.asset_id in account.debt_assets:
+        elif kind is PositionKind.BORROWED and h.asset_id.lower() in debt_ids:
             debt.append(h)
     return collateral, debt
 
@@ -154,22 +157,25 @@ def _legs(
         return f"the protocol reported no {side} assets for this account"
     value: dict[str, Decimal] = {}
     symbols: dict[str, str] = {}
+    spelled: dict[str, str] = {}
     for h in holdings:
-        symbols[h.asset_id] = clean_text(h.symbol, 32).upper()
+        key = h.asset_id.lower()
+        spelled[key] = h.asset_id  # the price history is stored under the holdings' spelling
+        symbols[key] = clean_text(h.symbol, 32).upper()
         if h.value is not None:
-            value[h.asset_id] = value.get(h.asset_id, Decimal(0)) + abs(h.value)
+            value[key] = value.get(key, Decimal(0)) + abs(h.value)
     total = sum(value.values(), Decimal(0))
     if len(assets) == 1:
         weights = {assets[0]: 1.0}
-    elif all(a in value for a in assets) and total > 0:
-        weights = {a: float(value[a] / total) for a in assets}
+    elif all(a.lower() in value for a in assets) and total > 0:
+        weights = {a: float(value[a.lower()] / total) for a in assets}
     else:
-        missing = ", ".join(a for a in assets if a not in value)
+        missing = ", ".join(a for a in assets if a.lower() not in value)
         return f"no current value for {missing} to weight the {side} basket"
     legs: list[BasketLeg] = []
     for asset_id in assets:
-        history = prices(asset_id)
-        if len(history) < 2 and symbols.get(asset_id) in USD_STABLECOINS:
+        history = prices(spelled.get(asset_id.lower(), asset_id))
+        if len(history) < 2 and symbols.get(asset_id.lower()) in USD_STABLECOINS:
             legs.append(BasketLeg(asset_id, weights[asset_id], None))
         elif not history:
             return f"no price history yet for {asset_id}"

@@ -62,14 +62,14 @@ def test_aave_account_near_liquidation_with_stablecoin_debt() -> None:
     snap = Snapshot(
         NOW, "USD",
         (position(ETH, "ETH", "10000", "supplied"), position(USDC, "USDC", "-8000", "borrowed")),
-        (), accounts=(lending("1.04", (ETH,), (USDC,)),),
+        (), accounts=(lending("1.04", (ETH,), (USDC.lower(),)),),  # any spelling of the id
     )  # fmt: skip
     (risk,) = RiskService(history, clock=lambda: NOW).assess(snap)
     assert risk.status is RiskStatus.OK
     assert risk.inputs is not None
     assert risk.inputs.sigma_daily == pytest.approx(0.04)
     assert risk.inputs.observations == 60 and risk.inputs.window_days == 60
-    assert risk.inputs.assumed_stable == (USDC,)
+    assert risk.inputs.assumed_stable == (USDC.lower(),)
     assert risk.p_24h == pytest.approx(liquidation_probability(Decimal("1.04"), 0.04, 1))
     assert 0.3 < risk.p_24h < risk.p_7d < 1  # type: ignore[operator]
     assert risk.collateral_value == Decimal(10000) and risk.debt_value == Decimal(8000)
