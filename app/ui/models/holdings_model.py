@@ -1,149 +1,468 @@
-"""Holdings of one snapshot as a table. Numbers stay Decimal; floats never appear here."""
+"""The holdings of one snapshot as a two-level tree: optional groups, then holdings.
+
+Flat ("group by: none") the top level holds the holdings themselves. The model filters, groups
+and sorts in Python over prepared rows (:mod:`app.ui.models.holdings_data`) and tells the view
+with one reset; sorting keeps selection and expansion (a layout change with remapped persistent
+indexes). Index ids: 0 for a top-level item, ``group row + 1`` for a holding inside a group.
+Numbers stay Decimal; the sort role exposes floats only as ordering keys for other consumers.
+"""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from decimal import Decimal
+import time
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
-from app.domain.balances import SourceState, to_decimal_amount
-from app.domain.snapshot import Snapshot, SnapshotHolding
-from app.ui.models.base import Index, ListTableModel
+from app.domain.balances import SourceState
+from app.domain.snapshot import Snapshot
+from app.ui.models.holdings_data import (
+    GROUP_NUMBERS,
+    ROW_NUMBERS,
+    Column,
+    Group,
+    GroupBy,
+    HoldingRow,
+    Portfolio,
+    build_portfolio,
+    filter_rows,
+    group_rows,
+    sort_groups,
+    sort_rows,
+)
+from app.ui.models.holdings_format import (
+    amount_text,
+    describe_age,
+    exact,
+    format_amount,
+    format_money,
+    format_number,
+    format_percent,
+)
+from app.ui.models.status_icons import failed_icon, spam_icon, stale_icon
 
+Index = QModelIndex | QPersistentModelIndex
+HoldingColumn = Column
+__all__ = [
+    "ROW_ROLE", "SORT_ROLE", "HoldingColumn", "HoldingsModel", "format_amount", "format_money",
+]  # fmt: skip
 SORT_ROLE = Qt.ItemDataRole.UserRole
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-class HoldingColumn(enum.IntEnum):
-    ASSET = 0
-    CHAIN = 1
-    WALLET = 2
-    AMOUNT = 3
-    PRICE = 4
-    VALUE = 5
-    SHARE = 6
-
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the HoldingRow or Group behind an index
 
 HEADERS = {
-    HoldingColumn.ASSET: "Asset",
-    HoldingColumn.CHAIN: "Chain",
-    HoldingColumn.WALLET: "Wallet",
-    HoldingColumn.AMOUNT: "Amount",
-    HoldingColumn.PRICE: "Price",
-    HoldingColumn.VALUE: "Value",
-    HoldingColumn.SHARE: "Share",
+    Column.ASSET: "Asset",
+    Column.CHAIN: "Chain",
+    Column.WALLET: "Wallet",
+    Column.POSITION: "Position",
+    Column.AMOUNT: "Amount",
+    Column.PRICE: "Price",
+    Column.VALUE: "Value",
+    Column.CHANGE: "24 h change",
+    Column.SHARE: "Share",
 }
-NUMERIC = {HoldingColumn.AMOUNT, HoldingColumn.PRICE, HoldingColumn.VALUE, HoldingColumn.SHARE}
+NUMERIC = {Column.AMOUNT, Column.PRICE, Column.VALUE, Column.CHANGE, Column.SHARE}
+IN_CURRENCY = {Column.PRICE, Column.VALUE, Column.CHANGE}
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+GAIN = QColor("#16a34a")
+LOSS = QColor("#dc2626")
+DEBT = QColor("#dc2626")
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+_DECORATION = Qt.ItemDataRole.DecorationRole
+_FONT = Qt.ItemDataRole.FontRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_HANDLED = frozenset(
+    {_DISPLAY, _FOREGROUND, _ALIGNMENT, _DECORATION, _FONT, _TOOLTIP, SORT_ROLE, ROW_ROLE}
+)
+_DEBT_COLUMNS = frozenset({Column.AMOUNT, Column.VALUE, Column.POSITION, Column.SHARE})
+_ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+)
+_GROUP_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
-def format_amount(value: Decimal, places: int = 6) -> str:
-    """Group thousands, trim trailing zeros, keep small amounts readable."""
-    if value == 0:
-        return "0"
-    if abs(value) < Decimal("0.000001"):
-        return f"{value:.2E}"
-    text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
-    return text
+def stamp(epoch: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
-def format_money(value: Decimal | None, currency: str) -> str:
-    if value is None:
-        return "—"
-    return (
-        f"{value:,.2f} {currency}" if abs(value) >= 1 or value == 0 else f"{value:.6g} {currency}"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class HoldingRow:
-    holding: SnapshotHolding
-    chain_name: str
-    wallet_name: str
-    amount: Decimal
-    share: Decimal | None
-
-
-class HoldingsModel(ListTableModel[HoldingRow]):
-    HEADERS = tuple(HEADERS[c] for c in HoldingColumn)
-
+class HoldingsModel(QAbstractItemModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.currency = "USD"
+        self.portfolio = Portfolio()
+        self.group_by = GroupBy.NONE
+        self.text = ""
+        self.hide_small = True
+        self.show_spam = False
+        self.sort_column = Column.VALUE
+        self.descending = True
+        self._top: list[HoldingRow] | list[Group] = []
+        self._sorted: dict[tuple[Column, bool], list[HoldingRow]] = {}  # per portfolio
+        self._grouped = False
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._italic = QFont()
+        self._italic.setItalic(True)
+        self._muted = QColor("#6b7280")
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self.valid_row(index)
-        if row is None:
-            return None
-        column = HoldingColumn(index.column())
-        h = row.holding
-        if role == ROW_ROLE:
-            return row
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == SORT_ROLE:
-            if column == HoldingColumn.AMOUNT:
-                return float(row.amount)  # sort keys only; shown values stay exact
-            if column == HoldingColumn.PRICE:
-                return float(h.price) if h.price is not None else -1.0
-            if column == HoldingColumn.VALUE:
-                return float(h.value) if h.value is not None else -1.0
-            if column == HoldingColumn.SHARE:
-                return float(row.share) if row.share is not None else -1.0
-            return self._display(row, column).lower()
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if h.state is not SourceState.OK:
-                return "Could not be read in the last refresh: showing the last known amount."
-            if column == HoldingColumn.ASSET:
-                return h.asset_id
-            if column == HoldingColumn.WALLET:
-                return h.wallet
-            if column == HoldingColumn.AMOUNT:
-                return format(row.amount, "f")
-        if role == Qt.ItemDataRole.ForegroundRole and h.state is not SourceState.OK:
-            from PySide6.QtGui import QColor
-
-            return QColor("#b45309")
-        return None
-
-    def _display(self, row: HoldingRow, column: HoldingColumn) -> str:
-        h = row.holding
-        if column == HoldingColumn.ASSET:
-            return h.symbol + ("  ⚠ stale" if h.state is not SourceState.OK else "")
-        if column == HoldingColumn.CHAIN:
-            return row.chain_name
-        if column == HoldingColumn.WALLET:
-            return row.wallet_name
-        if column == HoldingColumn.AMOUNT:
-            return format_amount(row.amount)
-        if column == HoldingColumn.PRICE:
-            return format_money(h.price, self.currency)
-        if column == HoldingColumn.VALUE:
-            return format_money(h.value, self.currency)
-        return "—" if row.share is None else f"{row.share:.1f} %"
+    # --- what to show -------------------------------------------------------------------
+    @property
+    def currency(self) -> str:
+        return self.portfolio.currency
 
     def set_snapshot(
-        self, snapshot: Snapshot | None, chain_names: dict[str, str], wallet_names: dict[str, str]
+        self,
+        snapshot: Snapshot | None,
+        chain_names: dict[str, str],
+        wallet_names: dict[str, str],
+        baseline: Snapshot | None = None,
+    ) -> None:
+        self.set_portfolio(build_portfolio(snapshot, chain_names, wallet_names, baseline))
+
+    def set_portfolio(self, portfolio: Portfolio) -> None:
+        self.beginResetModel()
+        self.portfolio = portfolio
+        self._sorted = {(Column.VALUE, True): portfolio.rows}  # build_portfolio's order
+        palette = QGuiApplication.palette()
+        self._muted = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
+        self._arrange()
+        self.endResetModel()
+
+    def set_filter(
+        self, text: str | None = None, hide_small: bool | None = None, show_spam: bool | None = None
     ) -> None:
         self.beginResetModel()
-        self._rows = []
-        if snapshot is not None:
-            self.currency = snapshot.currency
-            total = snapshot.total
-            for h in snapshot.holdings:
-                address = h.wallet.rsplit(":", 1)[-1]
-                share = (h.value / total * 100) if h.value is not None and total else None
-                self._rows.append(
-                    HoldingRow(
-                        holding=h,
-                        chain_name=chain_names.get(h.chain, h.chain),
-                        wallet_name=wallet_names.get(address, address[:6] + "…" + address[-4:]),
-                        amount=to_decimal_amount(h.raw, h.decimals),
-                        share=share,
-                    )
-                )
+        if text is not None:
+            self.text = text
+        if hide_small is not None:
+            self.hide_small = hide_small
+        if show_spam is not None:
+            self.show_spam = show_spam
+        self._arrange()
         self.endResetModel()
+
+    def set_group_by(self, group_by: GroupBy) -> None:
+        self.beginResetModel()
+        self.group_by = group_by
+        self._arrange()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(Column):
+            return
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        nodes = [(self.node(i), i.column()) for i in persistent]
+        self.sort_column = Column(column)
+        self.descending = order == Qt.SortOrder.DescendingOrder
+        self._arrange()
+        if persistent:
+            where = self._positions()
+            moved = [self._index_at(where, node, col) for node, col in nodes]
+            self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
+    def _arrange(self) -> None:
+        """Sort once per portfolio and order; filtering and grouping keep that order."""
+        order = (self.sort_column, self.descending)
+        ordered = self._sorted.get(order)
+        if ordered is None:
+            ordered = self._sorted[order] = sort_rows(self.portfolio.rows, *order)
+        rows = filter_rows(ordered, self.text, self.hide_small, self.show_spam)
+        self._grouped = self.group_by != GroupBy.NONE
+        if self._grouped:
+            groups = group_rows(rows, self.group_by, self.portfolio.total)
+            self._top = sort_groups(groups, *order)
+        else:
+            self._top = rows
+
+    def _positions(self) -> dict[int, tuple[int, int]]:
+        """id(node) -> (row, group row or -1)."""
+        where: dict[int, tuple[int, int]] = {}
+        for r, top in enumerate(self._top):
+            where[id(top)] = (r, -1)
+            if isinstance(top, Group):
+                for c, row in enumerate(top.rows):
+                    where[id(row)] = (c, r)
+        return where
+
+    def _index_at(
+        self, where: dict[int, tuple[int, int]], node: HoldingRow | Group | None, column: int
+    ) -> QModelIndex:
+        if node is None or id(node) not in where:
+            return QModelIndex()
+        row, group = where[id(node)]
+        return self.createIndex(row, column, group + 1)
+
+    # --- reading ------------------------------------------------------------------------
+    @property
+    def grouped(self) -> bool:
+        return self._grouped
+
+    def groups(self) -> list[Group]:
+        return list(self._top) if self._grouped else []  # type: ignore[arg-type]
+
+    def visible_rows(self) -> list[HoldingRow]:
+        """Every holding the view shows, in display order (group by group when grouped)."""
+        if not self._grouped:
+            return list(self._top)  # type: ignore[arg-type]
+        return [row for group in self._top for row in group.rows]  # type: ignore[union-attr]
+
+    def node(self, index: Index) -> HoldingRow | Group | None:
+        if not index.isValid():
+            return None
+        ident = index.internalId()
+        top = self._top
+        if ident == 0:
+            return top[index.row()] if index.row() < len(top) else None
+        if ident - 1 >= len(top):
+            return None
+        rows = top[ident - 1].rows  # type: ignore[union-attr]
+        return rows[index.row()] if index.row() < len(rows) else None
+
+    def group_index(self, row: int) -> QModelIndex:
+        return self.createIndex(row, 0, 0)
+
+    # --- QAbstractItemModel -------------------------------------------------------------
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if column < 0 or column >= 9 or row < 0:
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0) if row < len(self._top) else QModelIndex()
+        if self._grouped and parent.internalId() == 0 and parent.column() == 0:
+            group = parent.row()
+            if group < len(self._top) and row < len(self._top[group].rows):  # type: ignore[union-attr]
+                return self.createIndex(row, column, group + 1)
+        return QModelIndex()
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        if not index.isValid():
+            return QModelIndex()
+        ident = index.internalId()
+        return QModelIndex() if ident == 0 else self.createIndex(ident - 1, 0, 0)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if not parent.isValid():
+            return len(self._top)
+        if self._grouped and parent.internalId() == 0 and parent.column() == 0:
+            return len(self._top[parent.row()].rows)  # type: ignore[union-attr]
+        return 0
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(Column)
+
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return self.rowCount(parent) > 0
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if self._grouped and index.internalId() == 0:
+            return _GROUP_FLAGS
+        return _ROW_FLAGS
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        column = Column(section)
+        if role == _DISPLAY:
+            title = HEADERS[column]
+            return f"{title} ({self.currency})" if column in IN_CURRENCY else title
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
+            return RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.CHANGE:
+            at = self.portfolio.baseline_at
+            if at is None:
+                return "No snapshot from 24 h ago yet: the change appears after a day of history."
+            return f"Change in value of each holding since the snapshot of {stamp(at)}."
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.SHARE:
+            return "Share of the net total (debts count negative; spam never counts)."
+        return None
+
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # Painting asks 7 roles of every visible cell through Python: keep this path short.
+        if role not in _HANDLED:
+            return None
+        node = self.node(index)
+        if node is None:
+            return None
+        column = index.column()
+        if node.__class__ is Group:
+            return self._group_data(node, Column(column), role)
+        row: HoldingRow = node  # type: ignore[assignment]
+        if role == _DISPLAY:
+            cells = row.cells
+            if cells is None:
+                cells = row.cells = [self._display(row, c) for c in Column]
+            return cells[column]
+        if role == _ALIGNMENT:
+            return RIGHT if column in NUMERIC else None
+        if role == _FOREGROUND:
+            return self._foreground(row, column)
+        if role == _DECORATION:
+            return self._icon(row) if column == Column.ASSET else None
+        if role == _FONT:
+            if row.is_spam or (row.stale and column in NUMERIC):
+                return self._italic
+            return None
+        if role == _TOOLTIP:
+            return self._tooltip(row, Column(column))
+        if role == SORT_ROLE:
+            if column in ROW_NUMBERS:
+                number = ROW_NUMBERS[Column(column)](row)
+                return None if number is None else float(number)
+            return self._display(row, Column(column)).casefold()
+        return row  # ROW_ROLE
+
+    # --- cells of a holding -------------------------------------------------------------
+    def _display(self, row: HoldingRow, column: Column) -> str:
+        h = row.holding
+        if column == Column.ASSET:
+            return h.symbol
+        if column == Column.CHAIN:
+            return row.chain_name
+        if column == Column.WALLET:
+            return row.wallet_name
+        if column == Column.POSITION:
+            return row.position_text
+        if column == Column.AMOUNT:
+            return amount_text(row.amount)
+        if column == Column.PRICE:
+            return format_number(h.price)
+        if column == Column.VALUE:
+            return format_number(row.value)
+        if column == Column.CHANGE:
+            return self.change_text(row)
+        return "—" if row.share is None else format_percent(row.share, plus=False)
+
+    def change_text(self, row: HoldingRow) -> str:
+        if row.change is not None:
+            pct = "" if row.change_pct is None else f"  ({format_percent(row.change_pct)})"
+            return format_number(row.change, plus=True) + pct
+        if row.price_change_pct is not None:
+            lead = "new · price " if row.is_new else "price "
+            return lead + format_percent(row.price_change_pct)
+        return "new" if row.is_new else "—"
+
+    def _foreground(self, row: HoldingRow, column: int) -> QColor | None:
+        if row.is_spam:
+            return self._muted
+        if column == Column.CHANGE:
+            if row.change is None:
+                return self._muted
+            return GAIN if row.change > 0 else LOSS if row.change < 0 else None
+        if column in _DEBT_COLUMNS and row.is_debt:
+            return DEBT
+        return None
+
+    def _icon(self, row: HoldingRow) -> Any:
+        state = row.holding.state
+        if state is SourceState.FAILED:
+            return failed_icon()
+        if state is SourceState.STALE:
+            return stale_icon()
+        if row.holding.is_spam:
+            return spam_icon()
+        return None
+
+    def status_text(self, row: HoldingRow) -> str | None:
+        """Why a row is marked: stale (since when, and the source's reason), failed or spam."""
+        h = row.holding
+        if h.state is not SourceState.OK:
+            source = self.portfolio.sources.get(h.chain)
+            reason = source.reason if source is not None and source.reason else "no answer"
+            if h.state is SourceState.FAILED:
+                return f"Failed: {row.chain_name} could not be read ({reason})."
+            age = describe_age(time.time() - h.as_of)
+            return (
+                f"Stale since {stamp(h.as_of)} ({age}): {row.chain_name} could not be read "
+                f"in the last refresh ({reason}). Showing the last amount read."
+            )
+        if h.is_spam:
+            return "Marked as spam: shown on request, never counted in any total."
+        return None
+
+    def _tooltip(self, row: HoldingRow, column: Column) -> str | None:
+        h = row.holding
+        status = self.status_text(row)
+        if column == Column.ASSET:
+            return h.asset_id if status is None else f"{status}\n{h.asset_id}"
+        if column == Column.WALLET:
+            return h.wallet
+        if column == Column.POSITION:
+            return (
+                h.position + (" (a debt: negative in every total)" if row.is_debt else "")
+            ) or None
+        if column == Column.AMOUNT:
+            return f"{exact(row.amount)} {h.symbol}"
+        if column in (Column.PRICE, Column.VALUE):
+            number = h.price if column == Column.PRICE else row.value
+            return None if number is None else f"{exact(number)} {self.currency}"
+        if column == Column.CHANGE:
+            return self._change_tooltip(row)
+        return status
+
+    def _change_tooltip(self, row: HoldingRow) -> str | None:
+        at = self.portfolio.baseline_at
+        if at is None:
+            return "No snapshot from 24 h ago yet."
+        if row.change is not None:
+            return f"{exact(row.change)} {self.currency} since {stamp(at)}"
+        if row.is_new:
+            text = f"Not held at {stamp(at)}."
+            if row.price_change_pct is not None:
+                text += f" The price moved {format_percent(row.price_change_pct)} since then."
+            return text
+        return "No value to compare (no price then or now)."
+
+    # --- cells of a group ---------------------------------------------------------------
+    def _group_data(self, group: Group, column: Column, role: int) -> Any:
+        if role == _DISPLAY:
+            return self._group_display(group, column)
+        if role == Qt.ItemDataRole.FontRole:
+            return self._bold
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return RIGHT if column in NUMERIC else None
+        if role == _FOREGROUND:
+            if column == Column.CHANGE and group.change:
+                return GAIN if group.change > 0 else LOSS
+            if column == Column.VALUE and group.value is not None and group.value < 0:
+                return DEBT
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and column == Column.ASSET and group.stale:
+            return stale_icon()
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.ASSET:
+            parts = [f"{len(group.rows)} holding{'s' if len(group.rows) != 1 else ''}"]
+            if group.stale:
+                parts.append(f"{group.stale} stale (from an earlier read)")
+            if group.spam:
+                parts.append(f"{group.spam} spam, not counted")
+            return "; ".join(parts)
+        if role == SORT_ROLE:
+            if column in GROUP_NUMBERS:
+                number = GROUP_NUMBERS[column](group)
+                return None if number is None else float(number)
+            return group.label.casefold()
+        if role == ROW_ROLE:
+            return group
+        return None
+
+    def _group_display(self, group: Group, column: Column) -> str:
+        if column == Column.ASSET:
+            return f"{group.label}  ({len(group.rows)})"
+        if column == Column.AMOUNT:
+            return "" if group.amount is None else amount_text(group.amount)
+        if column == Column.PRICE:
+            return "" if group.price is None else format_number(group.price)
+        if column == Column.VALUE:
+            return format_number(group.value)
+        if column == Column.CHANGE:
+            if group.change is None:
+                return ""
+            pct = "" if group.change_pct is None else f"  ({format_percent(group.change_pct)})"
+            return format_number(group.change, plus=True) + pct
+        if column == Column.SHARE:
+            return "" if group.share is None else format_percent(group.share, plus=False)
+        return ""

@@ -1,0 +1,184 @@
+"""The header over the holdings: net worth, its 24 h change, debt, refresh time, stale warning."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.domain.balances import SourceState
+from app.ui.models.holdings_data import Portfolio
+from app.ui.models.holdings_format import describe_age, format_percent, money_text
+
+DAY = 86400
+GAIN = "#16a34a"
+LOSS = "#dc2626"
+
+
+def _label(text: str = "", scale: float = 1.0, bold: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # token and chain names are never markup
+    if scale != 1.0 or bold:
+        font = label.font()
+        font.setPointSizeF(font.pointSizeF() * scale)
+        font.setBold(bold)
+        label.setFont(font)
+    return label
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class PortfolioSummary(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.portfolio = Portfolio()
+        self.caption = _label("Net worth", 0.9)
+        self.caption.setEnabled(False)  # the palette's muted text colour, in light and dark
+        self.total_label = _label("—", 2.2, bold=True)
+        self.total_label.setObjectName("totalValue")
+        self.total_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.change_label = _label("", 1.25, bold=True)
+        self.change_label.setObjectName("totalChange")
+        self.change_caption = _label("", 0.9)
+        self.change_caption.setEnabled(False)
+        self.updated_label = _label("No refresh yet: press Refresh (Ctrl+R).")
+        self.updated_label.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.debt_label = _label()
+        self.debt_label.setObjectName("debtValue")
+        self.debt_label.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.debt_label.hide()
+        self.stale_label = _label()
+        self.stale_label.setWordWrap(True)
+        self.stale_banner = QFrame()
+        self.stale_banner.setObjectName("staleBanner")
+        self.stale_banner.setStyleSheet(
+            "#staleBanner { background: rgba(217, 119, 6, 0.14);"
+            " border: 1px solid rgba(217, 119, 6, 0.55); border-radius: 4px; }"
+            "#staleBanner QLabel { color: #b45309; }"
+        )
+        banner = QHBoxLayout(self.stale_banner)
+        banner.setContentsMargins(8, 4, 8, 4)
+        banner.addWidget(self.stale_label)
+        self.stale_banner.hide()
+
+        total = QVBoxLayout()
+        total.setSpacing(0)
+        total.addWidget(self.caption)
+        total.addWidget(self.total_label)
+        change = QVBoxLayout()
+        change.setSpacing(0)
+        change.addStretch(1)
+        change.addWidget(self.change_caption)
+        change.addWidget(self.change_label)
+        side = QVBoxLayout()
+        side.setSpacing(2)
+        side.addStretch(1)
+        side.addWidget(self.updated_label)
+        side.addWidget(self.debt_label)
+        top = QHBoxLayout()
+        top.setSpacing(28)
+        top.addLayout(total)
+        top.addLayout(change)
+        top.addStretch(1)
+        top.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.stale_banner)
+
+        self._age_timer = QTimer(self)
+        self._age_timer.setInterval(30_000)
+        self._age_timer.timeout.connect(lambda: self._show_age(time.time()))
+
+    @property
+    def stale_warning(self) -> str:
+        return self.stale_label.text() if not self.stale_banner.isHidden() else ""
+
+    def show_portfolio(
+        self, portfolio: Portfolio, chain_names: dict[str, str], now: float | None = None
+    ) -> None:
+        self.portfolio = portfolio
+        now = time.time() if now is None else now
+        if portfolio.taken_at is None:
+            self.total_label.setText("—")
+            self.change_label.clear()
+            self.change_caption.clear()
+            self.debt_label.hide()
+            self.updated_label.setText("No refresh yet: press Refresh (Ctrl+R).")
+            self.stale_banner.hide()
+            self._age_timer.stop()
+            return
+        currency = portfolio.currency
+        self.total_label.setText(money_text(portfolio.total, currency))
+        self._show_change(portfolio, now)
+        if portfolio.debt:
+            self.debt_label.setText(f"of which debt {money_text(portfolio.debt, currency)}")
+            self.debt_label.setStyleSheet(f"color: {LOSS};")
+            self.debt_label.show()
+        else:
+            self.debt_label.hide()
+        self._show_age(now)
+        self._age_timer.start()
+        self._show_stale(portfolio, chain_names, now)
+
+    def _show_change(self, portfolio: Portfolio, now: float) -> None:
+        change, at = portfolio.change, portfolio.baseline_at
+        if change is None or at is None or portfolio.taken_at is None:
+            self.change_caption.setText("24 h change")
+            self.change_label.setText("—")
+            self.change_label.setStyleSheet("")
+            self.change_label.setToolTip("No snapshot from 24 h ago yet.")
+            return
+        span = portfolio.taken_at - at
+        if abs(span - DAY) <= 3 * 3600:
+            self.change_caption.setText("24 h change")
+        else:
+            self.change_caption.setText(
+                f"Change since {time.strftime('%b %d, %H:%M', time.localtime(at))}"
+            )
+        arrow = "▲ " if change > 0 else "▼ " if change < 0 else ""
+        pct = "" if portfolio.change_pct is None else f"  ({format_percent(portfolio.change_pct)})"
+        self.change_label.setText(arrow + money_text(change, portfolio.currency, plus=True) + pct)
+        colour = GAIN if change > 0 else LOSS if change < 0 else None
+        self.change_label.setStyleSheet(f"color: {colour};" if colour else "")
+        self.change_label.setToolTip(
+            "Net total now minus the net total of the snapshot taken "
+            + time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+        )
+
+    def _show_age(self, now: float) -> None:
+        taken = self.portfolio.taken_at
+        if taken is None:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(taken))
+        self.updated_label.setText(f"Last refresh {stamp} ({describe_age(now - taken)})")
+
+    def _show_stale(self, portfolio: Portfolio, chain_names: dict[str, str], now: float) -> None:
+        stale = [s for s in portfolio.sources.values() if s.state is SourceState.STALE]
+        failed = [s for s in portfolio.sources.values() if s.state is SourceState.FAILED]
+        parts = []
+        if stale:
+            names = _names([chain_names.get(s.source, s.source) for s in stale])
+            oldest = min(s.as_of for s in stale)
+            reason = f" ({stale[0].reason})" if len(stale) == 1 and stale[0].reason else ""
+            parts.append(
+                f"⚠ {names} could not be read in the last refresh{reason}; "
+                f"{money_text(portfolio.stale_total, portfolio.currency)} of the total is "
+                f"from earlier data (read {describe_age(now - oldest)})."
+            )
+        if failed:
+            names = _names([chain_names.get(s.source, s.source) for s in failed])
+            reason = f" ({failed[0].reason})" if len(failed) == 1 and failed[0].reason else ""
+            parts.append(
+                f"✖ {names} could not be read{reason} and no earlier data exists: "
+                "missing from the total."
+            )
+        if parts:
+            self.stale_label.setText("  ".join(parts))
+            self.stale_banner.show()
+        else:
+            self.stale_banner.hide()
