@@ -2,8 +2,13 @@
 
 JSON schema (one object): ``{"chains": [{"chain": CAIP-2, "name", "status": "ok"|"failed",
 "reason": str|null, "http_requests": int, "balances": [{"wallet": CAIP-10, "asset": CAIP-19,
-"symbol", "name", "raw": str, "decimals": int, "amount": str}], "failures": [{"wallet", "asset",
-"reason"}]}]}``.
+"symbol", "name", "raw": str, "decimals": int, "amount": str}], "accounts": [...],
+"failures": [{"wallet", "asset", "reason"}]}]}``.
+
+A DeFi position's entry also has ``position`` (the key, e.g. ``aave-v3:borrowed``), ``protocol``
+and ``kind``; its asset is the underlying token and a debt's amount is negative. ``accounts`` are
+the lending markets' view of each wallet: ``protocol``, ``market``, ``collateral``, ``debt``,
+``liquidation_threshold`` and ``health_factor`` (null without debt), as Decimal strings.
 
 Unless ``--no-prices`` is given, every balance also carries ``price``, ``value`` (Decimal
 strings or null), ``price_source``, ``price_age_seconds`` and ``price_stale``, and the document
@@ -26,6 +31,7 @@ from app.domain.model import Wallet
 
 if TYPE_CHECKING:
     from app.domain.balances import Balance
+    from app.domain.positions import LendingAccount
     from app.services.prices import HoldingValue
 
 
@@ -43,6 +49,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_refresh)
 
 
+def balance_json(b: Balance) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "wallet": str(b.wallet),
+        "asset": str(b.asset.asset_id),
+        "symbol": b.asset.symbol,
+        "name": b.asset.name,
+        "raw": str(b.raw),
+        "decimals": b.asset.decimals,
+        "amount": format(b.amount, "f"),
+        "spam": b.asset.is_spam,
+    }
+    if b.position:  # a DeFi position: the asset is the underlying; a debt is negative
+        from app.domain.positions import position_kind, position_protocol
+
+        kind = position_kind(b.position)
+        entry["position"] = b.position
+        entry["protocol"] = position_protocol(b.position)
+        entry["kind"] = kind.value if kind else None
+    return entry
+
+
+def account_json(a: LendingAccount) -> dict[str, Any]:
+    return {
+        "wallet": a.wallet,
+        "protocol": a.protocol,
+        "market": a.market,
+        "collateral": str(a.collateral),
+        "debt": str(a.debt),
+        "liquidation_threshold": str(a.liquidation_threshold),
+        "health_factor": None if a.health_factor is None else str(a.health_factor),
+        "collateral_assets": list(a.collateral_assets),
+        "debt_assets": list(a.debt_assets),
+    }
+
+
 def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
     return {
         "chain": str(r.chain),
@@ -50,19 +91,8 @@ def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
         "status": r.state.value,
         "reason": r.error,
         "http_requests": r.http_requests,
-        "balances": [
-            {
-                "wallet": str(b.wallet),
-                "asset": str(b.asset.asset_id),
-                "symbol": b.asset.symbol,
-                "name": b.asset.name,
-                "raw": str(b.raw),
-                "decimals": b.asset.decimals,
-                "amount": format(b.amount, "f"),
-                "spam": b.asset.is_spam,
-            }
-            for b in r.balances
-        ],
+        "balances": [balance_json(b) for b in r.balances],
+        "accounts": [account_json(a) for a in r.accounts],
         "failures": [
             {"wallet": str(f.wallet), "asset": str(f.asset), "reason": f.reason} for f in r.failures
         ],
@@ -97,8 +127,10 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
                 if b["spam"] and not args.show_spam:
                     continue
                 value = f"  = {b['value']} {document['currency']}" if b.get("value") else ""
+                where = f"  [{b['position']}]" if b.get("position") else ""
                 env.print(
-                    f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}{value}"
+                    f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}"
+                    f"{value}{where}"
                 )
             for f in ch["failures"]:
                 env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
@@ -147,8 +179,10 @@ async def _refresh_and_snapshot(
     for chain in payload:
         for entry in chain["balances"]:
             held = by_key.get((entry["wallet"], entry["asset"]))
-            entry["price"] = None if held is None or held.price is None else str(held.price)
-            entry["value"] = None if held is None or held.value is None else str(held.value)
+            price = None if held is None else held.price
+            entry["price"] = None if price is None else str(price)
+            # Valued per entry: a wallet may hold the same asset plainly and as a position.
+            entry["value"] = None if price is None else str(Decimal(entry["amount"]) * price)
             entry["price_source"] = None if held is None else held.source
             entry["price_age_seconds"] = None if held is None else held.age_seconds
             entry["price_stale"] = False if held is None else held.stale

@@ -74,12 +74,6 @@ class PositionPass:
         else:
             self._pending.append((source, result))
 
-    def abandon(self, reason: str) -> None:
-        """The chain could not answer a later round: every source still waiting fails."""
-        for source, _ in self._pending:
-            self._fail(source, RuntimeError(reason))
-        self._pending = []
-
     def _fail(self, source: PositionSource, exc: Exception) -> None:
         log.warning("%s positions could not be read: %s", source.protocol, exc, exc_info=exc)
         for w in self._wallets:
