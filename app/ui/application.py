@@ -165,6 +165,7 @@ class ChainfolioApp:
         names = {str(c.chain_id): c.name for c in registry.all()}
         refresher = build_refresh_service(context, registry.enabled)
         self.window.set_refresher(refresher, names)
+        self._attach_defi(names)
         self.store = SqlSnapshotStore(context.engine)
         latest = self.store.latest()
         self.window.show_snapshot(latest)
@@ -179,6 +180,24 @@ class ChainfolioApp:
         if self.tray is not None:
             self.scheduler.subscribe(on_state=self.tray.show_schedule)
             self._show_in_tray(latest)
+
+    def _attach_defi(self, chain_names: dict[str, str]) -> None:
+        """Risk and Alerts tabs; fired alerts become desktop notifications from the tray."""
+        assert self.context is not None
+        from app.services.alerts import build_alert_service
+        from app.services.risk import build_risk_service
+
+        risk = build_risk_service(self.context.engine)
+        alerts = build_alert_service(self.context.engine, risk=risk.assess, chain_names=chain_names)
+        self.window.set_defi(risk.assess, alerts)
+        assert self.window.alerts_page is not None
+        self.window.alerts_page.alert_fired.connect(self._alert_fired)
+
+    def _alert_fired(self, title: str, message: str) -> None:
+        if self.tray is not None:
+            self.tray.notify(title, message, warning=True)
+        else:
+            self.window.statusBar().showMessage(f"{title}: {message}", 30000)
 
     def start(self) -> None:
         """Open the data, then refresh in the background: at once, then on the schedule."""

@@ -38,8 +38,11 @@ from app.ui.wallets_page import WalletsPage
 
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
+    from app.services.alerts import AlertService
     from app.services.refresh import RefreshProgress, RefreshService
     from app.services.scheduler import RefreshOutcome, RefreshScheduler, ScheduleState
+    from app.ui.alerts_page import AlertsPage
+    from app.ui.risk_page import Assess, RiskPage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.refresher: RefreshService | None = None
         self.scheduler: RefreshScheduler | None = None
+        self.risk_page: RiskPage | None = None
+        self.alerts_page: AlertsPage | None = None
         self.chain_names: dict[str, str] = {}
         # Set by the app: whether closing the window hides it to the tray instead of quitting.
         self.hides_to_tray: Callable[[], bool] | None = None
@@ -173,9 +178,27 @@ class MainWindow(QMainWindow):
         refresher.subscribe(self._on_progress)
         self._update_actions()
 
+    def set_defi(self, assess: Assess, alerts: AlertService) -> None:
+        """The Risk and Alerts tabs, once the database is open (they read its history)."""
+        from app.ui.alerts_page import AlertsPage
+        from app.ui.risk_page import RiskPage
+
+        self.risk_page = RiskPage(self.tasks, assess)
+        self.alerts_page = AlertsPage(alerts, self.tasks)
+        at = self.tabs.indexOf(self.wallets_page)
+        self.tabs.insertTab(at, self.risk_page, "Risk")
+        self.tabs.insertTab(at + 1, self.alerts_page, "Alerts")
+
     def show_snapshot(self, snapshot: Snapshot | None) -> None:
         names = {w.address: w.display_name for w in self.wallets_model.wallets()}
         self.holdings_page.show_snapshot(snapshot, self.chain_names, names)
+        if self.risk_page is not None:
+            self.risk_page.show_snapshot(snapshot, self.chain_names, names)
+        if self.alerts_page is not None:
+            self.alerts_page.wallets = [
+                (w.address, w.display_name) for w in self.wallets_model.wallets()
+            ]
+            self.alerts_page.set_snapshot(snapshot)
 
     def set_scheduler(self, scheduler: RefreshScheduler) -> None:
         """Refreshes go through the scheduler from now on; its outcomes update the window."""
@@ -238,6 +261,8 @@ class MainWindow(QMainWindow):
     def _on_refreshed(self, snapshot: Snapshot) -> None:
         self.progress.hide()
         self.show_snapshot(snapshot)
+        if self.alerts_page is not None:  # every refresh checks the user's alert rules
+            self.alerts_page.run_check(snapshot)
         self._update_actions()
         self.statusBar().showMessage("Refreshed", 4000)
 

@@ -247,3 +247,43 @@ def test_app_wires_scheduler_tray_and_settings(
 def _no_real_tray_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Offscreen has no notification service; make sure nothing tries a real one."""
     monkeypatch.setattr(Tray, "notify", Notes())
+
+
+def test_refresh_checks_alert_rules_and_notifies_from_the_tray(
+    qtbot: QtBot, qapp: object, data_dir: Path, qasync_loop: object, executor: None
+) -> None:
+    """The window has Risk and Alerts tabs; a refresh whose price crosses a rule's level
+    notifies once from the tray and lists the alert."""
+    from app.domain.alerts import AlertKind
+    from app.storage.database import open_database
+    from app.storage.snapshot_store import SqlSnapshotStore
+
+    paths = Paths.resolve(data_dir)
+    engine = open_database(paths.database, paths.backups_dir)
+    SqlSnapshotStore(engine).write(snapshot(T0 - 900, "1.0"))  # ETH is held: a known asset
+    engine.dispose()
+    app = app_with(qapp, data_dir, tray=True)
+    qtbot.addWidget(app.window)
+    assert app.open_data() and app.scheduler is not None and app.tray is not None
+    tabs = [app.window.tabs.tabText(i) for i in range(app.window.tabs.count())]
+    assert {"Portfolio", "Risk", "Alerts", "Wallets"} <= set(tabs)
+    page = app.window.alerts_page
+    assert page is not None
+    page.service.add(AlertKind.PRICE_ABOVE, "1500", asset="eip155:1/slip44:60", currency="USD")
+    page.reload()
+    notes = Notes()
+    app.tray.notify = notes  # type: ignore[method-assign]
+    refreshed = iter([snapshot(T0, "1.0"), snapshot(T0 + 900, "1.0")])
+
+    async def refresh() -> Snapshot:
+        return next(refreshed)
+
+    app.scheduler._refresh = refresh
+    for _ in range(2):  # the second refresh is the same crossing: no second notification
+        task = app.tasks.run(app.scheduler.refresh_now())
+        qtbot.waitUntil(task.done, timeout=5000)
+        qtbot.waitUntil(lambda: "alerts-check" not in app.tasks._keyed, timeout=5000)
+    assert len(notes.messages) == 1 and "ETH" in notes.messages[0][0] + notes.messages[0][1]
+    assert page.events_model.rowCount() == 1
+    task = asyncio.ensure_future(app.shutdown())
+    qtbot.waitUntil(task.done, timeout=5000)
