@@ -17,6 +17,8 @@ from app.domain.valuation import Quote
 from app.storage.tables import backfill_jobs, price_history, price_overrides, prices
 
 USD = "USD"
+DAY = 86400
+LIVE = "live"  # history points taken from live quotes, replaced until their day is over
 
 
 def fx_id(code: str) -> str:
@@ -45,6 +47,7 @@ class SqlPriceStore:
         return out
 
     def save(self, quotes: Iterable[Quote]) -> None:
+        quotes = list(quotes)
         rows = [
             {
                 "asset_id": q.asset_id,
@@ -66,8 +69,35 @@ class SqlPriceStore:
                 "fetched_at": stmt.excluded.fetched_at,
             },
         )
+        # Live USD quotes also keep the daily history current after its one-time backfill: the
+        # day's point is the latest live price of that day (a backfilled point is never replaced).
+        days = [
+            {
+                "asset_id": q.asset_id,
+                "currency": USD,
+                "ts": q.fetched_at - q.fetched_at % DAY,
+                "price": str(q.price),
+                "source": LIVE,
+            }
+            for q in quotes
+            if q.currency == USD and not q.asset_id.startswith("fx:")
+        ]
         with self._engine.begin() as con:
             con.execute(stmt, rows)
+            if days:
+                day = insert(price_history)
+                con.execute(
+                    day.on_conflict_do_update(
+                        index_elements=[
+                            price_history.c.asset_id,
+                            price_history.c.currency,
+                            price_history.c.ts,
+                        ],
+                        set_={"price": day.excluded.price},
+                        where=price_history.c.source == LIVE,
+                    ),
+                    days,
+                )
 
     def overrides(self) -> dict[str, tuple[Decimal, str]]:
         """asset id -> (price, currency of that price)."""
