@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.snapshot import Snapshot
-from app.ui.holdings_summary import PortfolioSummary
+from app.ui.holdings_summary import MUTED, PortfolioSummary
 from app.ui.models.holdings_data import (
     SMALL_VALUE,
     Column,
@@ -54,6 +54,7 @@ __all__ = ["EXPAND_LIMIT", "HoldingsPage", "SaveChooser", "ask_save_path", "desc
 
 EXPAND_LIMIT = 2000
 RESIZE_LIMIT = 1000  # columns fit their contents on the first data only up to this many rows
+MIN_TEXT_WIDTH = 80
 GROUP_CHOICES = (
     ("None", GroupBy.NONE),
     ("Asset", GroupBy.ASSET),
@@ -95,7 +96,7 @@ class HoldingsPage(QWidget):
         self._generation = 0
         self._toggled: set[str] = set()  # groups expanded/collapsed against the default
         self._restoring = False
-        self._sized = False
+        self._sized: set[int] = set()  # id() of the views whose columns were fitted
 
         self.summary = PortfolioSummary()
         self.total_label = self.summary.total_label
@@ -125,9 +126,11 @@ class HoldingsPage(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save the holdings shown, with exact amounts")
         self.export_button.clicked.connect(lambda: self.export_csv())
+        self.count_label = QLabel()
+        self.count_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.count_label.setStyleSheet(MUTED)
         self.notice = QLabel()
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
-        self.notice.setEnabled(False)
         self._notice_timer = QTimer(self, singleShot=True, interval=8000)
         self._notice_timer.timeout.connect(self.notice.clear)
 
@@ -152,6 +155,7 @@ class HoldingsPage(QWidget):
         self.tree = QTreeView()
         self.tree.setUniformRowHeights(True)
         self.tree.setAllColumnsShowFocus(True)
+        self.tree.setIndentation(14)
         self.tree.expanded.connect(lambda i: self._remember(i, True))
         self.act_expand.triggered.connect(self.tree.expandAll)
         self.act_collapse.triggered.connect(self.tree.collapseAll)
@@ -180,7 +184,11 @@ class HoldingsPage(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(tools)
         layout.addWidget(self.stack, 1)
-        layout.addWidget(self.notice)
+        footer = QHBoxLayout()
+        footer.addWidget(self.count_label)
+        footer.addStretch(1)
+        footer.addWidget(self.notice)
+        layout.addLayout(footer)
 
     def _focus_filter(self) -> None:
         self.filter.setFocus()
@@ -199,7 +207,7 @@ class HoldingsPage(QWidget):
         header = view.horizontalHeader() if isinstance(view, QTableView) else view.header()
         header.setSortIndicator(Column.VALUE, Qt.SortOrder.DescendingOrder)
         header.setSectionsMovable(True)
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
@@ -257,8 +265,7 @@ class HoldingsPage(QWidget):
             self.model.set_portfolio(portfolio)
         self.summary.show_portfolio(portfolio, chain_names, now)
         self.export_button.setEnabled(bool(portfolio.rows))
-        if not self._sized and portfolio.rows:
-            self._fit_columns()
+        self._fit_columns()
 
     @property
     def snapshot_time(self) -> int | None:
@@ -302,7 +309,6 @@ class HoldingsPage(QWidget):
             view.setModel(self.model)
             if old is not None:
                 old.deleteLater()
-            self._copy_widths(other, view)
         self.stack.setCurrentWidget(view)
         if other.model() is not None:
             old = other.selectionModel()
@@ -310,26 +316,37 @@ class HoldingsPage(QWidget):
             if old is not None:
                 old.deleteLater()
         self._expand_groups()
-
-    def _copy_widths(self, source: QTableView | QTreeView, target: QTableView | QTreeView) -> None:
-        src, dst = self._header(source), self._header(target)
-        for column in Column:
-            width = src.sectionSize(column) if src.count() > column else WIDTHS[column]
-            dst.resizeSection(column, width or WIDTHS[column])
+        self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """Fit the columns once, on the first data, when that is cheap; later the person's
-        widths stay. The asset column takes what is left."""
+        """Fit the active view's columns once, on its first data while on screen; after that
+        the person's widths stay. Contents decide (when that is cheap to measure), then the
+        text columns give way so that every column fits the width; the last one takes what is
+        left."""
         view = self.view
+        if id(view) in self._sized or not self.portfolio.rows or not self.isVisible():
+            return
+        self._sized.add(id(view))
         header = self._header(view)
-        small = self.model.rowCount() <= RESIZE_LIMIT
-        for column in Column:
-            if small:
-                view.resizeColumnToContents(column)
-                header.resizeSection(column, header.sectionSize(column) + 12)
-            else:
-                header.resizeSection(column, WIDTHS[column])
-        self._sized = True
+        rows = len(self.model.visible_rows()) + len(self.model.groups())
+        widths = dict(WIDTHS)
+        if rows <= RESIZE_LIMIT:
+            for column in Column:
+                content = max(view.sizeHintForColumn(column), header.sectionSizeHint(column))
+                widths[column] = content + 14
+        excess = sum(widths.values()) - view.viewport().width()
+        flexible = [Column.WALLET, Column.POSITION, Column.CHAIN, Column.ASSET]
+        room = sum(max(0, widths[c] - MIN_TEXT_WIDTH) for c in flexible)
+        if excess > 0 and room > 0:
+            for c in flexible:
+                give = max(0, widths[c] - MIN_TEXT_WIDTH) * min(1.0, excess / room)
+                widths[c] -= int(give + 0.999)
+        for column, width in widths.items():
+            header.resizeSection(column, width)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_columns()
 
     @contextmanager
     def _keeping_view_state(self) -> Iterator[None]:
@@ -338,6 +355,29 @@ class HoldingsPage(QWidget):
         yield
         self._expand_groups()
         self._select_keys(keys)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        rows = self.portfolio.rows
+        if not rows:
+            self.count_label.clear()
+            return
+        shown = (
+            sum(len(g.rows) for g in self.model.groups())
+            if self.model.grouped
+            else (self.model.rowCount())
+        )
+        text = f"{shown} of {len(rows)} holdings shown"
+        hidden = []
+        if self.model.hide_small:
+            small = sum(1 for r in rows if r.small and not (r.is_spam and not self.model.show_spam))
+            if small:
+                hidden.append(f"{small} small")
+        if not self.model.show_spam and self.portfolio.spam_count:
+            hidden.append(f"{self.portfolio.spam_count} spam")
+        if hidden:
+            text += " · " + " and ".join(hidden) + " hidden"
+        self.count_label.setText(text)
 
     def _selected_keys(self) -> set[tuple[str, str, str]]:
         selection = self.view.selectionModel()

@@ -13,6 +13,7 @@ from app.ui.models.holdings_format import describe_age, format_percent, money_te
 
 DAY = 86400
 GAIN = "#16a34a"
+MUTED = "color: palette(placeholder-text);"  # half-strength text: light and dark themes
 LOSS = "#dc2626"
 
 
@@ -36,14 +37,14 @@ class PortfolioSummary(QWidget):
         super().__init__(parent)
         self.portfolio = Portfolio()
         self.caption = _label("Net worth", 0.9)
-        self.caption.setEnabled(False)  # the palette's muted text colour, in light and dark
+        self.caption.setStyleSheet(MUTED)
         self.total_label = _label("—", 2.2, bold=True)
         self.total_label.setObjectName("totalValue")
         self.total_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.change_label = _label("", 1.25, bold=True)
         self.change_label.setObjectName("totalChange")
         self.change_caption = _label("", 0.9)
-        self.change_caption.setEnabled(False)
+        self.change_caption.setStyleSheet(MUTED)
         self.updated_label = _label("No refresh yet: press Refresh (Ctrl+R).")
         self.updated_label.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.debt_label = _label()

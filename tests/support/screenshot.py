@@ -22,7 +22,9 @@ WALLETS = [
 
 
 def seed_history(engine: object) -> None:
-    """A realistic latest snapshot (one chain stale) for the portfolio screenshot."""
+    """A realistic portfolio for the portfolio screenshot: the latest snapshot and one taken a
+    day earlier (for the 24 h change), with Aave v3 supplied/borrowed, Lido staked, a spam
+    token, dust, a holding that is new since yesterday and one stale chain (Base)."""
     import time
     from decimal import Decimal
 
@@ -31,34 +33,77 @@ def seed_history(engine: object) -> None:
     from app.storage.snapshot_store import SqlSnapshotStore
 
     now = int(time.time()) - 240
+    day_ago = now - 86_400
+    hw, hot, phantom, cex = (w[0] for w in WALLETS)
+    sol = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
+    usdc = "erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+    steth = "erc20:0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84"
+    # chain, wallet, asset, symbol, decimals, position, amount now / then, price now / then
     rows = [
-        ("eip155:1", WALLETS[0][0], "slip44:60", "ETH", 18, "4.2", "3412.55"),
-        ("eip155:1", WALLETS[0][0], "erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "USDC", 6, "12500", "0.9999"),
-        ("eip155:1", WALLETS[1][0], "erc20:0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599", "WBTC", 8, "0.35", "91250.10"),
-        ("eip155:42161", WALLETS[1][0], "slip44:60", "ETH", 18, "0.82", "3412.55"),
-        ("eip155:42161", WALLETS[1][0], "erc20:0x912CE59144191C1204E64559FE8253a0e49E6548", "ARB", 18, "1530", "0.62"),
-        ("eip155:8453", WALLETS[3][0], "erc20:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USDC", 6, "2300", "1.0001"),
-        ("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", WALLETS[2][0], "slip44:501", "SOL", 9, "48.5", "182.40"),
-        ("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", WALLETS[2][0], "stake:native", "SOL (staked)", 9, "120", "182.40"),
-        ("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", WALLETS[2][0], "token:JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", "JUP", 6, "2100", "0.87"),
+        ("eip155:1", hw, "slip44:60", "ETH", 18, "", "4.2", "4.0", "3412.55", "3320.10"),
+        ("eip155:1", hw, usdc, "USDC", 6, "", "12500", "12500", "0.9999", "1.0000"),
+        ("eip155:1", hot, "erc20:0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599", "WBTC", 8, "", "0.35", "0.35", "91250.10", "89904.00"),
+        ("eip155:1", hot, "slip44:60", "ETH", 18, "aave-v3:supplied", "6.0", "6.0", "3412.55", "3320.10"),
+        ("eip155:1", hot, usdc, "USDC", 6, "aave-v3:borrowed", "-8000", "-7500", "0.9999", "1.0000"),
+        ("eip155:1", hot, steth, "stETH", 18, "lido:staked", "3.1", "3.1", "3409.80", "3318.45"),
+        ("eip155:1", hot, "erc20:0x6982508145454Ce325dDbE47a25d4ec3d2311933", "PEPE", 18, "", "41000", "41000", "0.0000098", "0.0000101"),
+        ("eip155:1", hot, "erc20:0x5e1cFa4aD5E0bC3d11b1d1a2C2C8F0cFb7d1aA01", "Visit eth-bonus.app", 18, "", "5000", "5000", "1.20", "1.20"),
+        ("eip155:42161", hot, "slip44:60", "ETH", 18, "", "0.82", "0.82", "3412.55", "3320.10"),
+        ("eip155:42161", hot, "erc20:0x912CE59144191C1204E64559FE8253a0e49E6548", "ARB", 18, "", "1530", "1530", "0.62", "0.60"),
+        ("eip155:8453", cex, "erc20:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USDC", 6, "", "2300", "2300", "1.0001", "1.0000"),
+        (sol, phantom, "slip44:501", "SOL", 9, "", "48.5", "50.5", "182.40", "188.20"),
+        (sol, phantom, "stake:native", "SOL (staked)", 9, "", "120", "120", "182.40", "188.20"),
+        (sol, phantom, "token:JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", "JUP", 6, "", "2100", "", "0.87", "0.84"),
     ]  # fmt: skip
-    holdings = []
-    for chain, address, asset, symbol, decimals, amount, price in rows:
-        raw = int(Decimal(amount).scaleb(decimals))
-        stale = chain == "eip155:8453"
-        holdings.append(
-            SnapshotHolding(
-                f"{chain}:{address}", f"{chain}/{asset}", symbol, decimals, raw, Decimal(price),
-                Decimal(amount) * Decimal(price),
-                SourceState.STALE if stale else SourceState.OK, now - 7200 if stale else now,
-            )
-        )  # fmt: skip
-    sources = tuple(
-        SourceStatus(c, SourceState.STALE if c == "eip155:8453" else SourceState.OK,
-                     "node timed out" if c == "eip155:8453" else None, now)
-        for c in sorted({r[0] for r in rows})
-    )  # fmt: skip
-    SqlSnapshotStore(engine).write(Snapshot(now, "USD", tuple(holdings), sources))  # type: ignore[arg-type]
+    stale_chain, stale_at = "eip155:8453", now - 7200
+    spam = "Visit eth-bonus.app"
+
+    def snapshot(taken_at: int, then: bool) -> Snapshot:
+        holdings = []
+        for chain, wallet, asset, symbol, decimals, position, *figures in rows:
+            amount, price = (figures[1], figures[3]) if then else (figures[0], figures[2])
+            if not amount:
+                continue  # not held at that time
+            stale = not then and chain == stale_chain
+            holdings.append(
+                SnapshotHolding(
+                    f"{chain}:{wallet}", f"{chain}/{asset}", symbol, decimals,
+                    int(Decimal(amount).scaleb(decimals)), Decimal(price),
+                    Decimal(amount) * Decimal(price),
+                    SourceState.STALE if stale else SourceState.OK,
+                    stale_at if stale else taken_at, position, symbol == spam,
+                )
+            )  # fmt: skip
+        sources = tuple(
+            SourceStatus(c, SourceState.STALE, "node timed out after 10 s", stale_at)
+            if c == stale_chain and not then
+            else SourceStatus(c, SourceState.OK, None, taken_at)
+            for c in sorted({r[0] for r in rows})
+        )
+        return Snapshot(taken_at, "USD", tuple(holdings), sources)
+
+    store = SqlSnapshotStore(engine)  # type: ignore[arg-type]
+    store.write(snapshot(day_ago, then=True))
+    store.write(snapshot(now, then=False))
+
+
+def show_portfolio_view(app: object) -> None:
+    """The portfolio page grouped by protocol, compared with the snapshot from a day earlier
+    (passed here in case the window does not pass ``baseline=`` itself)."""
+    from app.storage.snapshot_store import SqlSnapshotStore
+    from app.ui.models.holdings_data import GroupBy
+
+    window = app.window  # type: ignore[attr-defined]
+    store = SqlSnapshotStore(app.context.engine)  # type: ignore[attr-defined]
+    latest = store.latest()
+    if latest is None:
+        return
+    names = {w.address: w.display_name for w in window.wallets_model.wallets()}
+    page = window.holdings_page
+    page.show_snapshot(
+        latest, window.chain_names, names, baseline=store.at_or_before(latest.taken_at - 86_400)
+    )
+    page.set_group_by(GroupBy.PROTOCOL)
 
 
 def main(out: Path, view: str = "window") -> int:
@@ -95,6 +140,8 @@ def main(out: Path, view: str = "window") -> int:
             app.quit()
 
         def open_view() -> None:
+            if view == "window":
+                show_portfolio_view(app)
             if view == "wallets":
                 app.window.tabs.setCurrentIndex(1)
             if view == "settings":

@@ -74,9 +74,11 @@ _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
 _FONT = Qt.ItemDataRole.FontRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
 _HANDLED = frozenset(
-    {_DISPLAY, _FOREGROUND, _ALIGNMENT, _DECORATION, _FONT, _TOOLTIP, SORT_ROLE, ROW_ROLE}
-)
+    {_DISPLAY, _FOREGROUND, _ALIGNMENT, _DECORATION, _FONT, _TOOLTIP, _BACKGROUND, SORT_ROLE,
+     ROW_ROLE}
+)  # fmt: skip
 _DEBT_COLUMNS = frozenset({Column.AMOUNT, Column.VALUE, Column.POSITION, Column.SHARE})
 _ROW_FLAGS = (
     Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
@@ -106,6 +108,7 @@ class HoldingsModel(QAbstractItemModel):
         self._italic = QFont()
         self._italic.setItalic(True)
         self._muted = QColor("#6b7280")
+        self._group_background = QColor(37, 99, 235, 28)
 
     # --- what to show -------------------------------------------------------------------
     @property
@@ -127,6 +130,8 @@ class HoldingsModel(QAbstractItemModel):
         self._sorted = {(Column.VALUE, True): portfolio.rows}  # build_portfolio's order
         palette = QGuiApplication.palette()
         self._muted = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
+        self._group_background = QColor(palette.color(QPalette.ColorRole.Highlight))
+        self._group_background.setAlpha(28)  # a tint that works on light and dark bases
         self._arrange()
         self.endResetModel()
 
@@ -163,6 +168,7 @@ class HoldingsModel(QAbstractItemModel):
             moved = [self._index_at(where, node, col) for node, col in nodes]
             self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(Column) - 1)
 
     def _arrange(self) -> None:
         """Sort once per portfolio and order; filtering and grouping keep that order."""
@@ -269,7 +275,11 @@ class HoldingsModel(QAbstractItemModel):
         column = Column(section)
         if role == _DISPLAY:
             title = HEADERS[column]
-            return f"{title} ({self.currency})" if column in IN_CURRENCY else title
+            if column in IN_CURRENCY:
+                title = f"{title} ({self.currency})"
+            if column in NUMERIC and column == self.sort_column:
+                title += "    "  # right-aligned: keep clear of the sort arrow
+            return title
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
             return RIGHT
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.CHANGE:
@@ -293,6 +303,8 @@ class HoldingsModel(QAbstractItemModel):
             return self._group_data(node, Column(column), role)
         row: HoldingRow = node  # type: ignore[assignment]
         if role == _DISPLAY:
+            if column == Column.POSITION and self.group_by == GroupBy.PROTOCOL:
+                return row.kind  # the group row already names the protocol
             cells = row.cells
             if cells is None:
                 cells = row.cells = [self._display(row, c) for c in Column]
@@ -309,6 +321,8 @@ class HoldingsModel(QAbstractItemModel):
             return None
         if role == _TOOLTIP:
             return self._tooltip(row, Column(column))
+        if role == _BACKGROUND:
+            return None
         if role == SORT_ROLE:
             if column in ROW_NUMBERS:
                 number = ROW_NUMBERS[Column(column)](row)
@@ -423,6 +437,8 @@ class HoldingsModel(QAbstractItemModel):
             return self._group_display(group, column)
         if role == Qt.ItemDataRole.FontRole:
             return self._bold
+        if role == _BACKGROUND:
+            return self._group_background
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if column in NUMERIC else None
         if role == _FOREGROUND:

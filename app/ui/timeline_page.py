@@ -1,0 +1,491 @@
+"""The Timeline tab: net worth over time, its breakdown, and "what changed" between two dates.
+
+Start-up stays fast: this module imports only Qt. The chart (pyqtgraph, numpy) and the history
+service are imported when the page is first shown, and a page that is hidden only notes that
+it is out of date; it reloads when shown. Every database read runs in a worker thread
+(``asyncio.to_thread`` through :class:`TaskRunner`; a newer request of the same kind replaces
+an older one), so the GUI thread only draws.
+
+Wiring (the lead's side)::
+
+    page = TimelinePage()
+    tabs.addTab(page, "Timeline")
+    page.set_store(context.engine, currency, names)  # names: chain id / wallet address -> label
+    page.reload()                                      # after each refresh
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QDateTime, QEvent, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.models.changes_model import SORT_ROLE, WhatChangedModel, format_money, format_signed
+from app.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.services.history import Breakdown, Comparison, HistoryService, NetWorth
+    from app.ui.timeline_plot import TimelinePlot
+
+HOUR = 3600
+DAY = 86400
+RANGES: tuple[tuple[str, str, int | None], ...] = (
+    ("24h", "24 h", DAY),
+    ("7d", "7 d", 7 * DAY),
+    ("30d", "30 d", 30 * DAY),
+    ("1y", "1 y", 365 * DAY),
+    ("all", "All", None),
+)
+BREAKDOWNS: tuple[tuple[str, str], ...] = (
+    ("total", "Total"),
+    ("chain", "By chain"),
+    ("asset", "By asset"),
+    ("wallet", "By wallet"),
+)
+EMPTY_TEXT = (
+    "No history yet.\n\nEvery refresh stores a snapshot of your portfolio; the timeline of its "
+    "value starts with the first one. Press Refresh (Ctrl+R) or wait for the next automatic "
+    "refresh."
+)
+
+
+def stamp(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
+
+
+class TimelinePage(QWidget):
+    net_worth_loaded = Signal()
+    breakdown_loaded = Signal()
+    changes_loaded = Signal()
+    load_failed = Signal(str)
+
+    def __init__(
+        self, parent: QWidget | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__(parent)
+        self._clock = clock
+        self._source: Engine | HistoryService | None = None
+        self._service: HistoryService | None = None
+        self.currency = "USD"
+        self.names: dict[str, str] = {}
+        self.plot: TimelinePlot | None = None
+        self.net_worth: NetWorth | None = None
+        self.breakdown: Breakdown | None = None
+        self.comparison: Comparison | None = None
+        self.tasks = TaskRunner()
+        self._dirty = False
+        self._range_key: str | None = "all"
+        self._programmatic = False
+        self._pinned = False  # the user picked the compared dates; stop following the view
+        self._compare: tuple[int, int] | None = None
+
+        # --- tool row -----------------------------------------------------------------
+        self.range_group = QButtonGroup(self)
+        self._range_buttons: dict[str, QToolButton] = {}
+        tools = QHBoxLayout()
+        for key, text, _seconds in RANGES:
+            button = QToolButton()
+            button.setText(text)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.clicked.connect(lambda _=False, k=key: self.set_range(k))
+            self.range_group.addButton(button)
+            self._range_buttons[key] = button
+            tools.addWidget(button)
+        self._range_buttons["all"].setChecked(True)
+        tools.addSpacing(12)
+        self.breakdown_box = QComboBox()
+        for key, text in BREAKDOWNS:
+            self.breakdown_box.addItem(text, key)
+        self.breakdown_box.currentIndexChanged.connect(self._on_breakdown_kind)
+        self.stacked_box = QCheckBox("Stacked")
+        self.stacked_box.setChecked(True)
+        self.stacked_box.setEnabled(False)
+        self.stacked_box.toggled.connect(self._on_stacked)
+        tools.addWidget(self.breakdown_box)
+        tools.addWidget(self.stacked_box)
+        tools.addStretch(1)
+        self.readout = QLabel()
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setObjectName("timelineReadout")
+        tools.addWidget(self.readout)
+
+        # --- chart (created on first show) ---------------------------------------------
+        self.plot_holder = QWidget()
+        self.plot_layout = QVBoxLayout(self.plot_holder)
+        self.plot_layout.setContentsMargins(0, 0, 0, 0)
+
+        # --- what changed ---------------------------------------------------------------
+        changes = QGroupBox("What changed")
+        self.from_edit = self._date_edit()
+        self.to_edit = self._date_edit()
+        self.from_edit.dateTimeChanged.connect(self._on_dates_edited)
+        self.to_edit.dateTimeChanged.connect(self._on_dates_edited)
+        self.visible_button = QPushButton("Use visible range")
+        self.visible_button.setToolTip("Compare the start and the end of the chart's range")
+        self.visible_button.clicked.connect(self.follow_view)
+        self.change_summary = QLabel()
+        self.change_summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.change_summary.setWordWrap(True)
+        self.changes_model = WhatChangedModel(self)
+        self.changes_proxy = QSortFilterProxyModel(self)
+        self.changes_proxy.setSortRole(SORT_ROLE)
+        self.changes_proxy.setSourceModel(self.changes_model)
+        self.changes_table = QTableView()
+        self.changes_table.setModel(self.changes_proxy)
+        self.changes_table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+        self.changes_table.setSortingEnabled(True)  # starts in the model's order: |change|
+        self.changes_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.changes_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.changes_table.setAlternatingRowColors(True)
+        self.changes_table.verticalHeader().hide()
+        header = self.changes_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("From"))
+        pick.addWidget(self.from_edit)
+        pick.addWidget(QLabel("to"))
+        pick.addWidget(self.to_edit)
+        pick.addWidget(self.visible_button)
+        pick.addStretch(1)
+        box = QVBoxLayout(changes)
+        box.addLayout(pick)
+        box.addWidget(self.change_summary)
+        box.addWidget(self.changes_table)
+        self._changes_timer = QTimer(self)
+        self._changes_timer.setSingleShot(True)
+        self._changes_timer.setInterval(300)
+        self._changes_timer.timeout.connect(self._load_changes)
+
+        # --- layout: empty state or content -----------------------------------------------
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.plot_holder)
+        self.splitter.addWidget(changes)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(tools)
+        inner.addWidget(self.splitter, 1)
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setObjectName("timelineEmpty")
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.stack)
+
+    @staticmethod
+    def _date_edit() -> QDateTimeEdit:
+        edit = QDateTimeEdit()
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        return edit
+
+    # --- public API ---------------------------------------------------------------------
+    def set_store(
+        self, source: Engine | HistoryService, currency: str, names: Mapping[str, str]
+    ) -> None:
+        """Show the history in ``source`` (the app's SQLAlchemy engine, or a HistoryService).
+        ``names`` maps chain ids (CAIP-2) and wallet addresses to the names to show."""
+        self._source = source
+        self._service = None
+        self.currency = currency
+        self.names = dict(names)
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the history again (call after each refresh). A hidden page waits until shown."""
+        if self._source is None:
+            return
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self._ensure_plot()
+        service = self._history()
+        self.tasks.run(
+            asyncio.to_thread(service.net_worth),
+            on_success=self._on_net_worth,
+            on_failure=self._on_failure,
+            key="net-worth",
+        )
+
+    def set_range(self, key: str) -> None:
+        """Show the last 24 h / 7 d / 30 d / 1 y (ending now), or all history."""
+        self._range_key = key
+        self._range_buttons[key].setChecked(True)
+        if self.plot is None or self.net_worth is None or not len(self.net_worth):
+            return
+        lo, hi = self._range_bounds(key)
+        self._programmatic = True
+        try:
+            self.plot.set_x_range(lo, hi)
+        finally:
+            self._programmatic = False
+
+    def range_buttons(self) -> list[QToolButton]:
+        """The 24 h / 7 d / 30 d / 1 y / All buttons, in that order."""
+        return list(self._range_buttons.values())
+
+    def range_button(self, key: str) -> QToolButton:
+        return self._range_buttons[key]
+
+    def set_breakdown(self, kind: str) -> None:
+        """``total``, ``chain``, ``asset`` or ``wallet``."""
+        self.breakdown_box.setCurrentIndex(self.breakdown_box.findData(kind))
+
+    def visible_range(self) -> tuple[float, float] | None:
+        return None if self.plot is None else self.plot.x_range()
+
+    def value_text_at(self, t: float) -> str:
+        """What the crosshair shows at time ``t`` (empty when there is nothing to show)."""
+        found = self._describe(t)
+        return "" if found is None else found[2]
+
+    def follow_view(self) -> None:
+        """Compare the start and the end of the visible range again (the default)."""
+        self._pinned = False
+        self._sync_dates_to_view()
+        self._load_changes()
+
+    # --- loading ------------------------------------------------------------------------
+    def _history(self) -> HistoryService:
+        if self._service is None:
+            from app.services.history import HistoryService
+
+            if isinstance(self._source, HistoryService):
+                self._service = self._source
+            else:
+                from app.storage.history_store import SqlHistoryStore
+
+                self._service = HistoryService(SqlHistoryStore(self._source))  # type: ignore[arg-type]
+        return self._service
+
+    def _ensure_plot(self) -> TimelinePlot:
+        if self.plot is None:
+            from app.ui.timeline_plot import TimelinePlot
+
+            self.plot = TimelinePlot(self._describe)
+            self.plot.x_range_changed.connect(self._on_x_range_changed)
+            self.plot.x_range_settled.connect(self._on_x_range_settled)
+            self.plot.hovered.connect(self._update_readout)
+            self.plot_layout.addWidget(self.plot)
+        return self.plot
+
+    def _on_failure(self, exc: BaseException) -> None:
+        message = f"Could not read the history: {exc}"
+        self.readout.setText(message)
+        self.load_failed.emit(message)
+
+    def _on_net_worth(self, nw: NetWorth) -> None:
+        self.net_worth = nw
+        if not len(nw):
+            self.stack.setCurrentWidget(self.empty_label)
+            self.net_worth_loaded.emit()
+            return
+        self.stack.setCurrentIndex(1)
+        plot = self._ensure_plot()
+        self._programmatic = True  # new limits may move the view: not the person's doing
+        try:
+            plot.set_net_worth(nw, self._clock())
+        finally:
+            self._programmatic = False
+        if self._range_key is not None:
+            self.set_range(self._range_key)
+        last = len(nw) - 1
+        self.readout.setText(
+            f"{stamp(float(nw.times[last]))} · {format_money(nw.total_at(last), self.currency)}"
+        )
+        self.net_worth_loaded.emit()
+        self._on_x_range_settled(*plot.x_range())
+
+    def _range_bounds(self, key: str) -> tuple[float, float]:
+        assert self.net_worth is not None
+        first, last = float(self.net_worth.times[0]), float(self.net_worth.times[-1])
+        seconds = dict((k, s) for k, _t, s in RANGES)[key]
+        if seconds is None:
+            return (first - HOUR, last + HOUR) if first == last else (first, last)
+        now = max(self._clock(), last)
+        return now - seconds, now
+
+    def _on_x_range_changed(self, _lo: float, _hi: float) -> None:
+        if self._programmatic:
+            return
+        self._range_key = None  # the person panned or zoomed: no range button applies
+        self.range_group.setExclusive(False)
+        for button in self._range_buttons.values():
+            button.setChecked(False)
+        self.range_group.setExclusive(True)
+
+    def _on_x_range_settled(self, _lo: float, _hi: float) -> None:
+        self._load_breakdown()
+        if not self._pinned:
+            self._sync_dates_to_view()
+            self._load_changes()
+
+    # --- breakdown ----------------------------------------------------------------------
+    def _kind(self) -> str:
+        return str(self.breakdown_box.currentData())
+
+    def _on_breakdown_kind(self) -> None:
+        self.stacked_box.setEnabled(self._kind() != "total")
+        self._load_breakdown()
+
+    def _on_stacked(self, stacked: bool) -> None:
+        if self.plot is not None:
+            self.plot.set_breakdown(self.breakdown, stacked)
+
+    def _load_breakdown(self) -> None:
+        kind = self._kind()
+        if kind == "total" or self.plot is None or not self.net_worth:
+            self.breakdown = None
+            if self.plot is not None:
+                self.plot.set_breakdown(None, self.stacked_box.isChecked())
+            return
+        lo, hi = self.plot.x_range()
+        half = (hi - lo) / 2
+        # half a screen of margin each side for panning; one min/max pair per two pixels is
+        # as fine as stacked areas can show, and keeps the read to ~2 rows per pixel and key
+        self.tasks.run(
+            asyncio.to_thread(
+                self._history().breakdown,
+                kind,
+                lo - half,
+                hi + half,
+                self.plot.buckets(),
+                names=self.names,
+                net_worth=self.net_worth,
+            ),
+            on_success=self._on_breakdown,
+            on_failure=self._on_failure,
+            key="breakdown",
+        )
+
+    def _on_breakdown(self, breakdown: Breakdown) -> None:
+        if breakdown.kind != self._kind():
+            return
+        self.breakdown = breakdown
+        if self.plot is not None:
+            self.plot.set_breakdown(breakdown, self.stacked_box.isChecked())
+        self.breakdown_loaded.emit()
+
+    # --- crosshair ----------------------------------------------------------------------
+    def _describe(self, t: float) -> tuple[float, float, str] | None:
+        b = self.breakdown
+        if b is not None and self._kind() != "total" and len(b.times):
+            i = b.nearest(t)
+            assert i is not None
+            lines = [stamp(float(b.times[i])),
+                     f"Total {format_money(Decimal(b.totals_exact[i]), self.currency)}"]  # fmt: skip
+            lines += [f"{label} {format_money(v, self.currency)}" for label, v in b.exact_at(i)]
+            return float(b.times[i]), float(b.totals[i]), "\n".join(lines)
+        nw = self.net_worth
+        if nw is None or not len(nw):
+            return None
+        i = nw.nearest(t)
+        assert i is not None
+        text = f"{stamp(float(nw.times[i]))}\nTotal {format_money(nw.total_at(i), self.currency)}"
+        return float(nw.times[i]), float(nw.values[i]), text
+
+    def _update_readout(self, text: str) -> None:
+        if text:
+            self.readout.setText(text.replace("\n", " · "))
+
+    # --- what changed -------------------------------------------------------------------
+    def _sync_dates_to_view(self) -> None:
+        if self.plot is None or self.net_worth is None or not len(self.net_worth):
+            return
+        lo, hi = self.plot.x_range()
+        first, last = int(self.net_worth.times[0]), int(self.net_worth.times[-1])
+        start = max(int(lo), first)
+        end = max(min(int(hi), max(last, int(self._clock()))), start)
+        self._compare = (start, end)
+        for edit, value in ((self.from_edit, start), (self.to_edit, end)):
+            edit.blockSignals(True)
+            edit.setDateTime(QDateTime.fromSecsSinceEpoch(value))
+            edit.blockSignals(False)
+
+    def _on_dates_edited(self) -> None:
+        self._pinned = True
+        self._compare = (
+            int(self.from_edit.dateTime().toSecsSinceEpoch()),
+            int(self.to_edit.dateTime().toSecsSinceEpoch()),
+        )
+        self._changes_timer.start()
+
+    def _load_changes(self) -> None:
+        self._changes_timer.stop()
+        if self._compare is None or self._source is None:
+            return
+        start, end = self._compare
+        if start >= end:
+            self.change_summary.setText("Pick a start before the end.")
+            self.changes_model.set_changes([], self.currency, self.names)
+            return
+        self.tasks.run(
+            asyncio.to_thread(self._history().what_changed, start, end),
+            on_success=self._on_changes,
+            on_failure=self._on_failure,
+            key="changes",
+        )
+
+    def _on_changes(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        currency = comparison.currency or self.currency
+        self.changes_model.set_changes(comparison.rows, currency, self.names)
+        if comparison.before_time is None or comparison.after_time is None:
+            self.change_summary.setText(
+                "Fewer than two snapshots in this range: nothing to compare."
+            )
+        else:
+            self.change_summary.setText(
+                f"{stamp(comparison.before_time)} → {stamp(comparison.after_time)}:  "
+                f"{format_signed(comparison.change, currency)}  =  price effect "
+                f"{format_signed(comparison.price_effect, currency)}  +  quantity effect "
+                f"{format_signed(comparison.quantity_effect, currency)}"
+            )
+        self.changes_loaded.emit()
+
+    # --- Qt events ----------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._ensure_plot()
+        if self._dirty:
+            self.reload()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.plot is not None:
+            self.plot.apply_palette()
