@@ -33,6 +33,7 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
     from app.chains.evm.metadata import read_metadata
     from app.chains.http import JsonRpcTransport
     from app.cli.networks_cmd import open_registry
+    from app.domain.chains import ChainFamily
     from app.storage.token_store import TokenStore
 
     registry, _ = open_registry(env)
@@ -43,6 +44,10 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
 
     async def read() -> object:
         try:
+            if spec.family is ChainFamily.SOLANA:  # an SPL Token / Token-2022 mint
+                from app.chains.solana.lookup import read_token
+
+                return await read_token(spec, args.address, timeout=transport.timeout)
             return await read_metadata(transport, spec.chain_id, args.address)
         finally:
             await transport.aclose()
@@ -88,11 +93,18 @@ def _list(args: argparse.Namespace, env: CliEnv) -> int:
 def _remove(args: argparse.Namespace, env: CliEnv) -> int:
     from app.chains.evm.tokens import erc20_asset_id
     from app.cli.networks_cmd import open_registry
+    from app.domain.chains import ChainFamily
     from app.domain.errors import ChainfolioError
     from app.storage.token_store import TokenStore
 
     spec = open_registry(env)[0].get(args.chain)
-    if not TokenStore(env.context.engine).remove(erc20_asset_id(spec.chain_id, args.address)):
+    if spec.family is ChainFamily.SOLANA:
+        from app.chains.solana.lookup import spl_asset_id
+
+        asset = spl_asset_id(spec.chain_id, args.address)
+    else:
+        asset = erc20_asset_id(spec.chain_id, args.address)
+    if not TokenStore(env.context.engine).remove(asset):
         raise ChainfolioError(f"No added token {args.address} on {spec.name}.")
     env.print(f"Removed token {args.address} from {spec.name}")
     return 0

@@ -1,10 +1,21 @@
 """Benchmark: Solana refresh of 200 wallets x 20 token accounts behind 50 ms of latency.
 
-The local JSON-RPC server (real SVM, tests/support/solana_rpc.py) runs in a child process so
-that peak memory (tracemalloc) is the reader's own. The batched reader and a naive reader (one
-HTTP request per RPC call, same pacing and concurrency) are measured in the same run.
-Each reader runs twice: once under tracemalloc for peak memory, once untraced for timings.
-Prints one JSON object. Run: ``.venv/bin/python -m tests.benchmarks.solana_refresh``.
+The local JSON-RPC server (real SVM, tests/support/solana_rpc.py) runs in a child process, so
+peak memory (tracemalloc) is the reader's own and the server's Python work does not share the
+client's GIL. Three refreshes are measured in the same run:
+
+- ``batched_first_refresh``: a fresh process; the 20 mints are outside the curated list, so the
+  metadata round is needed and its calls are counted in ``rpc_calls``;
+- ``batched_next_refresh``: a second refresh of the same process; every mint is known (mint
+  cache), so there is no metadata round;
+- ``naive_one_request_per_call``: one HTTP request per RPC call, same pacing and concurrency.
+
+For each: HTTP requests and RPC calls as the server counted them, the target
+``ceil(rpc_calls / batch size)``, wall time, the server's busy time (the seconds in which it was
+building replies, latency excluded: the Python stand-in for a node is the slow part here), the
+client's CPU time, and the round trips the plan needs. Each refresh runs once under tracemalloc
+for peak memory and once untraced for timings. Prints one JSON object; exits 1 if a batched
+refresh misses the request target. Run: ``.venv/bin/python -m tests.benchmarks.solana_refresh``.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ def _serve(ready: Any, stop: Any, wallets_out: Any) -> None:
     from tests.support.solana_rpc import TOKEN_2022_PROGRAM, SolanaRpcServer
 
     server = SolanaRpcServer()
+    server.set_epoch(700)
     mints = [Pubkey.new_unique() for _ in range(TOKENS_PER_WALLET)]
     for i, m in enumerate(mints):
         server.add_mint(m, 6) if i % 4 else server.add_mint(m, 6, TOKEN_2022_PROGRAM)
@@ -55,11 +67,19 @@ def _serve(ready: Any, stop: Any, wallets_out: Any) -> None:
     wallets_out.put((server.url, owners))
     ready.set()
     stop.wait()
-    wallets_out.put(server.http_requests)
     server.stop()
 
 
-async def _measure(url: str, owners: list[str], batch: int, trace: bool) -> dict[str, Any]:
+def _stats(url: str, reset: bool = False) -> dict[str, Any]:
+    import httpx
+
+    reply = httpx.get(f"{url}/stats", params={"reset": "1"} if reset else None, timeout=10)
+    return dict(reply.json())
+
+
+async def _measure(
+    url: str, owners: list[str], batch: int, cache: Any, trace: bool
+) -> dict[str, Any]:
     from app.chains.solana.reader import SolanaReader
     from app.chains.solana.rpc import BatchClient, RateLimiter
     from app.domain.addresses import AddressFamily
@@ -85,7 +105,8 @@ async def _measure(url: str, owners: list[str], batch: int, trace: bool) -> dict
         concurrency=CONCURRENCY,
         timeout=60.0,
     )
-    reader = SolanaReader(spec, client)
+    reader = SolanaReader(spec, client, cache=cache)
+    await asyncio.to_thread(_stats, url, True)
     if trace:
         tracemalloc.start()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -96,11 +117,16 @@ async def _measure(url: str, owners: list[str], batch: int, trace: bool) -> dict
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     await reader.aclose()
+    server = await asyncio.to_thread(_stats, url)
     tokens = sum(1 for b in result.balances if b.asset.kind.value == "token")
     return {
         "state": result.state.value,
         "http_requests": result.http_requests,
+        "rpc_calls": server["rpc_calls"],
+        "target_http_requests": math.ceil(server["rpc_calls"] / batch),
         "wall_s": round(wall, 3),
+        "server_busy_s": round(server["processing_s"], 3),
+        "wall_minus_server_busy_s": round(wall - server["processing_s"], 3),
         "client_cpu_s": round(cpu, 3),
         "peak_mem_mib": round(peak / 2**20, 1),
         "token_balances": tokens,
@@ -109,44 +135,57 @@ async def _measure(url: str, owners: list[str], batch: int, trace: bool) -> dict
     }
 
 
+def _twice(url: str, owners: list[str], batch: int, make_cache: Any) -> dict[str, Any]:
+    """One traced run for memory, then the timed run, each on its own copy of the cache."""
+    traced = asyncio.run(_measure(url, owners, batch, make_cache(), trace=True))
+    timed = asyncio.run(_measure(url, owners, batch, make_cache(), trace=False))
+    timed["peak_mem_mib"] = traced["peak_mem_mib"]
+    return timed
+
+
 def main() -> int:
+    from app.chains.solana.mints import MintCache
+
     ctx = mp.get_context("spawn")
     ready, stop, q = ctx.Event(), ctx.Event(), ctx.Queue()
     proc = ctx.Process(target=_serve, args=(ready, stop, q), daemon=True)
     proc.start()
     url, owners = q.get(timeout=300)
     ready.wait(60)
-    # First run of each traces memory (tracemalloc slows allocation); the second gives timings.
-    batched_mem = asyncio.run(_measure(url, owners, BATCH, trace=True))
-    batched = asyncio.run(_measure(url, owners, BATCH, trace=False))
-    naive_mem = asyncio.run(_measure(url, owners, 1, trace=True))
-    naive = asyncio.run(_measure(url, owners, 1, trace=False))
-    batched["peak_mem_mib"] = batched_mem["peak_mem_mib"]
-    naive["peak_mem_mib"] = naive_mem["peak_mem_mib"]
+    # A warm-up refresh fills the mint cache the "next refresh" runs start from.
+    learnt = MintCache()
+    asyncio.run(_measure(url, owners, BATCH, learnt, trace=False))
+
+    first = _twice(url, owners, BATCH, MintCache)
+    following = _twice(url, owners, BATCH, learnt.copy)
+    naive = _twice(url, owners, 1, MintCache)
     stop.set()
-    server_requests = q.get(timeout=60)
     proc.join(30)
-    round1 = math.ceil(WALLETS / 100) + 4 * WALLETS
-    round2 = 1  # one getMultipleAccounts for the (unlisted) mints
-    target_requests = math.ceil(round1 / BATCH) + math.ceil(round2 / BATCH)
-    waves = math.ceil(math.ceil(round1 / BATCH) / CONCURRENCY) + 1
+    round1 = 1 + math.ceil(WALLETS / 100) + 4 * WALLETS  # epoch, SOL, 2 token + 2 stake / wallet
+    full_batches = round1 // BATCH
+    # Round 1 sends only full batches (one wave at this concurrency); the remainder rides with
+    # the metadata round, or goes alone when no mint needs reading.
+    round_trips = math.ceil(full_batches / CONCURRENCY) + 1
     out = {
         "wallets": WALLETS,
         "token_accounts_per_wallet": TOKENS_PER_WALLET,
         "latency_ms": int(LATENCY * 1000),
         "batch_size": BATCH,
         "concurrency": CONCURRENCY,
-        "rpc_calls": round1 + round2,
-        "target_http_requests": target_requests,
-        "round_trips_needed": waves,
+        "round_trips_needed": round_trips,
+        "latency_floor_s": round(round_trips * LATENCY, 3),
         "target_wall_s_3_round_trips": round(3 * LATENCY, 3),
-        "batched": batched,
+        "batched_first_refresh": first,
+        "batched_next_refresh": following,
         "naive_one_request_per_call": naive,
-        "server_http_requests_total": server_requests,
-        "speedup": round(naive["wall_s"] / batched["wall_s"], 1) if batched["wall_s"] else None,
+        "speedup_first_refresh": round(naive["wall_s"] / first["wall_s"], 1),
     }
+    for run in (first, following):
+        run["meets_request_target"] = run["http_requests"] <= run["target_http_requests"]
+        run["meets_wall_target"] = run["wall_s"] <= 3 * LATENCY
+        run["wall_minus_server_meets_wall_target"] = run["wall_minus_server_busy_s"] <= 3 * LATENCY
     print(json.dumps(out, indent=2))
-    ok = batched["state"] == "ok" and batched["http_requests"] <= target_requests
+    ok = all(r["state"] == "ok" and r["meets_request_target"] for r in (first, following))
     return 0 if ok else 1
 
 

@@ -2,8 +2,11 @@
 Token / Token-2022 programs). Accounts are written with the programs' own byte layouts and every
 reply is rendered from what the SVM holds.
 
-Answers getMultipleAccounts, getBalance, getTokenAccountsByOwner (jsonParsed, per program),
-getProgramAccounts (memcmp / dataSize filters), single calls and batch arrays. Modes for tests:
+Answers getMultipleAccounts, getBalance, getEpochInfo (from the SVM's clock),
+getTokenAccountsByOwner (jsonParsed, per program), getProgramAccounts (memcmp / dataSize
+filters), single calls and batch arrays. ``GET /stats`` tells HTTP requests, RPC calls and the
+seconds in which the server was building replies (injected latency excluded), so a benchmark can tell the server's share of
+the wall time from the client's; ``GET /stats?reset=1`` starts the counts over. Modes for tests:
 ``latency`` per HTTP request, ``rate_limit_http`` (next N requests get HTTP 429),
 ``rate_limit_rpc`` (next N requests get -32005 without ``data`` per item), ``timeout`` (hold
 replies until stopped), ``malformed`` (next N requests get broken JSON).
@@ -15,11 +18,13 @@ import base64
 import json
 import struct
 import threading
+import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from solders.account import Account
+from solders.clock import Clock
 from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 from solders.token.state import Mint, TokenAccount
@@ -34,6 +39,8 @@ SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 RENT_MINT = 1_461_600
 RENT_TOKEN_ACCOUNT = 2_039_280
 STAKE_SPACE = 200
+STAKE_RESERVE = 2_282_880
+NO_EPOCH = 2**64 - 1
 
 
 def mint_bytes(decimals: int, supply: int = 10**15, authority: Pubkey | None = None) -> bytes:
@@ -73,11 +80,23 @@ def token2022_mint_bytes(decimals: int, extensions: bytes) -> bytes:
     return base + bytes(165 - len(base)) + bytes([1]) + extensions
 
 
-def stake_bytes(staker: Pubkey, withdrawer: Pubkey, voter: Pubkey, stake: int) -> bytes:
-    meta = struct.pack("<Q", 2_282_880) + bytes(staker) + bytes(withdrawer)
+def stake_bytes(
+    staker: Pubkey,
+    withdrawer: Pubkey,
+    voter: Pubkey | None,
+    stake: int,
+    activation: int = 0,
+    deactivation: int = NO_EPOCH,
+) -> bytes:
+    """``StakeStateV2``: Stake(meta, delegation) with a voter, Initialized(meta) without one."""
+    meta = struct.pack("<Q", STAKE_RESERVE) + bytes(staker) + bytes(withdrawer)
     lockup = struct.pack("<qQ", 0, 0) + bytes(32)
-    delegation = bytes(voter) + struct.pack("<QQQd", stake, 0, 2**64 - 1, 0.25)
-    body = struct.pack("<I", 2) + meta + lockup + delegation + struct.pack("<Q", 0) + bytes([0])
+    if voter is None:
+        body = struct.pack("<I", 1) + meta + lockup
+    else:
+        delegation = bytes(voter) + struct.pack("<QQQd", stake, activation, deactivation, 0.25)
+        body = struct.pack("<I", 2) + meta + lockup + delegation + struct.pack("<Q", 0)
+        body += bytes([0])
     return body + bytes(STAKE_SPACE - len(body))
 
 
@@ -96,10 +115,14 @@ class SolanaRpcServer:
         self.timeout = False
         self.http_requests = 0
         self.rpc_calls = 0
+        self.processing_s = 0.0
+        self._busy = 0
+        self._busy_since = 0.0
         self._stop = threading.Event()
         self._cache: dict[str, list[tuple[Pubkey, Account]]] = {}
         self._by_owner: dict[str, dict[bytes, list[tuple[Pubkey, Account]]]] = {}
         self._mint_decimals: dict[str, int] = {}
+        self._rendered: dict[Pubkey, dict[str, Any]] = {}
         self._httpd: ThreadingHTTPServer | None = None
 
     # --- state -------------------------------------------------------------------------------
@@ -109,6 +132,14 @@ class SolanaRpcServer:
             self._cache.clear()
             self._by_owner.clear()
             self._mint_decimals.clear()
+            self._rendered.clear()
+
+    def set_epoch(self, epoch: int) -> None:
+        """The SVM's clock at the start of ``epoch`` (getEpochInfo and the stake program agree)."""
+        schedule = self.svm.get_epoch_schedule()
+        slot = schedule.get_first_slot_in_epoch(epoch) + 1_000
+        with self.lock:
+            self.svm.set_clock(Clock(slot, 1_700_000_000, epoch, epoch + 1, 1_700_000_000))
 
     def fund(self, owner: Pubkey, lamports: int) -> None:
         self._set(owner, Account(lamports, b"", SYSTEM_PROGRAM, False, 0))
@@ -148,9 +179,23 @@ class SolanaRpcServer:
         self._set(key, Account(RENT_TOKEN_ACCOUNT, data, program, False, 0))
         return key
 
-    def add_stake(self, staker: Pubkey, withdrawer: Pubkey, lamports: int) -> Pubkey:
+    def add_stake(
+        self,
+        staker: Pubkey,
+        withdrawer: Pubkey,
+        lamports: int,
+        *,
+        delegated: int | None = None,
+        activation: int = 0,
+        deactivation: int = NO_EPOCH,
+        undelegated: bool = False,
+    ) -> Pubkey:
+        """A stake account; by default all but the rent-exempt reserve delegated since epoch 0.
+        ``undelegated`` makes an Initialized account (funded, never delegated)."""
         key = Pubkey.new_unique()
-        data = stake_bytes(staker, withdrawer, Pubkey.new_unique(), lamports - 2_282_880)
+        stake = lamports - STAKE_RESERVE if delegated is None else delegated
+        voter = None if undelegated else Pubkey.new_unique()
+        data = stake_bytes(staker, withdrawer, voter, stake, activation, deactivation)
         self._set(key, Account(lamports, data, STAKE_PROGRAM, False, 0))
         return key
 
@@ -192,7 +237,18 @@ class SolanaRpcServer:
             "space": len(data),
         }
 
-    def _parsed_token(self, acc: Account) -> dict[str, Any]:
+    def _parsed_token(self, key: Pubkey, acc: Account) -> dict[str, Any]:
+        """The jsonParsed rendering, built once per account while the SVM state is unchanged
+        (a real node renders in native code; this keeps the harness's share of a benchmark
+        small without changing a byte of the reply)."""
+        cached = self._rendered.get(key)
+        if cached is None:
+            cached = self._render_token(acc)
+            with self.lock:
+                self._rendered[key] = cached
+        return cached
+
+    def _render_token(self, acc: Account) -> dict[str, Any]:
         data = bytes(acc.data)
         ta = TokenAccount.from_bytes(data[:165])
         decimals = self._decimals(ta.mint)
@@ -250,6 +306,17 @@ class SolanaRpcServer:
         if method == "getBalance":
             acc = self._get(Pubkey.from_string(params[0]))
             return self._ctx(acc.lamports if acc else 0)
+        if method == "getEpochInfo":
+            with self.lock:
+                clock, schedule = self.svm.get_clock(), self.svm.get_epoch_schedule()
+            return {
+                "absoluteSlot": clock.slot,
+                "blockHeight": clock.slot,
+                "epoch": clock.epoch,
+                "slotIndex": clock.slot - schedule.get_first_slot_in_epoch(clock.epoch),
+                "slotsInEpoch": schedule.get_slots_in_epoch(clock.epoch),
+                "transactionCount": 0,
+            }
         if method == "getMultipleAccounts":
             keys = params[0]
             if len(keys) > 100:
@@ -261,7 +328,7 @@ class SolanaRpcServer:
             program = Pubkey.from_string(params[1]["programId"])
             out = []
             for key, acc in self._token_accounts_of(program, owner):
-                out.append({"pubkey": str(key), "account": self._parsed_token(acc)})
+                out.append({"pubkey": str(key), "account": self._parsed_token(key, acc)})
             return self._ctx(out)
         if method == "getProgramAccounts":
             program = Pubkey.from_string(params[0])
@@ -297,6 +364,17 @@ class SolanaRpcServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                if not self.path.startswith("/stats"):
+                    self.send_error(404)
+                    return
+                payload = json.dumps(server.stats(reset="reset=1" in self.path)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status, payload = server._respond(body)
@@ -312,6 +390,18 @@ class SolanaRpcServer:
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         wait_until(lambda: port_open(self.port), what="solana rpc server")
         return self
+
+    def stats(self, *, reset: bool = False) -> dict[str, Any]:
+        with self.lock:
+            out = {
+                "http_requests": self.http_requests,
+                "rpc_calls": self.rpc_calls,
+                "processing_s": round(self.processing_s, 4),
+            }
+            if reset:
+                self.http_requests = self.rpc_calls = 0
+                self.processing_s = 0.0
+        return out
 
     def stop(self) -> None:
         self._stop.set()
@@ -335,6 +425,21 @@ class SolanaRpcServer:
         if self.malformed > 0:
             self.malformed -= 1
             return 200, b'{"jsonrpc":"2.0","result":{"context":'
+        # Busy time is the union of the intervals in which some request is being answered:
+        # threads share one GIL, so summing each request's own duration would count overlaps.
+        with self.lock:
+            if self._busy == 0:
+                self._busy_since = time.perf_counter()
+            self._busy += 1
+        try:
+            return self._answer(body)
+        finally:
+            with self.lock:
+                self._busy -= 1
+                if self._busy == 0:
+                    self.processing_s += time.perf_counter() - self._busy_since
+
+    def _answer(self, body: bytes) -> tuple[int, bytes]:
         req = json.loads(body)
         items = req if isinstance(req, list) else [req]
         with self.lock:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.chains.solana.mints import MintCache
 from app.chains.solana.reader import SolanaReader
+from app.chains.solana.rpc import BatchClient, RateLimiter
 
 __all__ = ["SolanaReader", "create_reader"]
-from app.chains.solana.rpc import BatchClient, RateLimiter
 
 if TYPE_CHECKING:
     from app.chains.factory import ReaderContext
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 DEFAULT_RATE_TOTAL = 100
 DEFAULT_RATE_PER_METHOD = 40
 DEFAULT_RATE_WINDOW = 10.0
+
+# Mint accounts read by any refresh of this process, per chain: a reader lives for one refresh,
+# the mints it learnt about serve the next ones (see app.chains.solana.mints).
+_MINT_CACHES: dict[str, MintCache] = {}
 
 
 def _opt(ctx: ReaderContext, key: str, default: float) -> float:
@@ -43,4 +48,8 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         backoff=_opt(ctx, "solana.backoff", 0.5),
         concurrency=int(_opt(ctx, "solana.concurrency", 8)),
     )
-    return SolanaReader(spec, client)
+    from app.storage.token_store import TokenStore
+
+    stored = TokenStore(ctx.engine).list(spec.chain_id)  # user-added tokens are respected
+    cache = _MINT_CACHES.setdefault(str(spec.chain_id), MintCache())
+    return SolanaReader(spec, client, stored=stored, cache=cache)

@@ -1,35 +1,46 @@
 """Reads SOL, SPL Token / Token-2022 balances and native stake of Solana wallets.
 
-Round 1 (one set of batch arrays): ``getMultipleAccounts`` for the wallets (100 keys per call),
-``getTokenAccountsByOwner`` per wallet and token program (jsonParsed), ``getProgramAccounts`` on
-the Stake program per wallet with a memcmp filter on the staker and on the withdrawer.
-Round 2: ``getMultipleAccounts`` for mints that need their own account read (Token-2022 mints and
-mints outside the curated list): decimals, metadata extension, amount-changing extensions, and
-the Metaplex metadata account of unlisted mints, in the same getMultipleAccounts calls.
-Every reply is validated by solders' response parsers before its fields are used.
+Round 1 (batch arrays sent concurrently): ``getTokenAccountsByOwner`` per wallet and token
+program (jsonParsed), ``getEpochInfo``, ``getMultipleAccounts`` for the wallets (100 keys per
+call) and ``getProgramAccounts`` on the Stake program per wallet with a memcmp filter on the
+staker and on the withdrawer. Each batch is parsed as soon as it lands.
+
+Round 2, only for mints not yet known (see :mod:`app.chains.solana.mints`): one
+``getMultipleAccounts`` per 100 mint / Metaplex metadata accounts. It depends on round 1's token
+accounts, so round 1 would leave a part-filled last batch and round 2 another; instead round 1
+holds back the calls that do not feed round 2 (the remainder past the last full batch) and sends
+them with round 2, so a refresh costs ``ceil(all calls / batch size)`` HTTP requests. When no
+mint needs reading, the held-back calls go out alone: the same request count.
+
+Replies of base64 methods go through solders' parsers; jsonParsed token accounts are checked by
+hand field by field (a solders round trip re-serialises every reply and cost more than the rest
+of the parse together). solana-py's own client accepts every reply (an integration test).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from solders.rpc.responses import (
-    GetMultipleAccountsResp,
-    GetProgramAccountsResp,
-    GetTokenAccountsByOwnerJsonParsedResp,
-)
+from solders.pubkey import Pubkey
+from solders.rpc.responses import GetEpochInfoResp, GetMultipleAccountsResp, GetProgramAccountsResp
 
-from app.chains.solana.rpc import BatchClient, Call, CallResult, RpcError
-from app.chains.solana.tokens import (
-    MintInfo,
-    curated_tokens,
-    metaplex_metadata_address,
-    parse_metaplex,
-    parse_mint,
+from app.chains.solana.mints import (
+    TOKEN_2022_PROGRAM,
+    TOKEN_PROGRAM,
+    MintCache,
+    MintDirectory,
+    Resolved,
+    metadata_keys,
+    parse_metadata,
 )
+from app.chains.solana.rpc import BatchClient, Call, CallResult, RpcError
+from app.chains.solana.stake import STAKER_OFFSET, WITHDRAWER_OFFSET, StakeAccount, parse_stake
+from app.chains.solana.stake import split_summary as stake_split
+from app.chains.solana.tokens import curated_tokens
 from app.domain.addresses import AddressFamily
 from app.domain.balances import (
     AssetInfo,
@@ -42,43 +53,136 @@ from app.domain.balances import (
 from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId, AssetId
 from app.domain.model import Wallet
-from app.domain.spam import spam_reason
-from app.domain.text import clean_text
 
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
-TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 STAKE_PROGRAM = "Stake11111111111111111111111111111111111111"
-STAKER_OFFSET = 12
-WITHDRAWER_OFFSET = 44
 KEYS_PER_CALL = 100
-MAX_SYMBOL = 16
-MAX_NAME = 64
+U64_LIMIT = 2**64
 
 
-class _BadReply(Exception):
+class BadReply(Exception):
     pass
 
 
-def _parse(cls: Any, result: CallResult) -> Any:
+def parse_reply(cls: Any, result: CallResult) -> Any:
     """solders-validated parse of one reply; errors were screened out by the batch client."""
     if result.envelope is None:
-        raise _BadReply(result.error or "no reply")
+        raise BadReply(result.error or "no reply")
     try:
         parsed = cls.from_json(json.dumps(result.envelope))
     except (ValueError, TypeError) as exc:
-        raise _BadReply("malformed RPC reply") from exc
+        raise BadReply("malformed RPC reply") from exc
     if not isinstance(parsed, cls):
-        raise _BadReply("RPC error reply")
+        raise BadReply("RPC error reply")
     return parsed
+
+
+_valid_mints: set[str] = set()
+
+
+def _mint_address(text: object) -> str:
+    if not isinstance(text, str):
+        raise ValueError("mint is not text")
+    if text not in _valid_mints:
+        Pubkey.from_string(text)  # raises ValueError for anything but a 32-byte base58 key
+        if len(_valid_mints) < 100_000:
+            _valid_mints.add(text)
+    return text
+
+
+def token_holdings(result: CallResult, owner: str) -> list[tuple[str, int, int]]:
+    """(mint, raw amount, decimals) of each non-empty account in a jsonParsed
+    ``getTokenAccountsByOwner`` reply. Raises BadReply / ValueError / KeyError / TypeError."""
+    if result.envelope is None:
+        raise BadReply(result.error or "no reply")
+    value = result.envelope["result"]["value"]
+    if not isinstance(value, list):
+        raise ValueError("value is not a list")
+    out = []
+    for item in value:
+        info = item["account"]["data"]["parsed"]["info"]
+        if info["owner"] != owner:
+            raise ValueError("token account of another owner")
+        amount = info["tokenAmount"]
+        text, decimals = amount["amount"], amount["decimals"]
+        if not (isinstance(text, str) and text.isascii() and text.isdigit()):
+            raise ValueError("amount is not a whole number")
+        if type(decimals) is not int or not 0 <= decimals <= 255:
+            raise ValueError("decimals out of range")
+        raw = int(text)
+        if raw >= U64_LIMIT:
+            raise ValueError("amount exceeds u64")
+        if raw:
+            out.append((_mint_address(info["mint"]), raw, decimals))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One call and what to do with its reply. ``essential``: if its whole batch goes
+    unanswered, the chain's read fails (a metadata call only loses a name)."""
+
+    call: Call
+    handle: Callable[[CallResult], None]
+    essential: bool = True
+
+
+@dataclass
+class _Read:
+    """What one refresh has gathered so far."""
+
+    balances: list[Balance] = field(default_factory=list)
+    failures: list[CallFailure] = field(default_factory=list)
+    holdings: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    epoch: int | None = None
+    stake: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)  # key: owner, l, data
+    stake_failed: set[str] = field(default_factory=set)
+    wanted: set[str] = field(default_factory=set)  # mints read in the metadata round
+    pdas: dict[str, str] = field(default_factory=dict)  # their Metaplex metadata addresses
+    accounts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # owner, data by key
+
+
+def pack(feeders: list[_Job], independent: list[_Job], batch: int) -> tuple[list[_Job], list[_Job]]:
+    """Round 1's jobs and the ones held back for round 2 (see the module docstring): round 1
+    keeps only full batches when the remainder can be made of calls round 2 does not need."""
+    total = len(feeders) + len(independent)
+    rest = total % batch
+    if total >= batch and 0 < rest <= len(independent):
+        return feeders + independent[:-rest], independent[-rest:]
+    return feeders + independent, []
+
+
+def _when_all_handled(jobs: list[_Job], then: Callable[[], None]) -> list[_Job]:
+    """``jobs`` whose handlers call ``then`` once the last of them has run."""
+    waiting = [len(jobs)]
+
+    def wrap(handle: Callable[[CallResult], None]) -> Callable[[CallResult], None]:
+        def counted(result: CallResult) -> None:
+            handle(result)
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                then()
+
+        return counted
+
+    return [_Job(j.call, wrap(j.handle), j.essential) for j in jobs]
 
 
 class SolanaReader:
     """ChainReader for Solana. Holds one batch client (one keep-alive connection pool)."""
 
-    def __init__(self, spec: ChainSpec, client: BatchClient) -> None:
+    def __init__(
+        self,
+        spec: ChainSpec,
+        client: BatchClient,
+        *,
+        stored: Iterable[AssetInfo] = (),
+        cache: MintCache | None = None,
+    ) -> None:
         self._spec = spec
         self._client = client
-        self._curated = curated_tokens()
+        self.mints = MintDirectory(
+            spec.chain_id, curated_tokens(), stored, cache if cache is not None else MintCache()
+        )
 
     @property
     def spec(self) -> ChainSpec:
@@ -99,11 +203,23 @@ class SolanaReader:
             price_id=f"coingecko:{coingecko}" if coingecko else None,
         )
 
+    def _stake_asset(self) -> AssetInfo:
+        s = self._spec
+        return AssetInfo(
+            asset_id=AssetId(s.chain_id, "stake", "native"),
+            symbol=f"staked {s.native_symbol}",
+            name=f"Staked {s.native_name}",
+            decimals=s.native_decimals,
+            kind=AssetKind.STAKE,
+            price_id=self._native().price_id,
+        )
+
     async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult:
         start = self._client.http_requests
-        owners = [w.address for w in wallets if w.family is AddressFamily.SOLANA]
+        owners = list(dict.fromkeys(w.address for w in wallets if w.family is AddressFamily.SOLANA))
+        state = _Read()
         try:
-            result = await self._read(owners)
+            extra = await self._read(owners, state)
         except RpcError as exc:
             return ChainReadResult(
                 chain=self._spec.chain_id,
@@ -111,181 +227,201 @@ class SolanaReader:
                 error=f"{self._spec.name}: {exc}",
                 http_requests=self._client.http_requests - start,
             )
-        balances, failures = result
         return ChainReadResult(
             chain=self._spec.chain_id,
             state=SourceState.OK,
-            balances=tuple(balances),
-            failures=tuple(failures),
+            balances=tuple(state.balances),
+            failures=tuple(state.failures),
             http_requests=self._client.http_requests - start,
+            extra=extra,
         )
 
-    async def _read(self, owners: list[str]) -> tuple[list[Balance], list[CallFailure]]:
-        chain = self._spec.chain_id
-        native = self._native()
-        calls: list[Call] = []
-        chunks = [owners[i : i + KEYS_PER_CALL] for i in range(0, len(owners), KEYS_PER_CALL)]
-        for chunk in chunks:
-            calls.append(Call("getMultipleAccounts", [chunk, {"encoding": "base64"}]))
+    async def _run(self, jobs: Sequence[_Job]) -> None:
+        """Sends ``jobs``; each batch's replies are handled as that batch lands."""
+        failed: list[str] = []
+
+        def on_chunk(offset: int, results: list[CallResult]) -> None:
+            for job, result in zip(jobs[offset : offset + len(results)], results, strict=True):
+                if result.batch_failed and job.essential:
+                    failed.append(result.error or "no reply")
+                else:
+                    job.handle(result)
+
+        if jobs:
+            await self._client.call_each([j.call for j in jobs], on_chunk)
+        if failed:
+            raise RpcError(failed[0])
+
+    async def _read(self, owners: list[str], st: _Read) -> dict[str, str]:
+        if not owners:
+            return {}
+        feeders: list[_Job] = []
+        independent: list[_Job] = [_Job(Call("getEpochInfo", []), self._on_epoch(st))]
+        for i in range(0, len(owners), KEYS_PER_CALL):
+            chunk = owners[i : i + KEYS_PER_CALL]
+            call = Call("getMultipleAccounts", [chunk, {"encoding": "base64"}])
+            independent.append(_Job(call, self._on_wallets(st, chunk)))
         for owner in owners:
             for program in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
-                calls.append(
-                    Call(
-                        "getTokenAccountsByOwner",
-                        [owner, {"programId": program}, {"encoding": "jsonParsed"}],
-                    )
-                )
+                params = [owner, {"programId": program}, {"encoding": "jsonParsed"}]
+                call = Call("getTokenAccountsByOwner", params)
+                feeders.append(_Job(call, self._on_tokens(st, owner, program)))
             for offset in (STAKER_OFFSET, WITHDRAWER_OFFSET):
-                flt = [{"memcmp": {"offset": offset, "bytes": owner}}]
-                calls.append(
-                    Call(
-                        "getProgramAccounts",
-                        [STAKE_PROGRAM, {"encoding": "base64", "filters": flt}],
-                    )
+                params = [STAKE_PROGRAM, {"encoding": "base64", "filters": [
+                    {"memcmp": {"offset": offset, "bytes": owner}}]}]  # fmt: skip
+                independent.append(
+                    _Job(Call("getProgramAccounts", params), self._on_stake(st, owner))
                 )
-        replies = await self._client.call_all(calls)
-        balances: list[Balance] = []
-        failures: list[CallFailure] = []
-        pos = 0
-        for chunk in chunks:
-            reply = replies[pos]
-            pos += 1
+        # Round 2 starts as soon as the last token-account reply is parsed, while round 1's
+        # other batches may still be on the wire.
+        round2: list[asyncio.Future[None]] = []
+        held: list[_Job] = []
+
+        def start_round2() -> None:
+            round2.append(asyncio.ensure_future(self._run(held + self._metadata_jobs(st))))
+
+        counted = _when_all_handled(feeders, start_round2)
+        first, held[:] = pack(counted, independent, self._client.batch_size)
+        try:
+            await self._run(first)
+            if not round2:
+                start_round2()
+            await round2[0]
+        finally:
+            for task in round2:
+                task.cancel()
+        for mint, info in parse_metadata(st.wanted, st.pdas, st.accounts).items():
+            self.mints.cache.put(mint, info)
+        self._token_balances(st)
+        return self._stake_balances(st, owners)
+
+    # --- round 1 handlers ----------------------------------------------------------------------
+    def _on_epoch(self, st: _Read) -> Callable[[CallResult], None]:
+        def handle(result: CallResult) -> None:
             try:
-                accounts = _parse(GetMultipleAccountsResp, reply).value
-            except _BadReply as exc:
-                failures += [
+                st.epoch = parse_reply(GetEpochInfoResp, result).value.epoch
+            except BadReply:
+                st.epoch = None  # stake is still counted in full; only its status is unknown
+
+        return handle
+
+    def _on_wallets(self, st: _Read, chunk: list[str]) -> Callable[[CallResult], None]:
+        chain, native = self._spec.chain_id, self._native()
+
+        def handle(result: CallResult) -> None:
+            try:
+                accounts = parse_reply(GetMultipleAccountsResp, result).value
+            except BadReply as exc:
+                st.failures += [
                     CallFailure(AccountId(chain, o), native.asset_id, str(exc)) for o in chunk
                 ]
-                continue
+                return
             for owner, acc in zip(chunk, accounts, strict=False):
                 lamports = acc.lamports if acc is not None else 0
-                balances.append(Balance(AccountId(chain, owner), native, lamports))
-        holdings: list[tuple[str, str, str, int, int]] = []  # owner, program, mint, raw, decimals
-        stake_asset = AssetInfo(
-            asset_id=AssetId(chain, "stake", "native"),
-            symbol=f"staked {self._spec.native_symbol}",
-            name=f"Staked {self._spec.native_name}",
-            decimals=self._spec.native_decimals,
-            kind=AssetKind.STAKE,
-            price_id=native.price_id,
-        )
-        for owner in owners:
-            wallet = AccountId(chain, owner)
-            for program in (TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
-                reply = replies[pos]
-                pos += 1
-                try:
-                    _parse(GetTokenAccountsByOwnerJsonParsedResp, reply)
-                    assert reply.envelope is not None
-                    for item in reply.envelope["result"]["value"]:
-                        info = item["account"]["data"]["parsed"]["info"]
-                        amount = info["tokenAmount"]
-                        raw = int(amount["amount"])
-                        if raw > 0:
-                            holdings.append(
-                                (owner, program, str(info["mint"]), raw, int(amount["decimals"]))
-                            )
-                except (_BadReply, KeyError, TypeError, ValueError) as exc:
-                    reason = str(exc) if isinstance(exc, _BadReply) else "malformed token account"
-                    failures.append(CallFailure(wallet, AssetId(chain, "token", program), reason))
-            stake_total = 0
-            seen: set[str] = set()
-            stake_ok = True
-            for _ in (STAKER_OFFSET, WITHDRAWER_OFFSET):
-                reply = replies[pos]
-                pos += 1
-                try:
-                    for keyed in _parse(GetProgramAccountsResp, reply).value:
-                        key = str(keyed.pubkey)
-                        if key not in seen:
-                            seen.add(key)
-                            stake_total += keyed.account.lamports
-                except _BadReply as exc:
-                    stake_ok = False
-                    failures.append(CallFailure(wallet, stake_asset.asset_id, str(exc)))
-            if stake_ok and stake_total > 0:
-                balances.append(Balance(wallet, stake_asset, stake_total))
-        mints = await self._mint_infos(holdings)
-        for owner, _program, mint, raw, decimals in holdings:
-            wallet = AccountId(chain, owner)
-            asset_id = AssetId(chain, "token", mint)
-            info = mints.get(mint)
-            if info is not None and info.unsupported:
-                failures.append(
-                    CallFailure(
-                        wallet,
-                        asset_id,
-                        f"{info.unsupported} Token-2022 amounts are not supported yet",
-                    )
-                )
-                continue
-            balances.append(Balance(wallet, self._asset(mint, decimals, info), raw))
-        return balances, failures
+                st.balances.append(Balance(AccountId(chain, owner), native, lamports))
 
-    def _asset(self, mint: str, decimals: int, info: MintInfo | None) -> AssetInfo:
-        asset_id = AssetId(self._spec.chain_id, "token", mint)
-        known = self._curated.get(mint)
-        if known is not None and known.decimals == decimals:
-            return AssetInfo(asset_id, known.symbol, known.name, decimals, price_id=known.price_id)
-        symbol = clean_text(info.symbol, MAX_SYMBOL) if info and info.symbol else ""
-        name = clean_text(info.name, MAX_NAME) if info and info.name else ""
-        if symbol:
-            reason = spam_reason(symbol, name or symbol)
-        else:
-            symbol = f"{mint[:4]}…{mint[-4:]}"
-            reason = "unlisted mint without metadata"
-        return AssetInfo(
-            asset_id,
-            symbol,
-            name or symbol,
-            decimals,
-            is_spam=reason is not None,
-            spam_reason=reason,
-        )
+        return handle
 
-    async def _mint_infos(
-        self, holdings: list[tuple[str, str, str, int, int]]
-    ) -> dict[str, MintInfo]:
-        """Mint accounts (Token-2022 extensions, decimals) plus, for mints outside the curated
-        list, their Metaplex metadata accounts, all in one set of getMultipleAccounts calls."""
-        wanted = sorted(
-            {
-                m
-                for _, program, m, _, _ in holdings
-                if program == TOKEN_2022_PROGRAM or m not in self._curated
-            }
-        )
-        if not wanted:
-            return {}
-        pdas = {m: metaplex_metadata_address(m) for m in wanted if m not in self._curated}
-        keys = wanted + list(pdas.values())
-        chunks = [keys[i : i + KEYS_PER_CALL] for i in range(0, len(keys), KEYS_PER_CALL)]
-        calls = [Call("getMultipleAccounts", [c, {"encoding": "base64"}]) for c in chunks]
-        try:
-            replies = await self._client.call_all(calls)
-        except RpcError:
-            return {}
-        data: dict[str, bytes] = {}
-        for chunk, reply in zip(chunks, replies, strict=True):
+    def _on_tokens(self, st: _Read, owner: str, program: str) -> Callable[[CallResult], None]:
+        def handle(result: CallResult) -> None:
             try:
-                accounts = _parse(GetMultipleAccountsResp, reply).value
-            except _BadReply:
-                continue
+                found = token_holdings(result, owner)
+            except (BadReply, KeyError, TypeError, ValueError) as exc:
+                reason = str(exc) if isinstance(exc, BadReply) else "malformed token account"
+                wallet = AccountId(self._spec.chain_id, owner)
+                asset = AssetId(self._spec.chain_id, "token", program)
+                st.failures.append(CallFailure(wallet, asset, reason))
+                return
+            st.holdings += [(owner, program, mint, raw, dec) for mint, raw, dec in found]
+
+        return handle
+
+    def _on_stake(self, st: _Read, owner: str) -> Callable[[CallResult], None]:
+        def handle(result: CallResult) -> None:
+            if result.envelope is not None and result.envelope.get("result") == []:
+                return  # most wallets have no stake account: nothing for solders to check
+            try:
+                found = parse_reply(GetProgramAccountsResp, result).value
+            except BadReply as exc:
+                if owner not in st.stake_failed:
+                    st.stake_failed.add(owner)
+                    wallet = AccountId(self._spec.chain_id, owner)
+                    st.failures.append(CallFailure(wallet, self._stake_asset().asset_id, str(exc)))
+                return
+            for keyed in found:
+                acc = keyed.account
+                st.stake.setdefault(str(keyed.pubkey), (owner, acc.lamports, bytes(acc.data)))
+
+        return handle
+
+    # --- round 2 and assembly ------------------------------------------------------------------
+    def _metadata_jobs(self, st: _Read) -> list[_Job]:
+        wanted = {m for _, p, m, _, d in st.holdings if self.mints.needs_read(m, p, d)}
+        if not wanted:
+            return []
+        keys, st.pdas = metadata_keys(wanted, self.mints)
+        st.wanted = wanted
+        jobs = []
+        for i in range(0, len(keys), KEYS_PER_CALL):
+            chunk = keys[i : i + KEYS_PER_CALL]
+            call = Call("getMultipleAccounts", [chunk, {"encoding": "base64"}])
+            jobs.append(_Job(call, self._on_metadata(st, chunk), essential=False))
+        return jobs
+
+    def _on_metadata(self, st: _Read, chunk: list[str]) -> Callable[[CallResult], None]:
+        def handle(result: CallResult) -> None:
+            try:
+                accounts = parse_reply(GetMultipleAccountsResp, result).value
+            except BadReply:
+                return  # those mints stay unknown: named by address, Token-2022 not shown
             for key, acc in zip(chunk, accounts, strict=False):
                 if acc is not None:
-                    data[key] = bytes(acc.data)
-        out: dict[str, MintInfo] = {}
-        for mint in wanted:
-            raw = data.get(mint)
-            if raw is None:
-                continue
+                    st.accounts[key] = (str(acc.owner), bytes(acc.data))
+
+        return handle
+
+    def _token_balances(self, st: _Read) -> None:
+        chain = self._spec.chain_id
+        memo: dict[tuple[str, str, int], Resolved] = {}  # thousands of holdings, few mints
+        for owner, program, mint, raw, decimals in st.holdings:
+            resolved = memo.get((mint, program, decimals))
+            if resolved is None:
+                resolved = memo[mint, program, decimals] = self.mints.resolve(
+                    mint, program, decimals
+                )
+            wallet = AccountId(chain, owner)
+            if resolved.asset is None:
+                asset_id = AssetId(chain, "token", mint)
+                st.failures.append(CallFailure(wallet, asset_id, str(resolved.unsupported)))
+            else:
+                st.balances.append(Balance(wallet, resolved.asset, raw))
+
+    def _stake_balances(self, st: _Read, owners: list[str]) -> dict[str, str]:
+        """One stake holding per wallet: the exact sum of its stake accounts' lamports. A stake
+        account found for two tracked wallets (staker and withdrawer) counts once, for its
+        withdrawer: the withdraw authority owns the SOL. The per-status split goes to
+        ``extra["stake:<wallet>"]`` as JSON of raw lamports."""
+        tracked = set(owners)
+        per_wallet: dict[str, list[StakeAccount]] = {}
+        for found_for, lamports, data in st.stake.values():
             try:
-                info = parse_mint(raw)
-            except (ValueError, struct.error):
+                account = parse_stake(data, lamports, st.epoch)
+            except ValueError:
+                account = StakeAccount(lamports, found_for, found_for, None, 0, lamports)
+            if account.withdrawer in tracked:
+                holder = account.withdrawer
+            elif account.staker in tracked:
+                holder = account.staker
+            else:
+                holder = found_for
+            per_wallet.setdefault(holder, []).append(account)
+        asset = self._stake_asset()
+        extra: dict[str, str] = {}
+        for owner in owners:
+            accounts = per_wallet.get(owner, [])
+            total = sum(a.lamports for a in accounts)
+            if owner in st.stake_failed or total == 0:
                 continue
-            meta = data.get(pdas.get(mint, ""))
-            named = parse_metaplex(meta) if meta is not None and info.symbol is None else None
-            if named is not None:
-                info = MintInfo(info.decimals, named[0], named[1], info.unsupported)
-            out[mint] = info
-        return out
+            st.balances.append(Balance(AccountId(self._spec.chain_id, owner), asset, total))
+            extra[f"stake:{owner}"] = json.dumps(stake_split(accounts), sort_keys=True)
+        return extra

@@ -34,10 +34,14 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class CallResult:
-    """One call's reply: the raw JSON-RPC envelope when it succeeded, else an error text."""
+    """One call's reply: the raw JSON-RPC envelope when it succeeded, else an error text.
+
+    ``batch_failed`` marks a call whose whole batch went unanswered after every retry (endpoint
+    down, rate limit that never ends), as opposed to an error reply for this one call."""
 
     envelope: dict[str, Any] | None
     error: str | None
+    batch_failed: bool = False
 
 
 class RateLimiter:
@@ -141,10 +145,42 @@ class BatchClient:
         await self._transport.aclose()
 
     async def call_all(self, calls: Sequence[Call]) -> list[CallResult]:
-        """Every call's result, in order. Raises RpcError only if no batch could be sent."""
-        chunks = [calls[i : i + self.batch_size] for i in range(0, len(calls), self.batch_size)]
-        parts = await asyncio.gather(*(self._send_chunk(c) for c in chunks))
-        return [r for part in parts for r in part]
+        """Every call's result, in order. Raises RpcError if any batch went unanswered."""
+        results = [CallResult(None, "not sent")] * len(calls)
+
+        def keep(offset: int, part: list[CallResult]) -> None:
+            results[offset : offset + len(part)] = part
+
+        await self.call_each(calls, keep)
+        failed = next((r for r in results if r.batch_failed), None)
+        if failed is not None:
+            raise RpcError(failed.error or "no reply")
+        return results
+
+    async def call_each(
+        self, calls: Sequence[Call], on_chunk: Callable[[int, list[CallResult]], None]
+    ) -> None:
+        """Sends the batches concurrently and hands each batch's results to ``on_chunk(offset,
+        results)`` as soon as that batch is answered, so the caller parses one reply while the
+        others are still on the wire. A batch that stays unanswered after every retry comes back
+        as results with ``batch_failed`` set; the caller decides what that costs."""
+        size = self.batch_size
+        chunks = [(i, calls[i : i + size]) for i in range(0, len(calls), size)]
+
+        async def one(offset: int, chunk: Sequence[Call]) -> tuple[int, list[CallResult]]:
+            try:
+                return offset, await self._send_chunk(chunk)
+            except RpcError as exc:
+                return offset, [CallResult(None, str(exc), batch_failed=True)] * len(chunk)
+
+        tasks = [asyncio.ensure_future(one(o, c)) for o, c in chunks]
+        try:
+            for done in asyncio.as_completed(tasks):
+                offset, part = await done
+                on_chunk(offset, part)
+        finally:
+            for t in tasks:
+                t.cancel()
 
     async def _send_chunk(self, calls: Sequence[Call]) -> list[CallResult]:
         ids = []

@@ -36,6 +36,9 @@ def test_solana_py_parses_every_method(svm_server: SolanaRpcServer) -> None:
     async def go() -> None:
         async with AsyncClient(svm_server.url) as client:
             assert (await client.get_balance(owner)).value == 42
+            svm_server.set_epoch(700)
+            epoch = (await client.get_epoch_info()).value
+            assert (epoch.epoch, epoch.slot_index, epoch.slots_in_epoch) == (700, 1_000, 432_000)
             accounts = (
                 await client.get_multiple_accounts([owner, mint, Pubkey.new_unique()])
             ).value

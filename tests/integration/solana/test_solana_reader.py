@@ -189,12 +189,12 @@ def test_timeout_fails_the_chain_with_a_reason(svm_server: SolanaRpcServer) -> N
 def test_factory_builds_the_solana_reader(svm_server: SolanaRpcServer, tmp_path: Path) -> None:
     from app.chains.factory import ReaderContext, create_reader
     from app.config import Settings
-    from app.storage.database import create_sqlite_engine
+    from app.storage.database import open_database
 
     keys = populate(svm_server)
     ctx = ReaderContext(
         settings=Settings(tmp_path / "settings.toml"),
-        engine=create_sqlite_engine(tmp_path / "db.sqlite"),
+        engine=open_database(tmp_path / "db.sqlite", tmp_path / "backups"),
         secrets=MemorySecrets(),
         options={"solana.backoff": 0.01},
     )

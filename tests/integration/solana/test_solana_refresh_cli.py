@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from solders.pubkey import Pubkey
 
-from tests.support.solana_rpc import SolanaRpcServer
+from tests.support.solana_rpc import TOKEN_2022_PROGRAM, SolanaRpcServer, tlv, token2022_mint_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -43,3 +43,43 @@ def test_refresh_json_shows_sol_token_and_stake(
         f"{MAINNET}/stake:native": ("3000000000", "3.000000000"),
         f"{MAINNET}/token:{USDC}": ("1500000", "1.500000"),
     }
+
+
+def test_tokens_add_for_a_solana_mint_is_used_by_refresh(
+    svm_server: SolanaRpcServer, tmp_path: Path
+) -> None:
+    owner, mine, bait, interest = (Pubkey.new_unique() for _ in range(4))
+    svm_server.fund(owner, 1)
+    svm_server.add_mint(mine, 2)
+    svm_server.add_metaplex_metadata(mine, "My Coin", "MYC")
+    svm_server.add_token_account(owner, mine, 12_345)
+    svm_server.add_mint(bait, 0)
+    svm_server.add_metaplex_metadata(bait, "Visit claim-sol.xyz for rewards", "CLAIM")
+    svm_server.add_token_account(owner, bait, 1)
+    svm_server.add_mint_raw(
+        interest, token2022_mint_bytes(6, tlv(10, bytes(52))), TOKEN_2022_PROGRAM
+    )
+    assert cli(tmp_path, "wallets", "add", str(owner)).returncode == 0
+    assert cli(tmp_path, "networks", "set-rpc", MAINNET, svm_server.url).returncode == 0
+    added = cli(tmp_path, "tokens", "add", MAINNET, str(mine))
+    assert added.returncode == 0, added.stderr
+    assert "MYC (My Coin), 2 decimals" in added.stdout
+    spam = cli(tmp_path, "tokens", "add", MAINNET, str(bait))
+    assert spam.returncode == 0 and "Marked as spam" in spam.stdout
+    refused = cli(tmp_path, "tokens", "add", MAINNET, str(interest))
+    assert refused.returncode != 0 and "interest-bearing" in refused.stderr
+    not_a_mint = cli(tmp_path, "tokens", "add", MAINNET, str(owner))
+    assert not_a_mint.returncode != 0 and "is not a token mint" in not_a_mint.stderr
+    svm_server.stats(reset=True)
+    done = cli(tmp_path, "refresh", "--once", "--json", "--no-prices", "--chain", MAINNET)
+    assert done.returncode == 0, done.stderr
+    (chain,) = json.loads(done.stdout)["chains"]
+    assert chain["http_requests"] == 1  # both mints known from the store: no metadata round
+    got = {b["asset"]: b for b in chain["balances"]}
+    assert (got[f"{MAINNET}/token:{mine}"]["symbol"], got[f"{MAINNET}/token:{mine}"]["amount"]) == (
+        "MYC",
+        "123.45",
+    )
+    assert got[f"{MAINNET}/token:{bait}"]["spam"] is True
+    removed = cli(tmp_path, "tokens", "remove", MAINNET, str(mine))
+    assert removed.returncode == 0, removed.stderr
