@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -96,6 +96,7 @@ class HoldingsPage(QWidget):
         self._generation = 0
         self._toggled: set[str] = set()  # groups expanded/collapsed against the default
         self._restoring = False
+        self._expanded_by_default = True
         self._sized: set[int] = set()  # id() of the views whose columns were fitted
 
         self.summary = PortfolioSummary()
@@ -135,8 +136,8 @@ class HoldingsPage(QWidget):
         self._notice_timer.timeout.connect(self.notice.clear)
 
         self.act_copy = QAction("&Copy", self)
-        self.act_copy.setShortcut(QKeySequence.StandardKey.Copy)
-        self.act_copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.act_copy.setShortcut(QKeySequence.StandardKey.Copy)  # shown in the menu; the
+        self.act_copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # views' filter acts
         self.act_copy.triggered.connect(self.copy_selection)
         self.act_export = QAction("&Export CSV…", self)
         self.act_export.triggered.connect(lambda: self.export_csv())
@@ -201,7 +202,7 @@ class HoldingsPage(QWidget):
         view.setAlternatingRowColors(True)
         view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         view.setSortingEnabled(True)
-        view.addAction(self.act_copy)
+        view.installEventFilter(self)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(lambda pos: self._context_menu(view, pos))
         header = view.horizontalHeader() if isinstance(view, QTableView) else view.header()
@@ -210,6 +211,21 @@ class HoldingsPage(QWidget):
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl+C in a view copies the selected rows (a view alone would copy one cell)."""
+        kind = event.type()
+        if (
+            kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+            and watched in (self.table, self.tree)
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Copy)
+        ):
+            event.accept()  # an accepted override turns the shortcut into a key press
+            if kind == QEvent.Type.KeyPress:
+                self.copy_selection()
+            return True
+        return super().eventFilter(watched, event)
 
     def _header(self, view: QTableView | QTreeView) -> QHeaderView:
         return view.horizontalHeader() if isinstance(view, QTableView) else view.header()
@@ -280,8 +296,11 @@ class HoldingsPage(QWidget):
             self.group_box.setCurrentIndex(index)  # comes back here through the signal
             return
         keys = self._selected_keys()
+        target = self.table if group_by == GroupBy.NONE else self.tree
+        if target is not self.view:
+            self._detach(self.view)  # first: a tree would lay out every row of a flat list
         self.model.set_group_by(group_by)
-        self._attach(self.tree if self.model.grouped else self.table)
+        self._attach(target)
         self._select_keys(keys)
 
     def _refilter(
@@ -309,14 +328,17 @@ class HoldingsPage(QWidget):
             view.setModel(self.model)
             if old is not None:
                 old.deleteLater()
+        self._detach(other)
         self.stack.setCurrentWidget(view)
-        if other.model() is not None:
-            old = other.selectionModel()
-            other.setModel(None)
-            if old is not None:
-                old.deleteLater()
         self._expand_groups()
         self._fit_columns()
+
+    def _detach(self, view: QTableView | QTreeView) -> None:
+        if view.model() is not None:
+            old = view.selectionModel()
+            view.setModel(None)
+            if old is not None:
+                old.deleteLater()
 
     def _fit_columns(self) -> None:
         """Fit the active view's columns once, on its first data while on screen; after that
@@ -362,11 +384,7 @@ class HoldingsPage(QWidget):
         if not rows:
             self.count_label.clear()
             return
-        shown = (
-            sum(len(g.rows) for g in self.model.groups())
-            if self.model.grouped
-            else (self.model.rowCount())
-        )
+        shown = self.model.shown_count()
         text = f"{shown} of {len(rows)} holdings shown"
         hidden = []
         if self.model.hide_small:
@@ -405,12 +423,14 @@ class HoldingsPage(QWidget):
     def _expand_groups(self) -> None:
         if not self.model.grouped or self.tree.model() is not self.model:
             return
-        default = sum(len(g.rows) for g in self.model.groups()) <= EXPAND_LIMIT
+        # Called right after a reset or a fresh attach: every group starts collapsed.
+        groups = self.model.groups()
+        self._expanded_by_default = default = self.model.shown_count() <= EXPAND_LIMIT
         self._restoring = True
         try:
-            for g, group in enumerate(self.model.groups()):
-                expand = default != (group.key in self._toggled)
-                self.tree.setExpanded(self.model.group_index(g), expand)
+            for g, group in enumerate(groups):
+                if default != (group.key in self._toggled):
+                    self.tree.setExpanded(self.model.group_index(g), True)
         finally:
             self._restoring = False
 
@@ -419,8 +439,7 @@ class HoldingsPage(QWidget):
             return
         node = self.model.node(index)
         if isinstance(node, Group):
-            default = sum(len(g.rows) for g in self.model.groups()) <= EXPAND_LIMIT
-            if expanded != default:
+            if expanded != self._expanded_by_default:
                 self._toggled.add(node.key)
             else:
                 self._toggled.discard(node.key)

@@ -103,7 +103,9 @@ def main(rows: int = 10_000) -> int:
     page.filter.clear()
     page.hide_small.setChecked(False)
     result["sort_amount_ms"] = median_ms(
-        app, lambda: page.model.sort(Column.AMOUNT, Qt.SortOrder.AscendingOrder)
+        app,
+        lambda: page.model.sort(Column.AMOUNT, Qt.SortOrder.AscendingOrder),
+        setup=lambda: page.model.sort(Column.VALUE, Qt.SortOrder.DescendingOrder),
     )
     for key in (GroupBy.PROTOCOL, GroupBy.ASSET):
         result[f"group_{key.value}_ms"] = median_ms(

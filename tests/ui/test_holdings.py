@@ -290,3 +290,17 @@ def test_refresh_now_updates_the_portfolio(
     assert fake.calls == 1
     assert window.holdings_page.total_label.text() == "8,570.00 USD"
     assert window.progress.isHidden()
+
+
+def test_ctrl_c_in_the_view_copies_and_the_footer_counts(qtbot: QtBot) -> None:
+    page = page_with_data(qtbot)
+    page.show()
+    qtbot.waitExposed(page)
+    assert page.count_label.text() == "6 of 8 holdings shown · 1 small and 1 spam hidden"
+    page.filter.setText("arb")
+    assert page.count_label.text().startswith("1 of 8 holdings shown")
+    page.view.selectAll()
+    page.view.setFocus()
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(page.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text().splitlines()[1].startswith("ARB\tArbitrum One\t")

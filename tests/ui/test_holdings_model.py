@@ -266,3 +266,21 @@ def test_number_texts() -> None:
     assert protocol_label("morpho-blue") == "Morpho Blue"
     assert protocol_label("uniswap-v4") == "Uniswap v4"
     assert protocol_label("") == "Wallet"
+
+
+def test_a_failed_holding_gets_the_failed_icon_and_reason() -> None:
+    from dataclasses import replace
+
+    from app.domain.balances import SourceState
+    from app.domain.snapshot import Snapshot, SourceStatus
+
+    snap = latest()
+    failed = replace(snap.holdings[0], state=SourceState.FAILED)
+    sources = (SourceStatus("eip155:1", SourceState.FAILED, "execution reverted", T),)
+    m = HoldingsModel()
+    m.set_snapshot(Snapshot(T, "USD", (failed,), sources), CHAIN_NAMES, WALLET_NAMES)
+    index = m.index(0, Column.ASSET)
+    assert not index.data(Qt.ItemDataRole.DecorationRole).isNull()
+    assert index.data(Qt.ItemDataRole.ToolTipRole).startswith(
+        "Failed: Ethereum could not be read (execution reverted)."
+    )

@@ -155,8 +155,12 @@ class HoldingsModel(QAbstractItemModel):
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(Column):
-            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if not 0 <= column < len(Column) or (column, descending) == (
+            self.sort_column,
+            self.descending,
+        ):
+            return  # views call this when attached; the rows are already in that order
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         nodes = [(self.node(i), i.column()) for i in persistent]
@@ -206,6 +210,12 @@ class HoldingsModel(QAbstractItemModel):
     @property
     def grouped(self) -> bool:
         return self._grouped
+
+    def shown_count(self) -> int:
+        """How many holdings pass the filters (grouped or not)."""
+        if not self._grouped:
+            return len(self._top)
+        return sum(len(g.rows) for g in self.groups())
 
     def groups(self) -> list[Group]:
         return list(self._top) if self._grouped else []  # type: ignore[arg-type]
