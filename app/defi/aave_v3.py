@@ -31,9 +31,9 @@ GET_RESERVES = abi.call_data("getReservesList()")
 ACCOUNT_TYPES = ("uint256",) * 6
 USER_RESERVE_TYPES = ("uint256",) * 7 + ("uint40", "bool")
 TOKENS_TYPES = ("address", "address", "address")
-GAS_ACCOUNT = 400_000  # loops over the user's reserves with an oracle read each
+GAS_ACCOUNT = 200_000  # ~15k per reserve the user has (an oracle read, two balances)
 GAS_RESERVES = 300_000
-GAS_USER_RESERVE = 100_000
+GAS_USER_RESERVE = 80_000
 GAS_SMALL = 30_000
 
 

@@ -24,8 +24,8 @@ from app.domain.positions import PositionKind, position_key
 
 PROTOCOL = "eigenlayer"
 KEY = position_key(PROTOCOL, PositionKind.RESTAKED)
-GAS_DEPOSITS = 150_000
-GAS_SHARES = 80_000
+GAS_DEPOSITS = 80_000  # a loop over the staker's few strategies
+GAS_SHARES = 60_000
 GAS_SMALL = 30_000
 UNDERLYING = abi.call_data("underlyingToken()")
 

@@ -18,7 +18,7 @@ from app.domain.positions import PositionKind, position_key
 
 PROTOCOL = "lido"
 ONE = 10**18
-GAS_BALANCE = 40_000
+GAS_BALANCE = 30_000  # a proxy call and a shares-to-balance calculation
 STETH_PER_TOKEN = abi.call_data("stEthPerToken()")
 
 

@@ -26,7 +26,12 @@ Reply = tuple[bool, bytes]  # (success, returnData), as aggregate3 reports each 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One read-only call, sized for the chunk budgets (``gas`` is an estimate with margin)."""
+    """One read-only call, sized for the chunk budgets.
+
+    ``gas`` is an upper estimate of the deployed contract's cost, with margin. An estimate that
+    is too low costs a request, never an answer: the node rejects the chunk, and the reader
+    splits it and remembers the size that worked.
+    """
 
     target: str
     data: bytes

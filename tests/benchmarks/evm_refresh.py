@@ -14,6 +14,13 @@ The naive reader makes three HTTP requests per balance (120k for the full size),
 runs on the first ``--naive-wallets`` wallets and its time is also given scaled per balance.
 Run: .venv/bin/python -m tests.benchmarks.evm_refresh [--wallets 100 --tokens 200 --repeats 5]
 Each reader is timed --repeats times after one untimed warm-up pass; the median is reported.
+
+DeFi: afterwards the same wallets get positions in all four protocols (the test contracts of
+tests/contracts/Defi.sol: Aave v3, Compound v3, Lido, EigenLayer) and the product reads them
+with the balances (``product_with_positions``). Its HTTP requests are checked against the
+balances-only figure plus one round: the protocol calls known up front ride in the balance
+chunks, the dependent ones (Aave reserves, EigenLayer strategies, Comet collateral) go out
+together in a second round. ``defi`` in the JSON gives both counts per chain.
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ import argparse
 import asyncio
 import json
 import statistics
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,12 +45,15 @@ from app.chains.evm import calls, chunking
 from app.chains.evm.reader import EvmReader
 from app.chains.evm.tokens import erc20_asset_id
 from app.chains.http import JsonRpcTransport
+from app.defi.ports import PositionSource
+from app.defi.registry import build_sources, load_config
 from app.domain.addresses import AddressFamily
 from app.domain.balances import AssetInfo, SourceState
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.ids import ChainId
 from app.domain.model import Wallet
 from app.services.balances import BalanceService
+from tests.integration.defi import world as defi
 from tests.integration.evm.anvil import ARTIFACTS, MULTICALL3, Anvil
 from tests.integration.evm.proxy import FaultyProxy
 
@@ -90,6 +102,54 @@ async def product(
     results = await BalanceService(factory).refresh(specs, wallets)
     assert all(r.state is SourceState.OK and not r.failures for r in results), results[0].error
     return sum(len(r.balances) for r in results)
+
+
+async def product_with_positions(
+    specs: list[ChainSpec],
+    tokens: dict[str, list[AssetInfo]],
+    wallets: list[Wallet],
+    sources: dict[str, list[PositionSource]],
+    out: dict[str, Any],
+) -> int:
+    """The product's reader with the DeFi sources; per-chain requests and rounds into ``out``."""
+
+    def factory(spec: ChainSpec) -> EvmReader:
+        return EvmReader(spec, JsonRpcTransport(spec.rpc_urls), tokens[str(spec.chain_id)],
+                         max_request_bytes=MAX_BYTES, gas_cap=GAS_CAP, max_concurrency=16,
+                         positions=sources[str(spec.chain_id)])  # fmt: skip
+
+    chunking.forget_learned()
+    results = await BalanceService(factory).refresh(specs, wallets)
+    assert all(r.state is SourceState.OK and not r.failures for r in results), results[0].failures
+    for r in results:
+        out[str(r.chain)] = {
+            "http_requests": r.http_requests, "rounds": int(r.extra["rounds"]),
+            "round_requests": [int(n) for n in r.extra["round_requests"].split(",")],
+            "positions": sum(1 for b in r.balances if b.position),
+            "lending_accounts": len(r.accounts),
+        }  # fmt: skip
+    return sum(len(r.balances) for r in results)
+
+
+def setup_defi(node: Anvil, wallets: list[str], workdir: Path) -> Path:
+    """Deploy the protocol test contracts and give every wallet a position in each protocol."""
+    w = defi.deploy(node)
+    e18 = defi.E18
+    with defi.batched(node):
+        _positions(w, wallets, e18)
+    path = workdir / f"defi-{node.chain_id}.toml"
+    path.write_text(w.defi_toml())
+    return path
+
+
+def _positions(w: defi.DefiWorld, wallets: list[str], e18: int) -> None:
+    for i, address in enumerate(wallets):
+        supplied = (i + 1) * e18
+        defi.give_aave(w, address, supplied, 1000 * 10**6,
+                       (3000 * (i + 1) * 10**8, 1000 * 10**8, 2 * e18))  # fmt: skip
+        defi.give_compound(w, address, e18, 500 * 10**6)
+        defi.give_lido(w, address, e18 + i, e18)
+        defi.give_eigen(w, address, e18, e18, 32 * e18)
 
 
 async def floor(
@@ -205,6 +265,32 @@ def main() -> None:
         b = measure(
             "naive_web3", proxies, lambda: naive(urls, raw_tokens, wallets[: args.naive_wallets])
         )
+        t1 = time.perf_counter()
+        sources: dict[str, list[PositionSource]] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for n, spec in zip(nodes, specs, strict=True):
+                toml = setup_defi(n, wallets, Path(tmp))
+                chain = str(spec.chain_id)
+                sources[chain] = build_sources(spec.chain_id, load_config(toml), infos[chain],
+                                               EvmReader.native_info_of(spec))  # fmt: skip
+        defi_setup_s = time.perf_counter() - t1
+        per_chain: dict[str, Any] = {}
+        e = measure("product_with_positions", proxies,
+                    lambda: product_with_positions(specs, infos, ws, sources, per_chain), r)  # fmt: skip
+        balances_only = a["http_requests"] / len(nodes)
+        for figures in per_chain.values():
+            first, *later = figures["round_requests"]
+            figures["balances_only_http_requests"] = balances_only
+            figures["first_round_extra_requests"] = first - balances_only
+            # The claim: positions cost the balances' requests plus one more round trip.
+            figures["within_balances_plus_one_round"] = len(later) <= 1 and figures[
+                "http_requests"
+            ] <= balances_only + sum(later)
+        defi_report = {
+            "wallets_with_positions": args.wallets, "protocols": 4, "setup_s": round(defi_setup_s, 1),
+            "product_balances_only": a, "product_with_positions": e, "per_chain": per_chain,
+            "extra_wall_s": round(e["wall_s"] - a["wall_s"], 3),
+        }  # fmt: skip
         full = args.wallets * (args.tokens + 1) * len(nodes)
         b["estimated_full_wall_s"] = round(b["s_per_balance"] * full, 1)
         report = {
@@ -215,6 +301,7 @@ def main() -> None:
             "product_vs_floor_eth_abi": round(a["wall_s"] / d["wall_s"], 2),
             "naive_vs_product_per_balance": round(b["s_per_balance"] / a["s_per_balance"], 1),
             "product_http_requests_per_chain": a["http_requests"] / len(nodes),
+            "defi": defi_report,
         }  # fmt: skip
         print(json.dumps(report, indent=2))
     finally:

@@ -122,11 +122,14 @@ class EvmReader:
         accounts = list(dict.fromkeys(c.wallet for c in plan if c.native))
         pass_ = PositionPass(self._positions, accounts)
         start = self._transport.requests
+        per_round: list[int] = []
         try:
             replies = await self._send([*plan, *pass_.calls()])
+            per_round.append(self._transport.requests - start)
             pass_.feed(replies[len(plan) :])
             while not pass_.done:  # dependent protocol calls: one more round for all of them
                 pass_.feed(await self._send(pass_.calls()))
+                per_round.append(self._transport.requests - start - sum(per_round))
         except (RpcTransportError, _NodeRejected) as exc:
             return ChainReadResult(
                 self._spec.chain_id, SourceState.FAILED, error=str(exc),
@@ -148,7 +151,7 @@ class EvmReader:
             self._spec.chain_id, SourceState.OK, (*balances, *found.balances),
             (*failures, *found.failures),
             http_requests=self._transport.requests - start,
-            extra={"rounds": str(max(1, pass_.rounds))},
+            extra={"rounds": str(len(per_round)), "round_requests": ",".join(map(str, per_round))},
             accounts=tuple(found.accounts),
         )  # fmt: skip
 

@@ -15,6 +15,8 @@ States (amounts in the tokens' own units; Aave's base currency is USD with 8 dec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +35,7 @@ WALLETS = {
     "restaker": "0x1000000000000000000000000000000000000005",
     "nobody": "0x1000000000000000000000000000000000000006",
 }
-MAX_UINT = 2**256 - 1
+TX_GAS = 500_000
 
 
 def new(
@@ -43,8 +45,51 @@ def new(
     return checksum(node.deploy(name, types, args))
 
 
+_queues: dict[int, list[str]] = {}  # per node (by port): hashes sent while batching
+
+
+def _send(node: Anvil, to: str, data: str) -> None:
+    queue = _queues.get(node.port)
+    if queue is None:
+        node.send(to, data)
+        return
+    tx = {"from": node.sender, "to": to, "data": data, "gas": hex(TX_GAS)}
+    queue.append(node.rpc("eth_sendTransaction", tx))
+
+
 def tx(node: Anvil, to: str, signature: str, *args: Any) -> None:
-    node.send(to, "0x" + call_data(signature, *args).hex())
+    _send(node, to, "0x" + call_data(signature, *args).hex())
+
+
+def mint(node: Anvil, token: str, to: str, amount: int) -> None:
+    tx(node, token, "mint(address,uint256)", to, amount)
+
+
+@contextmanager
+def batched(node: Anvil) -> Iterator[None]:
+    """Send state-setting transactions without mining each one, then mine them in a few blocks
+    and check every receipt (thousands of one-by-one blocks take minutes on a large state)."""
+    _queues[node.port] = []
+    node.rpc("evm_setAutomine", False)
+    try:
+        yield
+    finally:
+        hashes = _queues.pop(node.port)
+        try:
+            while hashes and not _all_mined(node, hashes):
+                node.rpc("evm_mine")
+        finally:
+            node.rpc("evm_setAutomine", True)
+
+
+def _all_mined(node: Anvil, hashes: list[str]) -> bool:
+    body = [{"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [h]}
+            for i, h in enumerate(hashes)]  # fmt: skip
+    receipts = [r.get("result") for r in node.http.post(node.url, json=body).json()]
+    if any(r is None for r in receipts):
+        return False
+    assert all(int(r["status"], 16) == 1 for r in receipts), "a setup transaction failed"
+    return True
 
 
 @dataclass
@@ -161,8 +206,8 @@ def give_aave(
 ) -> None:
     """Supply ``weth`` (collateral), borrow ``usdc_debt``; ``base`` = (collateral, debt, HF)."""
     n = w.node
-    n.mint(w.token["aWETH"], user, weth)
-    n.mint(w.token["vdUSDC"], user, usdc_debt)
+    mint(n, w.token["aWETH"], user, weth)
+    mint(n, w.token["vdUSDC"], user, usdc_debt)
     tx(n, w.data_provider, "setCollateral(address,address,bool)", w.token["WETH"], user, True)
     collateral, debt, hf = base
     tx(n, w.pool, "setAccount(address,uint256,uint256,uint256,uint256,uint256)", user,
@@ -180,8 +225,8 @@ def give_compound(w: DefiWorld, user: str, weth: int, borrow: int, supply: int =
 
 
 def give_lido(w: DefiWorld, user: str, steth: int, wsteth: int) -> None:
-    w.node.mint(w.token["stETH"], user, steth)
-    w.node.mint(w.token["wstETH"], user, wsteth)
+    mint(w.node, w.token["stETH"], user, steth)
+    mint(w.node, w.token["wstETH"], user, wsteth)
 
 
 def give_eigen(w: DefiWorld, user: str, steth_shares: int, reth_shares: int, native: int) -> None:
@@ -196,12 +241,17 @@ def give_eigen(w: DefiWorld, user: str, steth_shares: int, reth_shares: int, nat
 
 def populate(w: DefiWorld) -> DefiWorld:
     """The known states of the module docstring."""
+    with batched(w.node):
+        _populate(w)
+    return w
+
+
+def _populate(w: DefiWorld) -> None:
     h, r = WALLETS["healthy"], WALLETS["risky"]
     give_aave(w, h, 10 * E18, 5000 * 10**6, (30_000 * 10**8, 5_000 * 10**8, 495 * E18 // 100))
-    w.node.mint(w.token["WETH"], h, E18)
+    mint(w.node, w.token["WETH"], h, E18)
     give_compound(w, h, 0, 0, supply=1000 * 10**6)
     give_aave(w, r, E18, 2_357_142_857, (3_000 * 10**8, 2_357_14285714, 105 * E18 // 100))
     give_compound(w, WALLETS["borrower"], 2 * E18, 3000 * 10**6)
     give_lido(w, WALLETS["staker"], 5 * E18, 2 * E18)
     give_eigen(w, WALLETS["restaker"], 3 * E18, E18, 32 * E18)
-    return w
