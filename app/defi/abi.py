@@ -9,6 +9,7 @@ caller turns that into a per-call failure.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from eth_abi.abi import decode, encode
@@ -21,8 +22,9 @@ from app.chains.evm.metadata import decode_text
 MAX_UINT256 = 2**256 - 1
 
 
+@cache
 def selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
+    return bytes(keccak(text=signature)[:4])
 
 
 def call_data(signature: str, *args: Any) -> bytes:

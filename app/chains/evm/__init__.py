@@ -1,7 +1,8 @@
-"""EVM chain family: balances through Multicall3 over a shared JSON-RPC transport."""
+"""EVM chain family: balances and DeFi positions through Multicall3 over one JSON-RPC transport."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,6 +12,8 @@ if TYPE_CHECKING:
     from app.domain.chains import ChainSpec
     from app.domain.ports import ChainReader
 
+log = logging.getLogger(__name__)
+
 
 def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     from app.chains.evm.reader import EvmReader
@@ -18,11 +21,6 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     from app.chains.http import JsonRpcTransport
 
     s = ctx.settings
-    transport = JsonRpcTransport(
-        spec.rpc_urls,
-        timeout=s.get("chains.request_timeout_ms") / 1000,
-        retries=s.get("chains.retries"),
-    )
     tokens = ctx.options.get("tokens")
     if isinstance(tokens, list):
         token_list = list(tokens)
@@ -34,16 +32,21 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         token_list += [
             t for t in TokenStore(ctx.engine).list(spec.chain_id) if t.asset_id not in known
         ]
-    reader = EvmReader(
+    positions = _positions(spec, ctx, token_list)
+    transport = JsonRpcTransport(
+        spec.rpc_urls,
+        timeout=s.get("chains.request_timeout_ms") / 1000,
+        retries=s.get("chains.retries"),
+    )
+    return EvmReader(
         spec,
         transport,
         token_list,
         max_request_bytes=s.get("chains.max_request_bytes"),
         gas_cap=s.get("chains.multicall_gas_cap"),
         max_concurrency=s.get("chains.max_concurrency"),
-        positions=_positions(spec, ctx, token_list),
+        positions=positions,
     )
-    return reader
 
 
 def _positions(
@@ -52,10 +55,14 @@ def _positions(
     """DeFi sources of the chain: ``resources/defi.toml`` overlaid with the person's own
     ``defi.toml`` beside settings.toml (tests point it at contracts on a local node)."""
     from app.chains.evm.reader import EvmReader
-    from app.defi.registry import USER_FILE, build_sources, load_config
+    from app.defi.registry import USER_FILE, DefiConfigError, build_sources, load_config
 
     if ctx.options.get("positions") is False:
         return []
-    config = load_config(ctx.settings.path.parent / USER_FILE)
     native = EvmReader.native_info_of(spec)
-    return build_sources(spec.chain_id, config, tokens, native)
+    user_file = ctx.settings.path.parent / USER_FILE
+    try:
+        return build_sources(spec.chain_id, load_config(user_file), tokens, native)
+    except DefiConfigError as exc:  # a broken override must not cost the balances
+        log.warning("%s; using the shipped DeFi addresses only", exc)
+        return build_sources(spec.chain_id, load_config(None), tokens, native)
