@@ -9,7 +9,6 @@ Numbers stay Decimal; the sort role exposes floats only as ordering keys for oth
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
@@ -31,14 +30,14 @@ from app.ui.models.holdings_data import (
     sort_groups,
     sort_rows,
 )
-from app.ui.models.holdings_format import (
-    amount_text,
-    describe_age,
-    exact,
-    format_amount,
-    format_money,
-    format_number,
-    format_percent,
+from app.ui.models.holdings_format import format_amount, format_money
+from app.ui.models.holdings_text import (
+    group_cell,
+    group_tooltip,
+    row_cell,
+    row_tooltip,
+    stamp,
+    status_text,
 )
 from app.ui.models.status_icons import failed_icon, spam_icon, stale_icon
 
@@ -84,10 +83,6 @@ _ROW_FLAGS = (
     Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 )
 _GROUP_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-
-def stamp(epoch: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
 class HoldingsModel(QAbstractItemModel):
@@ -317,7 +312,7 @@ class HoldingsModel(QAbstractItemModel):
                 return row.kind  # the group row already names the protocol
             cells = row.cells
             if cells is None:
-                cells = row.cells = [self._display(row, c) for c in Column]
+                cells = row.cells = [row_cell(row, c) for c in Column]
             return cells[column]
         if role == _ALIGNMENT:
             return RIGHT if column in NUMERIC else None
@@ -330,46 +325,17 @@ class HoldingsModel(QAbstractItemModel):
                 return self._italic
             return None
         if role == _TOOLTIP:
-            return self._tooltip(row, Column(column))
+            return row_tooltip(row, Column(column), self.portfolio)
         if role == _BACKGROUND:
             return None
         if role == SORT_ROLE:
             if column in ROW_NUMBERS:
                 number = ROW_NUMBERS[Column(column)](row)
                 return None if number is None else float(number)
-            return self._display(row, Column(column)).casefold()
+            return row_cell(row, Column(column)).casefold()
         return row  # ROW_ROLE
 
     # --- cells of a holding -------------------------------------------------------------
-    def _display(self, row: HoldingRow, column: Column) -> str:
-        h = row.holding
-        if column == Column.ASSET:
-            return h.symbol
-        if column == Column.CHAIN:
-            return row.chain_name
-        if column == Column.WALLET:
-            return row.wallet_name
-        if column == Column.POSITION:
-            return row.position_text
-        if column == Column.AMOUNT:
-            return amount_text(row.amount)
-        if column == Column.PRICE:
-            return format_number(h.price)
-        if column == Column.VALUE:
-            return format_number(row.value)
-        if column == Column.CHANGE:
-            return self.change_text(row)
-        return "—" if row.share is None else format_percent(row.share, plus=False)
-
-    def change_text(self, row: HoldingRow) -> str:
-        if row.change is not None:
-            pct = "" if row.change_pct is None else f"  ({format_percent(row.change_pct)})"
-            return format_number(row.change, plus=True) + pct
-        if row.price_change_pct is not None:
-            lead = "new · price " if row.is_new else "price "
-            return lead + format_percent(row.price_change_pct)
-        return "new" if row.is_new else "—"
-
     def _foreground(self, row: HoldingRow, column: int) -> QColor | None:
         if row.is_spam:
             return self._muted
@@ -381,6 +347,9 @@ class HoldingsModel(QAbstractItemModel):
             return DEBT
         return None
 
+    def status_text(self, row: HoldingRow) -> str | None:
+        return status_text(row, self.portfolio)
+
     def _icon(self, row: HoldingRow) -> Any:
         state = row.holding.state
         if state is SourceState.FAILED:
@@ -391,60 +360,10 @@ class HoldingsModel(QAbstractItemModel):
             return spam_icon()
         return None
 
-    def status_text(self, row: HoldingRow) -> str | None:
-        """Why a row is marked: stale (since when, and the source's reason), failed or spam."""
-        h = row.holding
-        if h.state is not SourceState.OK:
-            source = self.portfolio.sources.get(h.chain)
-            reason = source.reason if source is not None and source.reason else "no answer"
-            if h.state is SourceState.FAILED:
-                return f"Failed: {row.chain_name} could not be read ({reason})."
-            age = describe_age(time.time() - h.as_of)
-            return (
-                f"Stale since {stamp(h.as_of)} ({age}): {row.chain_name} could not be read "
-                f"in the last refresh ({reason}). Showing the last amount read."
-            )
-        if h.is_spam:
-            return "Marked as spam: shown on request, never counted in any total."
-        return None
-
-    def _tooltip(self, row: HoldingRow, column: Column) -> str | None:
-        h = row.holding
-        status = self.status_text(row)
-        if column == Column.ASSET:
-            return h.asset_id if status is None else f"{status}\n{h.asset_id}"
-        if column == Column.WALLET:
-            return h.wallet
-        if column == Column.POSITION:
-            return (
-                h.position + (" (a debt: negative in every total)" if row.is_debt else "")
-            ) or None
-        if column == Column.AMOUNT:
-            return f"{exact(row.amount)} {h.symbol}"
-        if column in (Column.PRICE, Column.VALUE):
-            number = h.price if column == Column.PRICE else row.value
-            return None if number is None else f"{exact(number)} {self.currency}"
-        if column == Column.CHANGE:
-            return self._change_tooltip(row)
-        return status
-
-    def _change_tooltip(self, row: HoldingRow) -> str | None:
-        at = self.portfolio.baseline_at
-        if at is None:
-            return "No snapshot from 24 h ago yet."
-        if row.change is not None:
-            return f"{exact(row.change)} {self.currency} since {stamp(at)}"
-        if row.is_new:
-            text = f"Not held at {stamp(at)}."
-            if row.price_change_pct is not None:
-                text += f" The price moved {format_percent(row.price_change_pct)} since then."
-            return text
-        return "No value to compare (no price then or now)."
-
     # --- cells of a group ---------------------------------------------------------------
     def _group_data(self, group: Group, column: Column, role: int) -> Any:
         if role == _DISPLAY:
-            return self._group_display(group, column)
+            return group_cell(group, column)
         if role == Qt.ItemDataRole.FontRole:
             return self._bold
         if role == _BACKGROUND:
@@ -460,12 +379,7 @@ class HoldingsModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DecorationRole and column == Column.ASSET and group.stale:
             return stale_icon()
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.ASSET:
-            parts = [f"{len(group.rows)} holding{'s' if len(group.rows) != 1 else ''}"]
-            if group.stale:
-                parts.append(f"{group.stale} stale (from an earlier read)")
-            if group.spam:
-                parts.append(f"{group.spam} spam, not counted")
-            return "; ".join(parts)
+            return group_tooltip(group)
         if role == SORT_ROLE:
             if column in GROUP_NUMBERS:
                 number = GROUP_NUMBERS[column](group)
@@ -474,21 +388,3 @@ class HoldingsModel(QAbstractItemModel):
         if role == ROW_ROLE:
             return group
         return None
-
-    def _group_display(self, group: Group, column: Column) -> str:
-        if column == Column.ASSET:
-            return f"{group.label}  ({len(group.rows)})"
-        if column == Column.AMOUNT:
-            return "" if group.amount is None else amount_text(group.amount)
-        if column == Column.PRICE:
-            return "" if group.price is None else format_number(group.price)
-        if column == Column.VALUE:
-            return format_number(group.value)
-        if column == Column.CHANGE:
-            if group.change is None:
-                return ""
-            pct = "" if group.change_pct is None else f"  ({format_percent(group.change_pct)})"
-            return format_number(group.change, plus=True) + pct
-        if column == Column.SHARE:
-            return "" if group.share is None else format_percent(group.share, plus=False)
-        return ""
