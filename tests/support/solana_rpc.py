@@ -15,10 +15,12 @@ replies until stopped), ``malformed`` (next N requests get broken JSON).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -116,7 +118,7 @@ class SolanaRpcServer:
         self.http_requests = 0
         self.rpc_calls = 0
         self.processing_s = 0.0
-        self._busy = 0
+        self._busy_count = 0
         self._busy_since = 0.0
         self._stop = threading.Event()
         self._cache: dict[str, list[tuple[Pubkey, Account]]] = {}
@@ -360,6 +362,9 @@ class SolanaRpcServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms on Linux), a stall no real node adds.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -377,12 +382,14 @@ class SolanaRpcServer:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, payload = server._respond(body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                server._admit()
+                with server._busy():
+                    status, payload = server._respond(body)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
 
         ThreadingHTTPServer.request_queue_size = 128
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -409,13 +416,32 @@ class SolanaRpcServer:
             self._httpd.shutdown()
             self._httpd.server_close()
 
-    def _respond(self, body: bytes) -> tuple[int, bytes]:
+    def _admit(self) -> None:
+        """Counts the request, then holds it for the injected latency (or the timeout mode)."""
         with self.lock:
             self.http_requests += 1
         if self.latency:
             self._stop.wait(self.latency)
         if self.timeout:
             self._stop.wait(30)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """Busy time: the union of the intervals in which some reply is being built or written.
+        Threads share one GIL, so summing each request's own duration would count overlaps."""
+        with self.lock:
+            if self._busy_count == 0:
+                self._busy_since = time.perf_counter()
+            self._busy_count += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._busy_count -= 1
+                if self._busy_count == 0:
+                    self.processing_s += time.perf_counter() - self._busy_since
+
+    def _respond(self, body: bytes) -> tuple[int, bytes]:
         if self.rate_limit_http > 0:
             self.rate_limit_http -= 1
             return (
@@ -425,19 +451,7 @@ class SolanaRpcServer:
         if self.malformed > 0:
             self.malformed -= 1
             return 200, b'{"jsonrpc":"2.0","result":{"context":'
-        # Busy time is the union of the intervals in which some request is being answered:
-        # threads share one GIL, so summing each request's own duration would count overlaps.
-        with self.lock:
-            if self._busy == 0:
-                self._busy_since = time.perf_counter()
-            self._busy += 1
-        try:
-            return self._answer(body)
-        finally:
-            with self.lock:
-                self._busy -= 1
-                if self._busy == 0:
-                    self.processing_s += time.perf_counter() - self._busy_since
+        return self._answer(body)
 
     def _answer(self, body: bytes) -> tuple[int, bytes]:
         req = json.loads(body)

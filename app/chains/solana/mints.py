@@ -47,6 +47,18 @@ class MintCache:
     def __init__(self, limit: int = 20_000) -> None:
         self._limit = limit
         self._data: dict[str, MintInfo] = {}
+        self._owners: set[str] = set()
+
+    def saw_owners(self, owners: Iterable[str]) -> None:
+        """Wallets whose holdings a refresh has resolved (see ``knows_owners``)."""
+        if len(self._owners) >= self._limit:
+            self._owners.clear()
+        self._owners.update(owners)
+
+    def knows_owners(self, owners: Iterable[str]) -> bool:
+        """Whether every one of these wallets was read before in this process: then its mints
+        are most likely known, and a refresh expects no metadata round."""
+        return all(o in self._owners for o in owners)
 
     def get(self, mint: str) -> MintInfo | None:
         return self._data.get(mint)
@@ -62,6 +74,7 @@ class MintCache:
     def copy(self) -> MintCache:
         other = MintCache(self._limit)
         other._data = dict(self._data)
+        other._owners = set(self._owners)
         return other
 
 

@@ -9,8 +9,11 @@ Round 2, only for mints not yet known (see :mod:`app.chains.solana.mints`): one
 ``getMultipleAccounts`` per 100 mint / Metaplex metadata accounts. It depends on round 1's token
 accounts, so round 1 would leave a part-filled last batch and round 2 another; instead round 1
 holds back the calls that do not feed round 2 (the remainder past the last full batch) and sends
-them with round 2, so a refresh costs ``ceil(all calls / batch size)`` HTTP requests. When no
-mint needs reading, the held-back calls go out alone: the same request count.
+them with round 2, so a refresh costs ``ceil(all calls / batch size)`` HTTP requests. Holding
+back costs a round trip when no mint turns out to need reading, so it is done only when a round 2
+is expected: some wallet was not read before in this process. A wallet read before that shows a
+new unknown mint costs one request more than the minimum; a guess wrong the other way costs a
+round trip, never a request.
 
 Replies of base64 methods go through solders' parsers; jsonParsed token accounts are checked by
 hand field by field (a solders round trip re-serialises every reply and cost more than the rest
@@ -281,7 +284,10 @@ class SolanaReader:
             round2.append(asyncio.ensure_future(self._run(held + self._metadata_jobs(st))))
 
         counted = _when_all_handled(feeders, start_round2)
-        first, held[:] = pack(counted, independent, self._client.batch_size)
+        if self.mints.cache.knows_owners(owners):
+            first = counted + independent  # no metadata round expected: nothing to hold back
+        else:
+            first, held[:] = pack(counted, independent, self._client.batch_size)
         try:
             await self._run(first)
             if not round2:
@@ -292,6 +298,7 @@ class SolanaReader:
                 task.cancel()
         for mint, info in parse_metadata(st.wanted, st.pdas, st.accounts).items():
             self.mints.cache.put(mint, info)
+        self.mints.cache.saw_owners(owners)
         self._token_balances(st)
         return self._stake_balances(st, owners)
 
