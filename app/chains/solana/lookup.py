@@ -10,7 +10,7 @@ from __future__ import annotations
 from solders.rpc.responses import GetMultipleAccountsResp
 
 from app.chains.solana.mints import TOKEN_PROGRAMS, onchain_asset, parse_metadata
-from app.chains.solana.reader import BadReply, parse_reply
+from app.chains.solana.replies import BadReply, parse_reply
 from app.chains.solana.rpc import BatchClient, Call, RpcError
 from app.chains.solana.tokens import curated_tokens, metaplex_metadata_address
 from app.domain.balances import AssetInfo

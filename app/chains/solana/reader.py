@@ -15,9 +15,7 @@ is expected: some wallet was not read before in this process. A wallet read befo
 new unknown mint costs one request more than the minimum; a guess wrong the other way costs a
 round trip, never a request.
 
-Replies of base64 methods go through solders' parsers; jsonParsed token accounts are checked by
-hand field by field (a solders round trip re-serialises every reply and cost more than the rest
-of the parse together). solana-py's own client accepts every reply (an integration test).
+Every reply is checked before use (:mod:`app.chains.solana.replies`).
 """
 
 from __future__ import annotations
@@ -26,9 +24,7 @@ import asyncio
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from solders.pubkey import Pubkey
 from solders.rpc.responses import GetEpochInfoResp, GetMultipleAccountsResp, GetProgramAccountsResp
 
 from app.chains.solana.mints import (
@@ -40,8 +36,9 @@ from app.chains.solana.mints import (
     metadata_keys,
     parse_metadata,
 )
+from app.chains.solana.replies import BadReply, parse_reply, token_holdings
 from app.chains.solana.rpc import BatchClient, Call, CallResult, RpcError
-from app.chains.solana.stake import STAKER_OFFSET, WITHDRAWER_OFFSET, StakeAccount, parse_stake
+from app.chains.solana.stake import STAKER_OFFSET, WITHDRAWER_OFFSET, attribute
 from app.chains.solana.stake import split_summary as stake_split
 from app.chains.solana.tokens import curated_tokens
 from app.domain.addresses import AddressFamily
@@ -59,64 +56,6 @@ from app.domain.model import Wallet
 
 STAKE_PROGRAM = "Stake11111111111111111111111111111111111111"
 KEYS_PER_CALL = 100
-U64_LIMIT = 2**64
-
-
-class BadReply(Exception):
-    pass
-
-
-def parse_reply(cls: Any, result: CallResult) -> Any:
-    """solders-validated parse of one reply; errors were screened out by the batch client."""
-    if result.envelope is None:
-        raise BadReply(result.error or "no reply")
-    try:
-        parsed = cls.from_json(json.dumps(result.envelope))
-    except (ValueError, TypeError) as exc:
-        raise BadReply("malformed RPC reply") from exc
-    if not isinstance(parsed, cls):
-        raise BadReply("RPC error reply")
-    return parsed
-
-
-_valid_mints: set[str] = set()
-
-
-def _mint_address(text: object) -> str:
-    if not isinstance(text, str):
-        raise ValueError("mint is not text")
-    if text not in _valid_mints:
-        Pubkey.from_string(text)  # raises ValueError for anything but a 32-byte base58 key
-        if len(_valid_mints) < 100_000:
-            _valid_mints.add(text)
-    return text
-
-
-def token_holdings(result: CallResult, owner: str) -> list[tuple[str, int, int]]:
-    """(mint, raw amount, decimals) of each non-empty account in a jsonParsed
-    ``getTokenAccountsByOwner`` reply. Raises BadReply / ValueError / KeyError / TypeError."""
-    if result.envelope is None:
-        raise BadReply(result.error or "no reply")
-    value = result.envelope["result"]["value"]
-    if not isinstance(value, list):
-        raise ValueError("value is not a list")
-    out = []
-    for item in value:
-        info = item["account"]["data"]["parsed"]["info"]
-        if info["owner"] != owner:
-            raise ValueError("token account of another owner")
-        amount = info["tokenAmount"]
-        text, decimals = amount["amount"], amount["decimals"]
-        if not (isinstance(text, str) and text.isascii() and text.isdigit()):
-            raise ValueError("amount is not a whole number")
-        if type(decimals) is not int or not 0 <= decimals <= 255:
-            raise ValueError("decimals out of range")
-        raw = int(text)
-        if raw >= U64_LIMIT:
-            raise ValueError("amount exceeds u64")
-        if raw:
-            out.append((_mint_address(info["mint"]), raw, decimals))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +234,10 @@ class SolanaReader:
             await round2[0]
         finally:
             for task in round2:
-                task.cancel()
+                if task.done() and not task.cancelled():
+                    task.exception()  # any error of it was raised above, or round 1's was
+                else:
+                    task.cancel()
         for mint, info in parse_metadata(st.wanted, st.pdas, st.accounts).items():
             self.mints.cache.put(mint, info)
         self.mints.cache.saw_owners(owners)
@@ -404,24 +346,9 @@ class SolanaReader:
                 st.balances.append(Balance(wallet, resolved.asset, raw))
 
     def _stake_balances(self, st: _Read, owners: list[str]) -> dict[str, str]:
-        """One stake holding per wallet: the exact sum of its stake accounts' lamports. A stake
-        account found for two tracked wallets (staker and withdrawer) counts once, for its
-        withdrawer: the withdraw authority owns the SOL. The per-status split goes to
-        ``extra["stake:<wallet>"]`` as JSON of raw lamports."""
-        tracked = set(owners)
-        per_wallet: dict[str, list[StakeAccount]] = {}
-        for found_for, lamports, data in st.stake.values():
-            try:
-                account = parse_stake(data, lamports, st.epoch)
-            except ValueError:
-                account = StakeAccount(lamports, found_for, found_for, None, 0, lamports)
-            if account.withdrawer in tracked:
-                holder = account.withdrawer
-            elif account.staker in tracked:
-                holder = account.staker
-            else:
-                holder = found_for
-            per_wallet.setdefault(holder, []).append(account)
+        """One stake holding per wallet: the exact sum of its stake accounts' lamports; the
+        per-status split goes to ``extra["stake:<wallet>"]`` as JSON of raw lamports."""
+        per_wallet = attribute(st.stake.values(), owners, st.epoch)
         asset = self._stake_asset()
         extra: dict[str, str] = {}
         for owner in owners:

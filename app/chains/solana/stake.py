@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
@@ -92,3 +93,28 @@ def split_summary(accounts: list[StakeAccount]) -> dict[str, str]:
             key = a.status.value if a.status is not None else "delegated_unknown_status"
             out[key] += a.delegated
     return {k: str(v) for k, v in out.items()}
+
+
+def attribute(
+    found: Iterable[tuple[str, int, bytes]], owners: Iterable[str], epoch: int | None
+) -> dict[str, list[StakeAccount]]:
+    """Stake accounts by the tracked wallet that holds them. ``found`` has one (wallet it was
+    found for, lamports, data) per distinct account. An account found for two tracked wallets
+    (staker and withdrawer) counts once, for its withdrawer: the withdraw authority owns the SOL.
+    Data that does not parse still counts in full, as undelegated, for the wallet it was found
+    for: the lamports are certain, only their status is not."""
+    tracked = set(owners)
+    out: dict[str, list[StakeAccount]] = {}
+    for found_for, lamports, data in found:
+        try:
+            account = parse_stake(data, lamports, epoch)
+        except ValueError:
+            account = StakeAccount(lamports, found_for, found_for, None, 0, lamports)
+        if account.withdrawer in tracked:
+            holder = account.withdrawer
+        elif account.staker in tracked:
+            holder = account.staker
+        else:
+            holder = found_for
+        out.setdefault(holder, []).append(account)
+    return out

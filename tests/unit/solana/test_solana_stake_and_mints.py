@@ -9,7 +9,8 @@ import pytest
 from solders.pubkey import Pubkey
 
 from app.chains.solana.mints import TOKEN_2022_PROGRAM, TOKEN_PROGRAM, MintCache, MintDirectory
-from app.chains.solana.reader import BadReply, _Job, pack, token_holdings
+from app.chains.solana.reader import _Job, pack
+from app.chains.solana.replies import BadReply, token_holdings
 from app.chains.solana.rpc import Call, CallResult
 from app.chains.solana.stake import StakeStatus, parse_stake, split_summary, status_at
 from app.chains.solana.tokens import KnownToken, MintInfo
