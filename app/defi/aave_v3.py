@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.defi import abi
-from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset
+from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset, unknown_token
 from app.defi.tokens import TokenBook
 from app.domain.balances import Balance, CallFailure
 from app.domain.ids import AccountId, AssetId
@@ -142,11 +142,15 @@ class AaveV3:
             for w_i, wallet in enumerate(wallets):
                 ok, raw = users[r_i * len(wallets) + w_i]
                 row = abi.decode_reply(USER_RESERVE_TYPES, raw) if ok else None
-                if row is None or info is None:
+                if row is None:
                     what = f"Aave v3 {info.symbol if info else reserve} reserve"
-                    out.failures.append(failure(wallet, asset_id, what, ok and info is not None))
+                    out.failures.append(failure(wallet, asset_id, what, ok))
                     continue
                 supplied, debt = int(row[0]), int(row[1]) + int(row[2])
+                if info is None:
+                    if supplied or debt:
+                        out.failures.append(unknown_token(wallet, asset_id, "Aave v3 reserve"))
+                    continue
                 asset = position_asset(info)
                 if supplied:
                     key = p.market.key(PositionKind.SUPPLIED)

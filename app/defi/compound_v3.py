@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.defi import abi
-from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset
+from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset, unknown_token
 from app.defi.tokens import TokenBook
-from app.domain.balances import Balance
+from app.domain.balances import Balance, CallFailure
 from app.domain.ids import AccountId, AssetId
 from app.domain.positions import LendingAccount, PositionKind, position_key
 
@@ -175,9 +175,13 @@ class CompoundV3:
             (ok_s, sup), (ok_b, bor) = m.supplied[w_i], m.borrowed[w_i]
             supplied = abi.decode_uint(sup) if ok_s else None
             borrowed = abi.decode_uint(bor) if ok_b else None
-            if supplied is None or borrowed is None or base_info is None:
-                ok = ok_s and ok_b and base_info is not None
+            if supplied is None or borrowed is None:
+                ok = ok_s and ok_b
                 out.failures.append(failure(wallet, base_id, "Compound v3 base balance", ok))
+                continue
+            if base_info is None:
+                if supplied or borrowed:
+                    out.failures.append(unknown_token(wallet, base_id, "Compound v3 base"))
                 continue
             base = position_asset(base_info)
             if supplied:
@@ -192,18 +196,22 @@ class CompoundV3:
                 amount = abi.decode_uint(raw) if ok else None
                 info = self._book.get(a.address)
                 a_id = AssetId(chain, "erc20", a.address)
-                if amount is None or info is None:
-                    ok_all = ok and info is not None
-                    out.failures.append(failure(wallet, a_id, "Compound v3 collateral", ok_all))
+                if amount is None:
+                    out.failures.append(failure(wallet, a_id, "Compound v3 collateral", ok))
                     continue
-                if amount:
+                if amount and info is None:
+                    out.failures.append(unknown_token(wallet, a_id, "Compound v3 collateral"))
+                elif amount and info is not None:
                     key = position_key(PROTOCOL, PositionKind.COLLATERAL, m.comet)
                     out.balances.append(Balance(wallet, position_asset(info), amount, key))
                     price = quotes[1 + a_i]
                     held.append((a, amount, None if price is None else Decimal(price)))
             if (borrowed or held) and (not quotes[0] or any(p is None for _, _, p in held)):
                 comet = AssetId(chain, "erc20", m.comet)
-                out.failures.append(failure(wallet, comet, "Compound v3 price feed", True))
+                reason = (
+                    "Compound v3: a price feed gave no price, so the account's health is unknown"
+                )
+                out.failures.append(CallFailure(wallet, comet, reason))
                 continue
             account = self._account(m, wallet, borrowed, base_info.decimals, quotes[0], held)
             if account is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.defi import abi
-from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset
+from app.defi.ports import Call, Outcome, Reply, Step, failure, position_asset, unknown_token
 from app.defi.tokens import TokenBook
 from app.domain.balances import AssetInfo, Balance
 from app.domain.ids import AccountId, AssetId
@@ -121,10 +121,12 @@ class EigenLayer:
             token = tokens.get(strategy)
             info = self._book.get(token) if token else None
             amount = abi.decode_uint(raw) if ok else None
-            if info is None or amount is None:
-                what = f"EigenLayer strategy {strategy}"
-                subject = AssetId(self._book.chain, "erc20", token or strategy)
-                out.failures.append(failure(wallet, subject, what, ok and token is not None))
+            what = f"EigenLayer strategy {strategy}"
+            subject = AssetId(self._book.chain, "erc20", token or strategy)
+            if amount is None or token is None:
+                out.failures.append(failure(wallet, subject, what, ok and amount is not None))
+            elif info is None:
+                out.failures.append(unknown_token(wallet, subject, what))
             elif amount:
                 out.balances.append(Balance(wallet, position_asset(info), amount, KEY))
         return out

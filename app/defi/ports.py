@@ -89,3 +89,8 @@ def failure(wallet: AccountId, asset: AssetId, what: str, ok: bool) -> CallFailu
         f"{what}: the contract reverted" if not ok else f"{what}: the contract answered garbage"
     )
     return CallFailure(wallet, asset, reason)
+
+
+def unknown_token(wallet: AccountId, asset: AssetId, what: str) -> CallFailure:
+    """A position held in a token whose decimals neither a list nor the chain could tell."""
+    return CallFailure(wallet, asset, f"{what}: the token's decimals could not be read")
