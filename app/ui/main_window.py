@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.wallets_page.edit_requested.connect(self.edit_wallet)
         self.wallets_page.selection_changed.connect(self._update_actions)
         self.holdings_page = HoldingsPage()
+        self.holdings_page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.holdings_page, "Portfolio")
@@ -191,7 +192,26 @@ class MainWindow(QMainWindow):
 
     def show_snapshot(self, snapshot: Snapshot | None) -> None:
         names = {w.address: w.display_name for w in self.wallets_model.wallets()}
-        self.holdings_page.show_snapshot(snapshot, self.chain_names, names)
+        if self.context is None:
+            self.holdings_page.show_snapshot(snapshot, self.chain_names, names)
+        else:
+            # Rows are prepared and the day-earlier snapshot read off the GUI thread: with
+            # thousands of holdings either would stall the window.
+            from app.services.day_change import comparison_time
+            from app.storage.snapshot_store import SqlSnapshotStore
+
+            store = SqlSnapshotStore(self.context.engine)
+            baseline = (
+                None
+                if snapshot is None
+                else (lambda: store.at_or_before(comparison_time(snapshot)))
+            )
+            self.tasks.run(
+                self.holdings_page.show_snapshot_async(
+                    snapshot, self.chain_names, names, baseline=baseline
+                ),
+                key="holdings",
+            )
         if self.risk_page is not None:
             self.risk_page.show_snapshot(snapshot, self.chain_names, names)
         if self.alerts_page is not None:

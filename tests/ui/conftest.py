@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,15 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
+    # asyncio.to_thread workers that end with the test: qasync's own executor runs QThreads,
+    # and one still alive when Python exits aborts the process.
+    pool = ThreadPoolExecutor(2)
+    loop.set_default_executor(pool)
     asyncio.set_event_loop(loop)
     try:
         yield loop
     finally:
+        pool.shutdown(wait=True)
         asyncio.events._set_running_loop(None)
         asyncio.set_event_loop(None)
 

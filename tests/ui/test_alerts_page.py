@@ -29,15 +29,9 @@ ETH = "eip155:1/slip44:60"
 
 
 @pytest.fixture
-def loop(qasync_loop: object) -> Iterator[object]:
-    """The qasync loop with a default executor that is shut down after the test, so no worker
-    QThread outlives it."""
-    from qasync import QThreadExecutor
-
-    executor = QThreadExecutor(1)
-    qasync_loop.set_default_executor(executor)  # type: ignore[attr-defined]
-    yield qasync_loop
-    executor.shutdown()
+def loop(qasync_loop: object) -> object:
+    """The qasync loop (its worker threads end with the test: see tests/ui/conftest.py)."""
+    return qasync_loop
 
 
 @pytest.fixture

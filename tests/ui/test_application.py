@@ -12,15 +12,19 @@ from app.config import Paths, Settings
 from app.ui.application import ChainfolioApp
 
 
-def test_shutdown_is_idempotent_and_closes_the_database(qapp, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_shutdown_is_idempotent_and_closes_the_database(
+    qapp, qtbot, qasync_loop, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
     paths = Paths.resolve(data_dir)
     paths.ensure()
     app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file))
     assert app.instance.listen()
     assert app.open_data()
     assert app.context is not None and app.window.act_add.isEnabled()
-    asyncio.run(app.shutdown())
-    asyncio.run(app.shutdown())
+    for _ in range(2):
+        task = asyncio.ensure_future(app.shutdown())
+        qtbot.waitUntil(task.done, timeout=5000)
+        assert task.exception() is None
     assert app.context._closed
     assert not ChainfolioApp(
         qapp, paths, Settings.load(paths.settings_file)

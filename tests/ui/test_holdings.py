@@ -219,10 +219,6 @@ def test_export_csv_writes_what_is_shown_exactly_and_formula_safe(
 def test_show_snapshot_async_prepares_off_thread_and_latest_wins(
     qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop
 ) -> None:
-    import qasync
-
-    executor = qasync.QThreadExecutor(1)  # shut down below: no thread outlives the test
-    qasync_loop.set_default_executor(executor)
     page = HoldingsPage()
     qtbot.addWidget(page)
     calls: list[int] = []
@@ -237,10 +233,7 @@ def test_show_snapshot_async_prepares_off_thread_and_latest_wins(
     second = asyncio.ensure_future(
         page.show_snapshot_async(latest(), CHAIN_NAMES, WALLET_NAMES, baseline=baseline(), now=T)
     )
-    try:
-        qtbot.waitUntil(lambda: first.done() and second.done(), timeout=5000)
-    finally:
-        executor.shutdown()
+    qtbot.waitUntil(lambda: first.done() and second.done(), timeout=5000)
     assert first.result() is False and second.result() is True
     assert calls == [1]
     assert page.total_label.text() == "8,570.00 USD" and page.model.portfolio.change is not None

@@ -4,7 +4,7 @@ estimate run off the GUI thread through the TaskRunner."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -25,15 +25,9 @@ NAMES = {"eip155:1": "Ethereum"}
 
 
 @pytest.fixture
-def loop(qasync_loop: object) -> Iterator[object]:
-    """The qasync loop with a default executor that is shut down after the test, so no worker
-    QThread outlives it."""
-    from qasync import QThreadExecutor
-
-    executor = QThreadExecutor(1)
-    qasync_loop.set_default_executor(executor)  # type: ignore[attr-defined]
-    yield qasync_loop
-    executor.shutdown()
+def loop(qasync_loop: object) -> object:
+    """The qasync loop (its worker threads end with the test: see tests/ui/conftest.py)."""
+    return qasync_loop
 
 
 def account(hf: str | None, protocol: str = "aave-v3") -> LendingAccount:

@@ -7,8 +7,6 @@ The offscreen platform has no system tray, so the tray is forced on or off throu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -107,7 +105,7 @@ def test_menu_actions(qtbot: QtBot, context: AppContext, qasync_loop: object) ->
     tray.act_refresh.trigger()
     qtbot.waitUntil(lambda: len(outcomes) == 1, timeout=5000)
     assert calls == [1] and outcomes[0].ok
-    assert window.holdings_page.total_label.text() == "3,000.00 USD"
+    qtbot.waitUntil(lambda: window.holdings_page.total_label.text() == "3,000.00 USD", timeout=5000)
 
     # Pause is one state: the tray's item is the window's action.
     tray.act_pause.trigger()
@@ -190,17 +188,8 @@ def test_without_a_tray_closing_quits(qtbot: QtBot, qapp: object, data_dir: Path
     asyncio.run(app.shutdown())
 
 
-@pytest.fixture
-def executor(qasync_loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """asyncio.to_thread on the test loop, with threads that end with the test."""
-    pool = ThreadPoolExecutor(1)
-    qasync_loop.set_default_executor(pool)
-    yield
-    pool.shutdown()
-
-
 def test_app_wires_scheduler_tray_and_settings(
-    qtbot: QtBot, qapp: object, data_dir: Path, qasync_loop: object, executor: None
+    qtbot: QtBot, qapp: object, data_dir: Path, qasync_loop: object
 ) -> None:
     """With data open: the tray shows the stored total at once, failures notify, settings
     changes reach the scheduler."""
@@ -250,7 +239,7 @@ def _no_real_tray_messages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_refresh_checks_alert_rules_and_notifies_from_the_tray(
-    qtbot: QtBot, qapp: object, data_dir: Path, qasync_loop: object, executor: None
+    qtbot: QtBot, qapp: object, data_dir: Path, qasync_loop: object
 ) -> None:
     """The window has Risk and Alerts tabs; a refresh whose price crosses a rule's level
     notifies once from the tray and lists the alert."""
