@@ -32,6 +32,7 @@ from app.domain.model import Wallet
 if TYPE_CHECKING:
     from app.domain.balances import Balance
     from app.domain.positions import LendingAccount
+    from app.domain.snapshot import Snapshot
     from app.services.prices import HoldingValue
 
 
@@ -140,6 +141,8 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
             env.print(f"Total: {document['total']} {document['currency']}{note}")
             for problem in document["price_errors"]:
                 env.print(f"  prices: {problem}")
+            for alert in document["alerts"]:
+                env.print(f"Alert: {alert['title']}: {alert['message']}")
     return 0 if all(c["status"] == "ok" for c in payload) else 1
 
 
@@ -201,8 +204,20 @@ async def _refresh_and_snapshot(
                 for s in snapshot.sources
             ],
         },
+        "alerts": _check_alerts(env, snapshot, {str(c.chain_id): c.name for c in chains}),
     }
     return results, document
+
+
+def _check_alerts(env: CliEnv, snapshot: Snapshot, names: dict[str, str]) -> list[dict[str, Any]]:
+    """A headless refresh checks the alert rules like the window does (each fires once)."""
+    from app.services.alerts import build_alert_service
+
+    fired = build_alert_service(env.context.engine, chain_names=names).check(snapshot)
+    return [
+        {"rule": a.rule_id, "kind": a.kind.value, "title": a.title, "message": a.message}
+        for a in fired
+    ]
 
 
 def _remember_held(env: CliEnv, wallets: list[Wallet], results: list[ChainReadResult]) -> None:

@@ -102,3 +102,28 @@ def test_refresh_values_holdings_with_prices(data_dir: Path, anvil: Anvil) -> No
     assert later["total"] == later["snapshot"]["stale_total"] == doc["total"]
     assert con.execute("SELECT count(*) FROM snapshots").fetchone() == (2,)
     con.close()
+
+
+def test_headless_refresh_checks_alert_rules_once_per_crossing(
+    data_dir: Path, anvil: Anvil
+) -> None:
+    from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
+
+    wallet = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30"
+    anvil.set_native(wallet, 10**18)
+    run(data_dir, "wallets", "add", wallet)
+    run(data_dir, "networks", "add", str(anvil.chain_id), "Local", "ETH", anvil.url,
+        "--multicall3", MULTICALL3)  # fmt: skip
+    chain, asset = f"eip155:{anvil.chain_id}", f"eip155:{anvil.chain_id}/slip44:60"
+    with serve_in_thread(FakeDefiLlama(prices={})) as url:
+        run(data_dir, "config", "set", "prices.defillama.url", url)
+        run(data_dir, "config", "set", "prices.order", "defillama")
+        run(data_dir, "prices", "override", asset, "1999.5")
+        assert run(data_dir, "refresh", "--once", "--chain", chain)[0] == 0
+        assert run(data_dir, "alerts", "add", "--price-above", asset, "1500")[0] == 0
+        outputs = [run(data_dir, "refresh", "--once", "--chain", chain)[1] for _ in range(2)]
+        _, doc = run(data_dir, "refresh", "--once", "--json", "--chain", chain)
+    assert [o.count("Alert: ") for o in outputs] == [1, 0]  # fires once, not every refresh
+    assert json.loads(doc)["alerts"] == []
+    _, history = run(data_dir, "alerts", "history", "--json")
+    assert len(json.loads(history)) == 1
