@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from app.domain.errors import ChainfolioError
+from app.tls import tls_context
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -66,7 +67,9 @@ class JsonRpcTransport:
             limits = httpx.Limits(
                 max_connections=self.max_connections, max_keepalive_connections=self.max_connections
             )
-            self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout, limits=limits, verify=tls_context()
+            )
         return self._client
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:

@@ -14,6 +14,7 @@ from app.prices.coingecko import CoinGeckoSource
 from app.prices.defillama import DefiLlamaSource
 from app.services.prices import PriceService
 from app.storage.price_store import SqlBackfillStore, SqlPriceStore
+from app.tls import tls_context
 
 
 @dataclass
@@ -35,6 +36,7 @@ def build_price_service(
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(max_keepalive_connections=8, max_connections=8),
         headers={"User-Agent": "Chainfolio"},
+        verify=tls_context(),
     )
     coingecko = CoinGeckoSource(
         client,
