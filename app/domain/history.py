@@ -6,7 +6,7 @@ implements it on SQLite. Money crosses it as exact Decimal text; floats only for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,6 +45,6 @@ class HistoryStore(Protocol):
         self, kind: str, snapshot_ids: Sequence[int], keys: Sequence[str]
     ) -> list[tuple[int, str, float, str]]: ...
 
-    def symbols(self, asset_ids: Sequence[str]) -> dict[str, str]: ...
+    def symbols(self, where: Mapping[str, int]) -> dict[str, str]: ...
 
     def snapshot_near(self, when: int, after: bool = False) -> StoredSnapshot | None: ...

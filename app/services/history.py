@@ -197,7 +197,10 @@ class HistoryService:
             r, j = row_of[key], position[sid]
             matrix[r, j] = value
             exact[r][j] = text
-        symbols = self._store.symbols(keys) if kind == "asset" else {}
+        latest: dict[str, int] = {}  # the newest drawn snapshot holding each key
+        for sid, key, _value, _text in rows:
+            latest[key] = max(latest.get(key, sid), sid)
+        symbols = self._store.symbols(latest) if kind == "asset" else {}
         labels = names or {}
         series = [
             Series(k, series_label(kind, k, labels, symbols), matrix[r], exact[r])

@@ -13,7 +13,7 @@ the snapshot's own transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -46,17 +46,24 @@ class SqlHistoryStore:
         return None if row[0] is None else (int(row[0]), int(row[1]))
 
     def totals(self, start: int | None = None, end: int | None = None) -> TotalsColumns:
+        """Reads only the covering index ``ix_snapshots_timeline``, through the driver's own
+        cursor: for years of hourly history this is the hot path of every timeline load."""
         query = "SELECT id, taken_at, CAST(total AS REAL), total FROM snapshots"
         where = []
+        params: dict[str, int] = {}
         if start is not None:
             where.append("taken_at >= :start")
+            params["start"] = start
         if end is not None:
             where.append("taken_at <= :end")
+            params["end"] = end
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY taken_at, id"
         with self._engine.connect() as con:
-            rows = con.execute(text(query), {"start": start, "end": end}).fetchall()
+            raw = con.connection.driver_connection
+            assert raw is not None
+            rows = raw.execute(query, params).fetchall()
         if not rows:
             return TotalsColumns([], [], [], [])
         ids, times, floats, totals = zip(*rows, strict=True)
@@ -80,35 +87,33 @@ class SqlHistoryStore:
     def breakdown(
         self, kind: str, snapshot_ids: Sequence[int], keys: Sequence[str]
     ) -> list[tuple[int, str, float, str]]:
-        """(snapshot id, key, value for drawing, exact value) for the given snapshots and keys."""
+        """(snapshot id, key, value for drawing, exact value) for the given snapshots and keys:
+        one primary-key seek per (snapshot, key), read through the driver's cursor."""
         if not snapshot_ids or not keys:
             return []
         with self._engine.connect() as con:
-            rows = con.execute(
-                text(
-                    "SELECT snapshot_id, key, CAST(value AS REAL), value FROM snapshot_breakdown "
-                    "WHERE snapshot_id IN (SELECT value FROM json_each(:ids)) AND kind = :kind "
-                    "AND key IN (SELECT value FROM json_each(:keys))"
-                ),
-                {
-                    "ids": json.dumps(list(snapshot_ids)),
-                    "kind": kind,
-                    "keys": json.dumps(list(keys)),
-                },
+            raw = con.connection.driver_connection
+            assert raw is not None
+            rows: list[tuple[int, str, float, str]] = raw.execute(
+                "SELECT snapshot_id, key, CAST(value AS REAL), value FROM snapshot_breakdown "
+                "WHERE snapshot_id IN (SELECT value FROM json_each(?)) AND kind = ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (json.dumps([int(i) for i in snapshot_ids]), kind, json.dumps(list(keys))),
             ).fetchall()
-        return [(int(r[0]), str(r[1]), float(r[2]), str(r[3])) for r in rows]
+        return rows
 
-    def symbols(self, asset_ids: Sequence[str]) -> dict[str, str]:
-        """The most recent symbol stored for each asset (for legends)."""
+    def symbols(self, where: Mapping[str, int]) -> dict[str, str]:
+        """Symbols for legends: ``where`` maps each asset id to a snapshot that holds it (the
+        holdings primary key starts with the snapshot, so each lookup reads one snapshot)."""
         found: dict[str, str] = {}
         with self._engine.connect() as con:
-            for asset in asset_ids:
-                row = con.execute(
-                    text(
-                        "SELECT symbol FROM snapshot_holdings WHERE asset_id = :a "
-                        "ORDER BY snapshot_id DESC LIMIT 1"
-                    ),
-                    {"a": asset},
+            raw = con.connection.driver_connection
+            assert raw is not None
+            for asset, snapshot_id in where.items():
+                row = raw.execute(
+                    "SELECT symbol FROM snapshot_holdings WHERE snapshot_id = ? AND asset_id = ? "
+                    "LIMIT 1",
+                    (int(snapshot_id), asset),
                 ).fetchone()
                 if row is not None:
                     found[asset] = str(row[0])

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -116,6 +117,8 @@ snapshots = Table(
     Column("stale_total", Text, nullable=False),
     Column("sources", Text, nullable=False),
 )
+# revision 0007: the net-worth timeline reads only this index, not the rows' source JSON
+Index("ix_snapshots_timeline", snapshots.c.taken_at, snapshots.c.id, snapshots.c.total)
 
 snapshot_holdings = Table(
     "snapshot_holdings",

@@ -20,9 +20,9 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QDateTime, QEvent, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app.ui.models.changes_model import SORT_ROLE, WhatChangedModel, format_money, format_signed
 from app.ui.tasks import TaskRunner
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from app.services.history import Breakdown, Comparison, HistoryService, NetWorth
     from app.ui.timeline_plot import TimelinePlot
 
+T = TypeVar("T")
 HOUR = 3600
 DAY = 86400
 RANGES: tuple[tuple[str, str, int | None], ...] = (
@@ -158,7 +160,7 @@ class TimelinePage(QWidget):
         self.changes_proxy.setSourceModel(self.changes_model)
         self.changes_table = QTableView()
         self.changes_table.setModel(self.changes_proxy)
-        self.changes_table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+        self.changes_table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.changes_table.setSortingEnabled(True)  # starts in the model's order: |change|
         self.changes_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.changes_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -237,8 +239,8 @@ class TimelinePage(QWidget):
         service = self._history()
         self.tasks.run(
             asyncio.to_thread(service.net_worth),
-            on_success=self._on_net_worth,
-            on_failure=self._on_failure,
+            on_success=self._alive(self._on_net_worth),
+            on_failure=self._alive(self._on_failure),
             key="net-worth",
         )
 
@@ -303,6 +305,15 @@ class TimelinePage(QWidget):
             self.plot.hovered.connect(self._update_readout)
             self.plot_layout.addWidget(self.plot)
         return self.plot
+
+    def _alive(self, handler: Callable[[T], None]) -> Callable[[T], None]:
+        """A result may arrive after the page was closed and deleted: drop it then."""
+
+        def call(value: T) -> None:
+            if isValid(self):
+                handler(value)
+
+        return call
 
     def _on_failure(self, exc: BaseException) -> None:
         message = f"Could not read the history: {exc}"
@@ -388,8 +399,8 @@ class TimelinePage(QWidget):
                 names=self.names,
                 net_worth=self.net_worth,
             ),
-            on_success=self._on_breakdown,
-            on_failure=self._on_failure,
+            on_success=self._alive(self._on_breakdown),
+            on_failure=self._alive(self._on_failure),
             key="breakdown",
         )
 
@@ -456,8 +467,8 @@ class TimelinePage(QWidget):
             return
         self.tasks.run(
             asyncio.to_thread(self._history().what_changed, start, end),
-            on_success=self._on_changes,
-            on_failure=self._on_failure,
+            on_success=self._alive(self._on_changes),
+            on_failure=self._alive(self._on_failure),
             key="changes",
         )
 
@@ -484,8 +495,3 @@ class TimelinePage(QWidget):
         self._ensure_plot()
         if self._dirty:
             self.reload()
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and self.plot is not None:
-            self.plot.apply_palette()

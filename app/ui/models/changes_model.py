@@ -1,0 +1,131 @@
+""" "What changed" between two snapshots as a table: per asset (and position), the change split
+into price effect and quantity effect. Values stay Decimal; floats are sort keys only."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from app.domain.changes import AssetChange
+from app.domain.positions import position_kind, position_protocol
+from app.domain.text import clean_text
+from app.ui.models.base import Index, ListTableModel
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+GAIN = QColor("#2e9d5b")  # readable on light and dark backgrounds
+LOSS = QColor("#d1495b")
+
+
+class ChangeColumn(enum.IntEnum):
+    ASSET = 0
+    CHAIN = 1
+    POSITION = 2
+    BEFORE = 3
+    AFTER = 4
+    PRICE_EFFECT = 5
+    QUANTITY_EFFECT = 6
+    CHANGE = 7
+
+
+HEADERS = (
+    "Asset", "Chain", "Position", "Value before", "Value after", "Price effect",
+    "Quantity effect", "Change",
+)  # fmt: skip
+SIGNED = {ChangeColumn.PRICE_EFFECT, ChangeColumn.QUANTITY_EFFECT, ChangeColumn.CHANGE}
+NUMERIC = SIGNED | {ChangeColumn.BEFORE, ChangeColumn.AFTER}
+
+
+def format_money(value: Decimal, currency: str) -> str:
+    """Money rounded for display only, straight from the Decimal (never through a float):
+    two decimals with grouped thousands, or six significant digits below 1."""
+    text = f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.6g}"
+    return f"{text} {currency}"
+
+
+def format_signed(value: Decimal, currency: str) -> str:
+    """Money with an explicit sign (``+1,234.50 USD``)."""
+    text = format_money(value, currency)
+    return text if text.startswith("-") or value.is_zero() else "+" + text
+
+
+def format_amount(value: Decimal) -> str:
+    """A token amount, exact, without trailing zeros."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def describe_position(key: str) -> str:
+    if not key:
+        return "Wallet"
+    kind = position_kind(key)
+    protocol = clean_text(position_protocol(key), 30)
+    return f"{protocol} {kind.value}" if kind is not None else clean_text(key, 40)
+
+
+class WhatChangedModel(ListTableModel[AssetChange]):
+    HEADERS = HEADERS
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.currency = "USD"
+        self.chain_names: dict[str, str] = {}
+
+    def set_changes(
+        self, rows: list[AssetChange], currency: str, chain_names: dict[str, str]
+    ) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.currency = currency
+        self.chain_names = dict(chain_names)
+        self.endResetModel()
+
+    def _number(self, row: AssetChange, column: ChangeColumn) -> Decimal:
+        return {
+            ChangeColumn.BEFORE: row.value_before,
+            ChangeColumn.AFTER: row.value_after,
+            ChangeColumn.PRICE_EFFECT: row.price_effect,
+            ChangeColumn.QUANTITY_EFFECT: row.quantity_effect,
+            ChangeColumn.CHANGE: row.change,
+        }[column]
+
+    def _display(self, row: AssetChange, column: ChangeColumn) -> str:
+        if column == ChangeColumn.ASSET:
+            return clean_text(row.symbol, 32)
+        if column == ChangeColumn.CHAIN:
+            return clean_text(self.chain_names.get(row.chain, row.chain), 40)
+        if column == ChangeColumn.POSITION:
+            return describe_position(row.position)
+        value = self._number(row, column)
+        if column in SIGNED:
+            return format_signed(value, self.currency)
+        return format_money(value, self.currency)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self.valid_row(index)
+        if row is None:
+            return None
+        column = ChangeColumn(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == SORT_ROLE:
+            if column in NUMERIC:
+                return float(self._number(row, column))
+            return self._display(row, column).lower()
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column in SIGNED:
+            value = self._number(row, column)
+            return GAIN if value > 0 else LOSS if value < 0 else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == ChangeColumn.ASSET:
+                return row.asset_id
+            if column in (ChangeColumn.BEFORE, ChangeColumn.AFTER):
+                amount = row.amount_before if column == ChangeColumn.BEFORE else row.amount_after
+                return f"{format_amount(amount)} {clean_text(row.symbol, 32)}"
+            if column in NUMERIC:
+                return f"{self._number(row, column):f} {self.currency}"  # exact, unrounded
+        return None

@@ -1,0 +1,266 @@
+"""The timeline chart (pyqtgraph). Imported only when the timeline page is first shown.
+
+Why its own module: pyqtgraph and numpy cost ~0.5 s to import, so the window's first paint must
+not wait for them; :mod:`app.ui.timeline_page` imports this lazily.
+
+Drawing follows pyqtgraph's examples (DateAxisItem with epoch seconds, crosshair from an
+InfiniteLine + ``mapSceneToView`` + ``searchsorted``, throttled by ``SignalProxy``) but the
+downsampling is ours (:mod:`app.services.downsample`): on every range change the visible part of
+the full series is cut to two points per pixel, peaks kept, so five years of hourly snapshots
+redraw in a few milliseconds. Every text given to pyqtgraph is plain text or HTML-escaped:
+legend labels render as HTML there, and token symbols are hostile.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.services.history import Breakdown, NetWorth
+
+# Tableau 10: distinct on light and dark backgrounds, kind to colour-blind readers.
+SERIES_COLOURS = (
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)  # fmt: skip
+OTHER_COLOUR = "#8c8c8c"
+FILL_ALPHA = 150
+
+
+class MoneyAxis(pg.AxisItem):  # type: ignore[misc]
+    """Grouped thousands instead of pyqtgraph's SI prefixes (a portfolio is not in kV)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        places = 0 if spacing >= 1 else 2
+        return [f"{v:,.{places}f}" for v in values]
+
+
+class TimelinePlot(QWidget):
+    """Net worth (one line) or a breakdown (stacked areas or lines) over time.
+
+    ``describe(t)`` is asked for the crosshair: it returns the snapped (x, y) and the text.
+    """
+
+    x_range_changed = Signal(float, float)  # every change (pan, zoom, range button)
+    x_range_settled = Signal(float, float)  # after the view stopped moving for a moment
+    hovered = Signal(str)  # the crosshair's text ("" when it is hidden)
+
+    def __init__(
+        self,
+        describe: Callable[[float], tuple[float, float, str] | None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._describe = describe
+        self.net_worth: NetWorth | None = None
+        self.breakdown: Breakdown | None = None
+        self.stacked = True
+        self._items: list[Any] = []
+        pg.setConfigOptions(antialias=True)
+        self.widget = pg.PlotWidget(
+            axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": MoneyAxis("left")}
+        )
+        self.widget.setObjectName("timelinePlot")
+        self.item = self.widget.getPlotItem()
+        self.item.setMenuEnabled(False)
+        self.item.hideButtons()
+        self.item.showGrid(x=True, y=True, alpha=0.15)
+        self.view = self.item.getViewBox()
+        self.view.setMouseEnabled(x=True, y=False)  # pan and zoom in time; y follows the data
+        self.view.disableAutoRange(axis="x")  # the range buttons and the person decide x
+        self.view.enableAutoRange(axis="y")
+        self.view.setAutoVisible(y=True)
+        self.total_curve = pg.PlotCurveItem()
+        self.total_curve.setZValue(10)
+        self.item.addItem(self.total_curve)
+        self.legend = self.item.addLegend(offset=(10, 10))
+        self.legend.hide()
+        self.vline = pg.InfiniteLine(angle=90, movable=False)
+        self.vline.setZValue(20)
+        self.marker = pg.ScatterPlotItem(size=8)
+        self.marker.setZValue(21)
+        self.label = pg.TextItem(anchor=(0, 1))
+        self.label.setZValue(22)
+        for item in (self.vline, self.marker, self.label):
+            self.item.addItem(item, ignoreBounds=True)
+            item.hide()
+        self.hover_text = ""
+        self._mouse = pg.SignalProxy(
+            self.widget.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved
+        )
+        self.view.sigXRangeChanged.connect(self._on_x_range)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(250)
+        self._settle.timeout.connect(lambda: self.x_range_settled.emit(*self.x_range()))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+        self.apply_palette()
+
+    # --- data ---------------------------------------------------------------------------
+    def set_net_worth(self, nw: NetWorth, now: float) -> None:
+        """Draw a new series; pan and zoom stay within a margin around the data and now."""
+        self.net_worth = nw
+        if len(nw):
+            last = max(float(nw.times[-1]), now)
+            first = min(float(nw.times[0]), last - 366 * 86400.0)  # the "1 y" button must fit
+            margin = 0.1 * (last - first)
+            self.view.setLimits(xMin=first - margin, xMax=last + margin, minXRange=600)
+        self.redraw()
+
+    def set_breakdown(self, breakdown: Breakdown | None, stacked: bool) -> None:
+        self.breakdown = breakdown
+        self.stacked = stacked
+        self._draw_breakdown()
+
+    def x_range(self) -> tuple[float, float]:
+        lo, hi = self.view.viewRange()[0]
+        return float(lo), float(hi)
+
+    def set_x_range(self, lo: float, hi: float) -> None:
+        self.view.setXRange(lo, hi, padding=0)
+
+    def buckets(self) -> int:
+        """Time buckets for the visible range: one per horizontal pixel of the plot area."""
+        return max(int(self.view.width()), 200)
+
+    # --- drawing ------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Cut the full series to what the visible range and width need (peaks kept)."""
+        nw = self.net_worth
+        if nw is None or not len(nw):
+            self.total_curve.setData([], [])
+            return
+        lo, hi = self.x_range()
+        span = hi - lo
+        # a margin of one screen on each side keeps panning smooth until the next redraw
+        x, y = nw.visible(lo - span, hi + span, 3 * self.buckets())
+        self.total_curve.setData(x, y)
+
+    def _clear_breakdown(self) -> None:
+        for item in self._items:
+            self.item.removeItem(item)
+        self._items = []
+        self.legend.clear()
+        self.legend.hide()
+
+    def _draw_breakdown(self) -> None:
+        self._clear_breakdown()
+        b = self.breakdown
+        if b is None or not b.series or not len(b.times):
+            return
+        x = b.times.astype(np.float64)
+        values = np.vstack([s.values for s in b.series])
+        colours = [
+            OTHER_COLOUR if s.key == "" else SERIES_COLOURS[i % len(SERIES_COLOURS)]
+            for i, s in enumerate(b.series)
+        ]
+        if self.stacked:
+            self._draw_stack(x, values, colours)
+        else:
+            for row, colour in zip(values, colours, strict=True):
+                curve = pg.PlotCurveItem(x, row, pen=pg.mkPen(colour, width=1.5))
+                self.item.addItem(curve)
+                self._items.append(curve)
+        for s, colour in zip(b.series, colours, strict=True):
+            sample = pg.PlotDataItem(
+                [], [], pen=pg.mkPen(colour, width=2), fillLevel=0, fillBrush=self._fill(colour)
+            )
+            self.legend.addItem(sample, html.escape(s.label))
+        self.legend.show()
+
+    def _draw_stack(self, x: Any, values: Any, colours: list[str]) -> None:
+        """Assets stack up from zero, debts stack down from zero; the total line is the net."""
+        for part in (np.clip(values, 0, None), np.clip(values, None, 0)):
+            edges = np.vstack([np.zeros(len(x)), np.cumsum(part, axis=0)])
+            for i, colour in enumerate(colours):
+                if not np.any(part[i]):
+                    continue
+                lower = pg.PlotCurveItem(x, edges[i], pen=pg.mkPen(None))
+                upper = pg.PlotCurveItem(x, edges[i + 1], pen=pg.mkPen(colour, width=1))
+                fill = pg.FillBetweenItem(lower, upper, brush=self._fill(colour))
+                for item in (lower, upper, fill):
+                    self.item.addItem(item)
+                    self._items.append(item)
+
+    @staticmethod
+    def _fill(colour: str) -> QColor:
+        c = QColor(colour)
+        c.setAlpha(FILL_ALPHA)
+        return c
+
+    def apply_palette(self) -> None:
+        """Follow the application palette (light or dark)."""
+        pal = self.palette()
+        base = pal.color(QPalette.ColorRole.Base)
+        text = pal.color(QPalette.ColorRole.Text)
+        self.widget.setBackground(base)
+        for name in ("left", "bottom"):
+            axis = self.item.getAxis(name)
+            axis.setPen(pg.mkPen(text))
+            axis.setTextPen(pg.mkPen(text))
+        self.total_curve.setPen(pg.mkPen(text, width=2))
+        dim = QColor(text)
+        dim.setAlpha(140)
+        self.vline.setPen(pg.mkPen(dim, width=1, style=Qt.PenStyle.DashLine))
+        self.marker.setBrush(pg.mkBrush(text))
+        self.marker.setPen(pg.mkPen(base))
+        self.label.setColor(text)
+        self.label.fill = pg.mkBrush(base)
+        self.legend.setLabelTextColor(text)
+        self.legend.setBrush(pg.mkBrush(base))
+
+    # --- interaction --------------------------------------------------------------------
+    def _on_x_range(self, *_: object) -> None:
+        self.redraw()
+        self.x_range_changed.emit(*self.x_range())
+        self._settle.start()
+
+    def _mouse_moved(self, event: tuple[QPointF]) -> None:
+        self.hover_scene(event[0])
+
+    def hover_scene(self, pos: QPointF) -> None:
+        """Move the crosshair to the snapshot nearest to a scene position."""
+        if not self.view.sceneBoundingRect().contains(pos):
+            self.hide_crosshair()
+            return
+        found = self._describe(self.view.mapSceneToView(pos).x())
+        if found is None:
+            self.hide_crosshair()
+            return
+        x, y, text = found
+        self.hover_text = text
+        self.vline.setPos(x)
+        self.marker.setData([x], [y])
+        self.label.setText(text)
+        lo, hi = self.x_range()
+        self.label.setAnchor((1, 1) if x > (lo + hi) / 2 else (0, 1))
+        self.label.setPos(x, y)
+        for item in (self.vline, self.marker, self.label):
+            item.show()
+        self.hovered.emit(text)
+
+    def hide_crosshair(self) -> None:
+        if not self.hover_text:
+            return
+        self.hover_text = ""
+        for item in (self.vline, self.marker, self.label):
+            item.hide()
+        self.hovered.emit("")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # light/dark switch, or a parent's palette
+            self.apply_palette()
+
+    def leaveEvent(self, event: Any) -> None:
+        self.hide_crosshair()
+        super().leaveEvent(event)
