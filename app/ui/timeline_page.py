@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -131,11 +132,12 @@ class TimelinePage(QWidget):
         self.stacked_box.toggled.connect(self._on_stacked)
         tools.addWidget(self.breakdown_box)
         tools.addWidget(self.stacked_box)
-        tools.addStretch(1)
         self.readout = QLabel()
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setObjectName("timelineReadout")
-        tools.addWidget(self.readout)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        tools.addWidget(self.readout, 1)
 
         # --- chart (created on first show) ---------------------------------------------
         self.plot_holder = QWidget()
@@ -431,8 +433,9 @@ class TimelinePage(QWidget):
         return float(nw.times[i]), float(nw.values[i]), text
 
     def _update_readout(self, text: str) -> None:
+        """Time and total in the tool row; the per-series values stay in the chart's label."""
         if text:
-            self.readout.setText(text.replace("\n", " · "))
+            self.readout.setText(" · ".join(text.splitlines()[:2]))
 
     # --- what changed -------------------------------------------------------------------
     def _sync_dates_to_view(self) -> None:

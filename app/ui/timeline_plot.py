@@ -86,7 +86,7 @@ class TimelinePlot(QWidget):
         self.vline.setZValue(20)
         self.marker = pg.ScatterPlotItem(size=8)
         self.marker.setZValue(21)
-        self.label = pg.TextItem(anchor=(0, 1))
+        self.label = pg.TextItem(anchor=(0, 0))
         self.label.setZValue(22)
         for item in (self.vline, self.marker, self.label):
             self.item.addItem(item, ignoreBounds=True)
@@ -171,10 +171,10 @@ class TimelinePlot(QWidget):
                 self.item.addItem(curve)
                 self._items.append(curve)
         for s, colour in zip(b.series, colours, strict=True):
-            sample = pg.PlotDataItem(
-                [], [], pen=pg.mkPen(colour, width=2), fillLevel=0, fillBrush=self._fill(colour)
-            )
-            self.legend.addItem(sample, html.escape(s.label))
+            swatch = pg.BarGraphItem(x=[0], height=[1], width=1, pen=colour, brush=colour)
+            self.legend.addItem(swatch, html.escape(s.label))  # legend labels render HTML
+        for sample, _label in self.legend.items:  # a click would only hide the swatch
+            sample.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.legend.show()
 
     def _draw_stack(self, x: Any, values: Any, colours: list[str]) -> None:
@@ -215,6 +215,7 @@ class TimelinePlot(QWidget):
         self.marker.setPen(pg.mkPen(base))
         self.label.setColor(text)
         self.label.fill = pg.mkBrush(base)
+        self.label.border = pg.mkPen(dim)
         self.legend.setLabelTextColor(text)
         self.legend.setBrush(pg.mkBrush(base))
 
@@ -241,9 +242,11 @@ class TimelinePlot(QWidget):
         self.vline.setPos(x)
         self.marker.setData([x], [y])
         self.label.setText(text)
+        # beside the line at the top of the plot, on the side with more room
         lo, hi = self.x_range()
-        self.label.setAnchor((1, 1) if x > (lo + hi) / 2 else (0, 1))
-        self.label.setPos(x, y)
+        top = self.view.viewRange()[1][1]
+        self.label.setAnchor((1.03, 0) if x > (lo + hi) / 2 else (-0.03, 0))
+        self.label.setPos(x, top)
         for item in (self.vline, self.marker, self.label):
             item.show()
         self.hovered.emit(text)

@@ -1,6 +1,6 @@
 """Take a real screenshot of the running app under Xvfb (the X root window, not a widget render).
 
-    xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py OUT.png [wallets|settings]
+    xvfb-run -s "-screen 0 1100x720x24" .venv/bin/python tests/support/screenshot.py OUT.png [wallets|settings|risk|timeline]
 
 Builds a throw-away data directory with a few wallets, starts the real application object,
 waits for the wallets to be shown, grabs the screen and quits.
@@ -109,6 +109,8 @@ def show_portfolio_view(app: object) -> None:
 def main(out: Path, view: str = "window") -> int:
     if view == "risk":
         return risk_screenshot(out)
+    if view == "timeline":
+        return timeline_screenshot(out)
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
@@ -309,6 +311,121 @@ def risk_screenshot(out: Path) -> int:
 
         QTimer.singleShot(900, hover)
         return qapp.exec()
+
+
+def timeline_screenshot(out: Path) -> int:
+    """The timeline tab on its own window: five months of history on four chains (daily, then
+    every 4 hours, then hourly for the last week), broken down by chain, "what changed" over the
+    whole range, and the crosshair on the ETH dip.
+
+        xvfb-run -s "-screen 0 1100x760x24" .venv/bin/python tests/support/screenshot.py docs/timeline.png timeline
+    """
+    import math
+    import random
+    import time
+    from decimal import Decimal
+
+    import qasync
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from app.domain.balances import SourceState
+    from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+    from app.storage.database import open_database
+    from app.storage.snapshot_store import SqlSnapshotStore
+    from app.ui.timeline_page import TimelinePage
+
+    sol_chain = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
+    chains = {"eip155:1": "Ethereum", "eip155:42161": "Arbitrum One", "eip155:8453": "Base",
+              sol_chain: "Solana"}  # fmt: skip
+    hw, hot, phantom, cex = (w[0] for w in WALLETS)
+    # wallet, asset, symbol, decimals, price key, amount at the start
+    book = [
+        (hw, "eip155:1/slip44:60", "ETH", 18, "ETH", "6.2", ""),
+        (hw, "eip155:1/erc20:0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599", "WBTC", 8, "BTC", "0.42", ""),
+        (hw, "eip155:1/erc20:0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84", "stETH", 18, "ETH", "3.1", "lido:staked"),
+        (hot, "eip155:1/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "USDC", 6, "USD", "18000", "aave-v3:supplied"),
+        (hot, "eip155:1/slip44:60", "ETH", 18, "ETH", "-2.0", "aave-v3:borrowed"),
+        (hot, "eip155:42161/slip44:60", "ETH", 18, "ETH", "1.6", ""),
+        (hot, "eip155:42161/erc20:0x912CE59144191C1204E64559FE8253a0e49E6548", "ARB", 18, "ARB", "5400", ""),
+        (cex, "eip155:8453/erc20:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "USDC", 6, "USD", "4200", ""),
+        (cex, "eip155:8453/slip44:60", "ETH", 18, "ETH", "0.9", ""),
+        (phantom, f"{sol_chain}/slip44:501", "SOL", 9, "SOL", "64", ""),
+        (phantom, f"{sol_chain}/stake:native", "SOL", 9, "SOL", "150", "solana:staked"),
+        (phantom, f"{sol_chain}/token:JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", "JUP", 6, "JUP", "3100", ""),
+    ]  # fmt: skip
+    now = int(time.time()) - 300
+    start = now - 150 * 86400
+    times = list(range(start, now - 60 * 86400, 86400))
+    times += list(range(now - 60 * 86400, now - 7 * 86400, 4 * 3600))
+    times += list(range(now - 7 * 86400, now + 1, 3600))
+    rng = random.Random(7)
+    level = {"ETH": 2900.0, "BTC": 61000.0, "ARB": 0.95, "SOL": 145.0, "JUP": 0.85}
+    vol = {"ETH": 0.028, "BTC": 0.022, "ARB": 0.04, "SOL": 0.035, "JUP": 0.045}
+    amounts = [Decimal(row[5]) for row in book]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_database(Path(tmp) / "chainfolio.sqlite3", Path(tmp) / "backups")
+        store = SqlSnapshotStore(engine)
+        previous = start
+        for t in times:
+            days = (t - previous) / 86400
+            previous = t
+            for key in level:
+                drift = -0.12 if key == "ETH" and now - 52 * 86400 < t < now - 45 * 86400 else 0.004
+                level[key] *= math.exp(drift * days + rng.gauss(0, vol[key] * math.sqrt(days)))
+            if abs(t - (now - 30 * 86400)) < 3 * 3600:
+                amounts[9] = Decimal("112")  # bought SOL a month ago
+            if abs(t - (now - 20 * 86400)) < 3 * 3600:
+                amounts[6] = Decimal("1400")  # sold most of the ARB
+            prices = {k: Decimal(f"{v:.6g}") for k, v in level.items()} | {"USD": Decimal("1.0001")}
+            holdings = []
+            for (wallet, asset, symbol, decimals, pkey, _a, position), amount in zip(
+                book, amounts, strict=True
+            ):
+                chain = asset.split("/")[0]
+                raw = int(amount.scaleb(decimals))
+                price = prices[pkey]
+                holdings.append(SnapshotHolding(
+                    f"{chain}:{wallet}", asset, symbol, decimals, raw, price,
+                    Decimal(raw).scaleb(-decimals) * price, SourceState.OK, t, position,
+                ))  # fmt: skip
+            sources = tuple(SourceStatus(c, SourceState.OK, None, t) for c in chains)
+            store.write(Snapshot(t, "USD", tuple(holdings), sources))
+
+        _qapp = QApplication(sys.argv[:1])  # kept alive for the whole run
+        page = TimelinePage()
+        page.setWindowTitle("Chainfolio — Timeline")
+        page.resize(1080, 740)
+        page.move(10, 10)
+        page.splitter.setSizes([440, 300])  # room for a few rows of "what changed"
+
+        async def until(done: object) -> None:
+            for _ in range(400):
+                if done():  # type: ignore[operator]
+                    return
+                await asyncio.sleep(0.025)
+            raise TimeoutError("the timeline did not load")
+
+        async def run() -> int:
+            page.show()
+            page.set_store(engine, "USD", chains | {w: label for w, label, _ in WALLETS})
+            await until(lambda: page.net_worth is not None)
+            page.set_breakdown("chain")
+            await until(lambda: page.breakdown is not None and page.comparison is not None)
+            await asyncio.sleep(0.6)  # let the range settle and the last loads land
+            assert page.plot is not None and page.net_worth is not None
+            dip = now - 45 * 86400
+            y = float(page.net_worth.values[page.net_worth.nearest(dip) or 0])
+            page.plot.hover_scene(page.plot.view.mapViewToScene(QPointF(dip, y)))
+            await asyncio.sleep(0.5)
+            QGuiApplication.primaryScreen().grabWindow(0).save(str(out))
+            print(f"saved {out}")
+            page.close()
+            engine.dispose()
+            return 0
+
+        return asyncio.run(run(), loop_factory=qasync.QEventLoop)
 
 
 if __name__ == "__main__":

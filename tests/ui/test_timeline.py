@@ -164,7 +164,7 @@ def test_crosshair_shows_time_and_exact_total(qtbot: QtBot, qasync_loop: object,
     page.plot.hover_scene(scene)
     expected = f"{stamp(LAST - DAY)}\nTotal 12,345,678,901,234,567.89 USD"
     assert page.plot.hover_text == expected
-    assert page.readout.text() == expected.replace("\n", " · ")
+    assert page.readout.text() == expected.replace("\n", " · ")  # time · total
     assert page.plot.vline.isVisible() and page.plot.vline.value() == LAST - DAY
     page.plot.hover_scene(QPointF(-50, -50))  # outside the plot area
     assert page.plot.hover_text == "" and not page.plot.vline.isVisible()
