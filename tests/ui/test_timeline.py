@@ -180,9 +180,10 @@ def test_breakdown_selector_draws_series_and_tooltip_values(qtbot: QtBot, qasync
         page.set_breakdown("chain")
     assert page.stacked_box.isEnabled()
     assert [label.text for _sample, label in plot.legend.items] == ["Ethereum", "Arbitrum"]
-    assert any(type(i).__name__ == "FillBetweenItem" for i in plot._items)
+    assert len(plot._items) == 2  # a band per chain (Ethereum's debt is netted in its sum)
+    assert all(i.opts["fillLevel"] == 0 for i in plot._items)  # stacked areas
     page.stacked_box.setChecked(False)  # lines instead of stacked areas
-    assert plot._items and all(type(i).__name__ == "PlotCurveItem" for i in plot._items)
+    assert len(plot._items) == 2 and all(i.opts["fillLevel"] is None for i in plot._items)
     text = page.value_text_at(LAST)
     # Ethereum: 2 ETH x 2000 - 800 USDC debt; Arbitrum: 0.5 ETH x 2000 + 150 ARB x 0.75
     assert text.splitlines() == [
@@ -195,6 +196,9 @@ def test_breakdown_selector_draws_series_and_tooltip_values(qtbot: QtBot, qasync
         page.set_breakdown("asset")
     labels = [label.text for _sample, label in plot.legend.items]
     assert labels[:2] == ["ETH · Ethereum", "ETH · Arbitrum"] and "USDC · Ethereum" in labels
+    page.stacked_box.setChecked(True)
+    below = [i for i in plot._items if i.getData()[1].max() < 0]
+    assert len(below) == 1 and below[0].getData()[1].min() == -800  # the debt, under zero
     with qtbot.waitSignal(page.breakdown_loaded, timeout=10000):
         page.set_breakdown("wallet")
     assert {label.text for _s, label in plot.legend.items} == {"Ledger", "Hot wallet"}
