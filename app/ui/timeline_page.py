@@ -45,7 +45,8 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from app.ui.models.changes_model import SORT_ROLE, WhatChangedModel, format_money, format_signed
+from app.ui.models.changes_model import SORT_ROLE, WhatChangedModel
+from app.ui.models.holdings_format import money_text
 from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -339,7 +340,7 @@ class TimelinePage(QWidget):
             self.set_range(self._range_key)
         last = len(nw) - 1
         self.readout.setText(
-            f"{stamp(float(nw.times[last]))} · {format_money(nw.total_at(last), self.currency)}"
+            f"{stamp(float(nw.times[last]))} · {money_text(nw.total_at(last), self.currency)}"
         )
         self.net_worth_loaded.emit()
         self._on_x_range_settled(*plot.x_range())
@@ -421,15 +422,15 @@ class TimelinePage(QWidget):
             i = b.nearest(t)
             assert i is not None
             lines = [stamp(float(b.times[i])),
-                     f"Total {format_money(Decimal(b.totals_exact[i]), self.currency)}"]  # fmt: skip
-            lines += [f"{label} {format_money(v, self.currency)}" for label, v in b.exact_at(i)]
+                     f"Total {money_text(Decimal(b.totals_exact[i]), self.currency)}"]  # fmt: skip
+            lines += [f"{label} {money_text(v, self.currency)}" for label, v in b.exact_at(i)]
             return float(b.times[i]), float(b.totals[i]), "\n".join(lines)
         nw = self.net_worth
         if nw is None or not len(nw):
             return None
         i = nw.nearest(t)
         assert i is not None
-        text = f"{stamp(float(nw.times[i]))}\nTotal {format_money(nw.total_at(i), self.currency)}"
+        text = f"{stamp(float(nw.times[i]))}\nTotal {money_text(nw.total_at(i), self.currency)}"
         return float(nw.times[i]), float(nw.values[i]), text
 
     def _update_readout(self, text: str) -> None:
@@ -486,9 +487,9 @@ class TimelinePage(QWidget):
         else:
             self.change_summary.setText(
                 f"{stamp(comparison.before_time)} → {stamp(comparison.after_time)}:  "
-                f"{format_signed(comparison.change, currency)}  =  price effect "
-                f"{format_signed(comparison.price_effect, currency)}  +  quantity effect "
-                f"{format_signed(comparison.quantity_effect, currency)}"
+                f"{money_text(comparison.change, currency, plus=True)}  =  price effect "
+                f"{money_text(comparison.price_effect, currency, plus=True)}  +  quantity effect "
+                f"{money_text(comparison.quantity_effect, currency, plus=True)}"
             )
         self.changes_loaded.emit()
 

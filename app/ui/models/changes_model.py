@@ -14,6 +14,7 @@ from app.domain.changes import AssetChange
 from app.domain.positions import position_kind, position_protocol
 from app.domain.text import clean_text
 from app.ui.models.base import Index, ListTableModel
+from app.ui.models.holdings_format import amount_text, exact, money_text
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 GAIN = QColor("#2e9d5b")  # readable on light and dark backgrounds
@@ -37,25 +38,6 @@ HEADERS = (
 )  # fmt: skip
 SIGNED = {ChangeColumn.PRICE_EFFECT, ChangeColumn.QUANTITY_EFFECT, ChangeColumn.CHANGE}
 NUMERIC = SIGNED | {ChangeColumn.BEFORE, ChangeColumn.AFTER}
-
-
-def format_money(value: Decimal, currency: str) -> str:
-    """Money rounded for display only, straight from the Decimal (never through a float):
-    two decimals with grouped thousands, or six significant digits below 1."""
-    text = f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.6g}"
-    return f"{text} {currency}"
-
-
-def format_signed(value: Decimal, currency: str) -> str:
-    """Money with an explicit sign (``+1,234.50 USD``)."""
-    text = format_money(value, currency)
-    return text if text.startswith("-") or value.is_zero() else "+" + text
-
-
-def format_amount(value: Decimal) -> str:
-    """A token amount, exact, without trailing zeros."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def describe_position(key: str) -> str:
@@ -99,10 +81,8 @@ class WhatChangedModel(ListTableModel[AssetChange]):
             return clean_text(self.chain_names.get(row.chain, row.chain), 40)
         if column == ChangeColumn.POSITION:
             return describe_position(row.position)
-        value = self._number(row, column)
-        if column in SIGNED:
-            return format_signed(value, self.currency)
-        return format_money(value, self.currency)
+        # rounded for display only, straight from the Decimal; signed where it is a change
+        return money_text(self._number(row, column), self.currency, plus=column in SIGNED)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = self.valid_row(index)
@@ -125,7 +105,7 @@ class WhatChangedModel(ListTableModel[AssetChange]):
                 return row.asset_id
             if column in (ChangeColumn.BEFORE, ChangeColumn.AFTER):
                 amount = row.amount_before if column == ChangeColumn.BEFORE else row.amount_after
-                return f"{format_amount(amount)} {clean_text(row.symbol, 32)}"
+                return f"{amount_text(amount, 18)} {clean_text(row.symbol, 32)}"
             if column in NUMERIC:
-                return f"{self._number(row, column):f} {self.currency}"  # exact, unrounded
+                return f"{exact(self._number(row, column))} {self.currency}"  # unrounded
         return None
