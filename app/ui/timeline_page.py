@@ -20,10 +20,11 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QDateTime, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -240,12 +241,7 @@ class TimelinePage(QWidget):
         self._dirty = False
         self._ensure_plot()
         service = self._history()
-        self.tasks.run(
-            asyncio.to_thread(service.net_worth),
-            on_success=self._alive(self._on_net_worth),
-            on_failure=self._alive(self._on_failure),
-            key="net-worth",
-        )
+        self._in_thread("net-worth", self._on_net_worth, service.net_worth)
 
     def set_range(self, key: str) -> None:
         """Show the last 24 h / 7 d / 30 d / 1 y (ending now), or all history."""
@@ -308,6 +304,24 @@ class TimelinePage(QWidget):
             self.plot.hovered.connect(self._update_readout)
             self.plot_layout.addWidget(self.plot)
         return self.plot
+
+    def _in_thread(self, key: str, on_success: Callable[[T], None], work: Callable[[], T]) -> None:
+        """Run ``work`` in a worker thread; a newer request with the same key replaces it.
+
+        Without a running event loop (the app is shutting down) nothing is started and the
+        page reads again when it is next shown.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._dirty = True
+            return
+        self.tasks.run(
+            asyncio.to_thread(work),
+            on_success=self._alive(on_success),
+            on_failure=self._alive(self._on_failure),
+            key=key,
+        )
 
     def _alive(self, handler: Callable[[T], None]) -> Callable[[T], None]:
         """A result may arrive after the page was closed and deleted: drop it then."""
@@ -392,8 +406,10 @@ class TimelinePage(QWidget):
         half = (hi - lo) / 2
         # half a screen of margin each side for panning; one min/max pair per two pixels is
         # as fine as stacked areas can show, and keeps the read to ~2 rows per pixel and key
-        self.tasks.run(
-            asyncio.to_thread(
+        self._in_thread(
+            "breakdown",
+            self._on_breakdown,
+            partial(
                 self._history().breakdown,
                 kind,
                 lo - half,
@@ -402,9 +418,6 @@ class TimelinePage(QWidget):
                 names=self.names,
                 net_worth=self.net_worth,
             ),
-            on_success=self._alive(self._on_breakdown),
-            on_failure=self._alive(self._on_failure),
-            key="breakdown",
         )
 
     def _on_breakdown(self, breakdown: Breakdown) -> None:
@@ -469,11 +482,8 @@ class TimelinePage(QWidget):
             self.change_summary.setText("Pick a start before the end.")
             self.changes_model.set_changes([], self.currency, self.names)
             return
-        self.tasks.run(
-            asyncio.to_thread(self._history().what_changed, start, end),
-            on_success=self._alive(self._on_changes),
-            on_failure=self._alive(self._on_failure),
-            key="changes",
+        self._in_thread(
+            "changes", self._on_changes, partial(self._history().what_changed, start, end)
         )
 
     def _on_changes(self, comparison: Comparison) -> None:
@@ -494,6 +504,16 @@ class TimelinePage(QWidget):
         self.changes_loaded.emit()
 
     # --- Qt events ----------------------------------------------------------------------
+    def hideEvent(self, event: QHideEvent) -> None:
+        """A hidden page starts no reads: pending range and date timers stop here."""
+        pending = self._changes_timer.isActive()
+        self._changes_timer.stop()
+        if self.plot is not None:
+            pending = self.plot.stop_timers() or pending
+        if pending and self._source is not None:
+            self._dirty = True  # read again when shown
+        super().hideEvent(event)
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._ensure_plot()

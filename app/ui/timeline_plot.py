@@ -121,6 +121,12 @@ class TimelinePlot(QWidget):
         self.stacked = stacked
         self._draw_breakdown()
 
+    def stop_timers(self) -> bool:
+        """Stop a pending "range settled"; True if one was pending."""
+        pending = self._settle.isActive()
+        self._settle.stop()
+        return pending
+
     def x_range(self) -> tuple[float, float]:
         lo, hi = self.view.viewRange()[0]
         return float(lo), float(hi)

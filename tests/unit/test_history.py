@@ -225,7 +225,11 @@ def test_net_worth_ranges_and_what_changed_between_times(engine: Engine) -> None
     service = HistoryService(SqlHistoryStore(engine))
     assert service.span() == (3600, 10800)
     nw = service.net_worth()
-    assert [Decimal(v) for v in nw.exact] == [6600, 7200, 6000] and list(nw.values) == [6600.0, 7200.0, 6000.0]
+    assert [Decimal(v) for v in nw.exact] == [6600, 7200, 6000] and list(nw.values) == [
+        6600.0,
+        7200.0,
+        6000.0,
+    ]
     assert list(service.net_worth(7200, 10800).times) == [7200, 10800]
     assert nw.nearest(7000) == 1 and nw.nearest(0) == 0 and nw.nearest(1e12) == 2
     cmp = service.what_changed(0, 8000)  # before the first snapshot: starts at the first
