@@ -8,24 +8,16 @@ more, so "price effect + quantity effect == change" would otherwise fail in the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from decimal import Decimal
 
 from app.domain.balances import to_decimal_amount
 from app.domain.snapshot import SnapshotHolding
-from app.domain.valuation import price_effect, quantity_effect
+from app.domain.valuation import exact_arithmetic, price_effect, quantity_effect
 
 ZERO = Decimal(0)
 BREAKDOWN_KINDS: tuple[str, ...] = ("chain", "asset", "wallet")
-
-
-@contextmanager
-def exact_arithmetic() -> Iterator[None]:
-    """Additions and multiplications inside are exact (no rounding to 28 digits)."""
-    with localcontext(Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)):
-        yield
 
 
 def breakdown_key(kind: str, holding: SnapshotHolding) -> str:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from app.domain.balances import SourceState
 from app.domain.positions import LendingAccount
+from app.domain.valuation import exact_sum
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +56,13 @@ class Snapshot:
     @property
     def total(self) -> Decimal:
         """Net worth: every valued holding except spam; debts are negative."""
-        return sum(
-            (h.value for h in self.holdings if h.value is not None and not h.is_spam), Decimal(0)
-        )
+        return exact_sum(h.value for h in self.holdings if h.value is not None and not h.is_spam)
 
     @property
     def stale_total(self) -> Decimal:
         """How much of the total comes from holdings carried over from an earlier refresh."""
-        return sum(
-            (
-                h.value
-                for h in self.holdings
-                if h.value is not None and not h.is_spam and h.state is not SourceState.OK
-            ),
-            Decimal(0),
+        return exact_sum(
+            h.value
+            for h in self.holdings
+            if h.value is not None and not h.is_spam and h.state is not SourceState.OK
         )

@@ -8,8 +8,10 @@ because one bad quote would otherwise dominate the portfolio total.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 
 from app.domain.ids import AssetId
 
@@ -46,9 +48,26 @@ class Quote:
     fetched_at: int  # epoch seconds
 
 
+@contextmanager
+def exact_arithmetic() -> Iterator[None]:
+    """Additions and multiplications inside are exact (no rounding to 28 digits).
+
+    Decimal's default context keeps 28 significant digits; an 18-decimal token amount times a
+    price, or a sum of such values, already needs more.
+    """
+    with localcontext(Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)):
+        yield
+
+
 def holding_value(amount: Decimal, price: Decimal) -> Decimal:
     """Exact product; rounding is a display concern."""
-    return amount * price
+    with exact_arithmetic():
+        return amount * price
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    with exact_arithmetic():
+        return sum(values, Decimal(0))
 
 
 def quantize_money(value: Decimal, places: int = 2) -> Decimal:
@@ -57,7 +76,8 @@ def quantize_money(value: Decimal, places: int = 2) -> Decimal:
 
 def price_effect(qty_before: Decimal, price_before: Decimal, price_after: Decimal) -> Decimal:
     """Change of value caused by price moves alone (quantity held constant at the start)."""
-    return qty_before * (price_after - price_before)
+    with exact_arithmetic():
+        return qty_before * (price_after - price_before)
 
 
 def quantity_effect(qty_before: Decimal, qty_after: Decimal, price_after: Decimal) -> Decimal:
@@ -65,7 +85,8 @@ def quantity_effect(qty_before: Decimal, qty_after: Decimal, price_after: Decima
 
     ``price_effect + quantity_effect`` equals the total change in value exactly.
     """
-    return (qty_after - qty_before) * price_after
+    with exact_arithmetic():
+        return (qty_after - qty_before) * price_after
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import numpy as np
 
-from app.domain.changes import BREAKDOWN_KINDS, AssetChange, exact_arithmetic, what_changed
+from app.domain.changes import BREAKDOWN_KINDS, AssetChange, what_changed
 from app.domain.history import HistoryStore
 from app.domain.text import clean_text
+from app.domain.valuation import exact_arithmetic
 from app.services.downsample import Floats, Ints, downsample, peak_indices
 
 DEFAULT_TOP = 7  # plus "Other": eight colours a person can still tell apart

@@ -36,8 +36,9 @@ from typing import Any
 import numpy as np
 
 from app.domain.balances import SourceState
-from app.domain.changes import exact_arithmetic, what_changed
+from app.domain.changes import what_changed
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+from app.domain.valuation import exact_arithmetic
 from app.services.history import HistoryService
 from app.storage import snapshot_store as snapshot_store_module
 from app.storage.database import open_database

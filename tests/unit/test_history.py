@@ -11,10 +11,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.balances import SourceState
-from app.domain.changes import exact_arithmetic, holding_change, what_changed
+from app.domain.changes import holding_change, what_changed
 from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding
-from app.domain.valuation import price_effect, quantity_effect
+from app.domain.valuation import exact_arithmetic, price_effect, quantity_effect
 from app.services.history import HistoryService, series_label
 from app.storage.database import create_sqlite_engine, migrate, open_database
 from app.storage.history_store import SqlHistoryStore

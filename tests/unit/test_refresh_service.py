@@ -322,3 +322,23 @@ def test_at_or_before_finds_the_snapshot_nearest_a_past_time(store: SqlSnapshotS
     assert found is not None and found.taken_at == 5000
     latest = store.at_or_before(None)
     assert latest is not None and latest.taken_at == 9000
+
+
+def test_values_and_totals_keep_every_digit() -> None:
+    """Decimal's default context rounds to 28 digits; money here never does."""
+    from app.domain.snapshot import Snapshot, SnapshotHolding
+    from app.domain.valuation import holding_value
+
+    amount = Decimal("123456789.123456789012345678")  # 18 decimals
+    value = holding_value(amount, Decimal("1999.123456789"))
+    # integer arithmetic, scaled back: 18 + 9 decimals
+    exact = 123456789123456789012345678 * 1999123456789
+    assert value == Decimal(f"{exact}e-27") and len(value.as_tuple().digits) > 28
+    holdings = tuple(
+        SnapshotHolding(
+            f"eip155:1:{ADDR}", f"eip155:1/erc20:0x{i:040x}", "T", 18, 1, None, v,
+            SourceState.OK, 0,
+        )
+        for i, v in enumerate((value, Decimal("0.000000000000000001")))
+    )  # fmt: skip
+    assert Snapshot(0, "USD", holdings, ()).total == Decimal(f"{exact + 10**9}e-27")
