@@ -239,6 +239,8 @@ class ChainfolioApp:
     def on_settings_changed(self, keys: list[str]) -> None:
         if "ui.theme" in keys:
             apply_theme(self.qapp, str(self.settings.get("ui.theme")))
+        if "currency" in keys:
+            self.window.update_timeline()
         if self.scheduler is not None and {"refresh.auto", "refresh.interval_minutes"} & set(keys):
             self.scheduler.reschedule()
 

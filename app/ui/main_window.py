@@ -34,6 +34,7 @@ from app.ui.holdings_page import HoldingsPage
 from app.ui.icons import app_icon
 from app.ui.models.wallets_model import WalletsModel
 from app.ui.tasks import TaskRunner
+from app.ui.timeline_page import TimelinePage
 from app.ui.wallets_page import WalletsPage
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.holdings_page, "Portfolio")
+        self.timeline_page = TimelinePage()
+        self.tabs.addTab(self.timeline_page, "Timeline")
         self.tabs.addTab(self.wallets_page, "Wallets")
         self.setCentralWidget(self.tabs)
         self.refresher: RefreshService | None = None
@@ -178,6 +181,17 @@ class MainWindow(QMainWindow):
         self.chain_names = chain_names
         refresher.subscribe(self._on_progress)
         self._update_actions()
+        self.update_timeline()
+
+    def update_timeline(self) -> None:
+        """(Re)point the timeline at the history, with today's names and currency; it reads
+        only when it is shown."""
+        if self.context is None:
+            return
+        names = {**self.chain_names}
+        names.update({w.address: w.display_name for w in self.wallets_model.wallets()})
+        currency = str(self.context.settings.get("currency"))
+        self.timeline_page.set_store(self.context.engine, currency, names)
 
     def set_defi(self, assess: Assess, alerts: AlertService) -> None:
         """The Risk and Alerts tabs, once the database is open (they read its history)."""
@@ -281,6 +295,7 @@ class MainWindow(QMainWindow):
     def _on_refreshed(self, snapshot: Snapshot) -> None:
         self.progress.hide()
         self.show_snapshot(snapshot)
+        self.update_timeline()
         if self.alerts_page is not None:  # every refresh checks the user's alert rules
             self.alerts_page.run_check(snapshot)
         self._update_actions()

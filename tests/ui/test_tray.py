@@ -274,5 +274,12 @@ def test_refresh_checks_alert_rules_and_notifies_from_the_tray(
         qtbot.waitUntil(lambda: "alerts-check" not in app.tasks._keyed, timeout=5000)
     assert len(notes.messages) == 1 and "ETH" in notes.messages[0][0] + notes.messages[0][1]
     assert page.events_model.rowCount() == 1
+    # The Timeline tab reads the stored history when shown (the refreshes here are fakes, so
+    # it shows the one snapshot written before start-up).
+    app.window.show()
+    timeline = app.window.timeline_page
+    with qtbot.waitSignal(timeline.net_worth_loaded, timeout=5000):
+        app.window.tabs.setCurrentWidget(timeline)
+    assert timeline.net_worth is not None and len(timeline.net_worth) == 1
     task = asyncio.ensure_future(app.shutdown())
     qtbot.waitUntil(task.done, timeout=5000)
