@@ -70,6 +70,7 @@ def ask_save_path(parent: QWidget, suggested: str, done: Callable[[str], None]) 
 
 class HoldingsPage(QWidget):
     message = Signal(str)  # a short result for the status bar ("Exported 12 holdings to …")
+    shown = Signal()  # a snapshot is on screen (after show_snapshot_async's worker is done)
 
     def __init__(self, parent: QWidget | None = None, save_chooser: SaveChooser | None = None):
         super().__init__(parent)
@@ -209,6 +210,7 @@ class HoldingsPage(QWidget):
         self.summary.show_portfolio(portfolio, chain_names, now)
         self.export_button.setEnabled(bool(portfolio.rows))
         self.views.fit_columns()
+        self.shown.emit()
 
     def set_group_by(self, group_by: GroupBy) -> None:
         if group_by == self.model.group_by:

@@ -43,15 +43,27 @@ def install_probe(app: ChainfolioApp) -> None:
             f" tray-geometry={g.width()}x{g.height()}+{g.x()}+{g.y()}"
         )
 
+    shown_after_refresh = [False]
+
     def outcome(o: RefreshOutcome) -> None:
         snap = o.snapshot
         _say(
             f"refreshed ok={int(o.ok)} failures={o.failures} error={o.error or ''}"
             f" snapshot={snap.id if snap else ''} total={snap.total if snap else ''}"
         )
-        _say(f"window-total={window.holdings_page.total_label.text()}")
+        if snap is None:
+            _say(f"window-total={window.holdings_page.total_label.text()}")
+        else:  # the window prepares its rows off the GUI thread: report once they are shown
+            shown_after_refresh[0] = True
         if tray is not None:
             _say(f"tooltip={tray.tooltip}")
+
+    def shown() -> None:
+        if shown_after_refresh[0]:
+            shown_after_refresh[0] = False
+            _say(f"window-total={window.holdings_page.total_label.text()}")
+
+    window.holdings_page.shown.connect(shown)
 
     def close() -> None:
         window.close()
