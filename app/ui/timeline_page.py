@@ -171,8 +171,12 @@ class TimelinePage(QWidget):
         self.changes_table.setAlternatingRowColors(True)
         self.changes_table.verticalHeader().hide()
         header = self.changes_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized to the contents once, not on every reload: ResizeToContents asks the model for
+        # every cell of every row each time, tens of thousands of calls on the GUI thread.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setResizeContentsPrecision(64)
         header.setStretchLastSection(True)
+        self._changes_sized = False
         pick = QHBoxLayout()
         pick.addWidget(QLabel("From"))
         pick.addWidget(self.from_edit)
@@ -490,6 +494,9 @@ class TimelinePage(QWidget):
         self.comparison = comparison
         currency = comparison.currency or self.currency
         self.changes_model.set_changes(comparison.rows, currency, self.names)
+        if not self._changes_sized and comparison.rows:
+            self._changes_sized = True
+            self.changes_table.resizeColumnsToContents()
         if comparison.before_time is None or comparison.after_time is None:
             self.change_summary.setText(
                 "Fewer than two snapshots in this range: nothing to compare."
