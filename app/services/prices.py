@@ -6,8 +6,9 @@ display currency re-values holdings (and history) without refetching balances or
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -15,7 +16,7 @@ from typing import Protocol
 from app.domain.balances import Balance
 from app.domain.errors import ChainfolioError
 from app.domain.ports import PriceSource
-from app.domain.valuation import PricedAsset, Quote, holding_value
+from app.domain.valuation import PricedAsset, Quote, exact_sum, holding_value
 from app.prices.router import route
 from app.storage.price_store import USD, SqlBackfillStore, SqlPriceStore
 
@@ -169,27 +170,11 @@ class PriceService:
         assets = [PricedAsset(b.asset.asset_id, b.asset.price_id) for b in balances]
         priced, requests, errors = await self.prices(assets, currency)
         if self._history is not None:  # first sighting queues a year of daily prices
-            self._history.enqueue((str(a.asset_id) for a in assets), int(self._clock()))
-        holdings: list[HoldingValue] = []
-        total = Decimal(0)
-        for b in balances:
-            p = priced[str(b.asset.asset_id)]
-            value = None if p.price is None else holding_value(b.amount, p.price)
-            if value is not None:
-                total += value
-            holdings.append(
-                HoldingValue(
-                    str(b.wallet),
-                    str(b.asset.asset_id),
-                    b.asset.symbol,
-                    b.amount,
-                    p.price,
-                    value,
-                    p.source,
-                    p.age_seconds,
-                    p.stale,
-                )
-            )
+            ids = [str(a.asset_id) for a in assets]
+            await asyncio.to_thread(self._history.enqueue, ids, int(self._clock()))
+        # Thousands of holdings take tens of milliseconds to value: off the event loop's thread.
+        holdings = await asyncio.to_thread(_value_each, balances, priced)
+        total = exact_sum(h.value for h in holdings if h.value is not None)
         return Valuation(currency.upper(), tuple(holdings), total, requests, tuple(errors))
 
     async def history(
@@ -201,3 +186,25 @@ class PriceService:
             return []
         rate = await self.usd_rate(currency, [])
         return [(ts, p * rate) for ts, p in self._history.history(asset_id, since)]
+
+
+def _value_each(
+    balances: Sequence[Balance], priced: Mapping[str, PriceResult]
+) -> list[HoldingValue]:
+    holdings: list[HoldingValue] = []
+    for b in balances:
+        p = priced[str(b.asset.asset_id)]
+        holdings.append(
+            HoldingValue(
+                str(b.wallet),
+                str(b.asset.asset_id),
+                b.asset.symbol,
+                b.amount,
+                p.price,
+                None if p.price is None else holding_value(b.amount, p.price),
+                p.source,
+                p.age_seconds,
+                p.stale,
+            )
+        )
+    return holdings

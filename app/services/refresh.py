@@ -157,24 +157,7 @@ class RefreshService:
         # One price per asset; the value is computed here because a wallet can hold the same
         # asset twice (in the wallet and as a DeFi position).
         prices = {p.asset_id: p.price for p in priced}
-        holdings = []
-        for b, state, as_of in balances:
-            price = prices.get(str(b.asset.asset_id))
-            holdings.append(
-                SnapshotHolding(
-                    wallet=str(b.wallet),
-                    asset_id=str(b.asset.asset_id),
-                    symbol=b.asset.symbol,
-                    decimals=b.asset.decimals,
-                    raw=b.raw,
-                    price=price,
-                    value=None if price is None else holding_value(b.amount, price),
-                    state=state,
-                    as_of=as_of,
-                    position=b.position,
-                    is_spam=b.asset.is_spam,
-                )
-            )
+        holdings = await asyncio.to_thread(_holdings, balances, prices)  # 10,000s take a while
         snapshot = Snapshot(
             now, currency, tuple(holdings), tuple(sources), accounts=tuple(accounts)
         )
@@ -191,6 +174,30 @@ class RefreshService:
             snapshot_id,
             snapshot.accounts,
         )
+
+
+def _holdings(
+    balances: Sequence[tuple[Balance, SourceState, int]], prices: dict[str, Decimal | None]
+) -> list[SnapshotHolding]:
+    holdings = []
+    for b, state, as_of in balances:
+        price = prices.get(str(b.asset.asset_id))
+        holdings.append(
+            SnapshotHolding(
+                wallet=str(b.wallet),
+                asset_id=str(b.asset.asset_id),
+                symbol=b.asset.symbol,
+                decimals=b.asset.decimals,
+                raw=b.raw,
+                price=price,
+                value=None if price is None else holding_value(b.amount, price),
+                state=state,
+                as_of=as_of,
+                position=b.position,
+                is_spam=b.asset.is_spam,
+            )
+        )
+    return holdings
 
 
 def _carry_over(previous: Snapshot | None, chain: str) -> tuple[list[tuple[Balance, int]], int]:
