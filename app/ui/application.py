@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -74,6 +75,30 @@ def apply_theme(app: QApplication, theme: str) -> None:
     app.setPalette(p)
 
 
+# Imported in a worker thread once the window is up, so the first refresh and the first look
+# at the timeline do not pay for them on the window's thread (100-400 ms on a slow machine).
+WARM_UP_MODULES = (
+    "numpy", "pyqtgraph", "app.ui.timeline_plot", "httpx", "app.chains.evm.reader",
+    "app.chains.solana.reader", "app.prices.factory", "app.services.alerts", "app.services.risk",
+)  # fmt: skip
+
+
+def warm_up() -> None:
+    import gc
+    import importlib
+
+    for name in WARM_UP_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the module's real user reports the problem, with context
+            log.debug("warm-up import of %s failed", name, exc_info=True)
+    # Everything alive now (Qt wrappers, the libraries just imported) lives as long as the app:
+    # moved out of the cyclic collector's reach, a full collection no longer walks it. Without
+    # this a collection during a refresh stalled the window for 100+ ms (tests/benchmarks/
+    # ui_stall.py).
+    gc.freeze()
+
+
 class ChainfolioApp:
     def __init__(
         self, qapp: QApplication, paths: Paths, settings: Settings, tray: bool | None = None
@@ -105,6 +130,7 @@ class ChainfolioApp:
             self.tray.show()
         self._quitting = False
         self._finished = asyncio.Event()
+        self._warm_up: threading.Thread | None = None
 
     def show_window(self) -> None:
         self.window.show()
@@ -203,6 +229,9 @@ class ChainfolioApp:
         """Open the data, then refresh in the background: at once, then on the schedule."""
         if not self.open_data() or self.scheduler is None:
             return
+        if not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):
+            self._warm_up = threading.Thread(target=warm_up, name="warm-up")
+            self._warm_up.start()
         if os.environ.get("CHAINFOLIO_TRAY_PROBE"):
             from app.ui.probe import install_probe  # the end-to-end test's hook
 
@@ -279,6 +308,8 @@ class ChainfolioApp:
         if self.scheduler is not None:
             await self.scheduler.aclose()
         await self.tasks.cancel_all()
+        if self._warm_up is not None:
+            await asyncio.to_thread(self._warm_up.join)
         if self.context is not None:
             self.context.close()
         if self.tray is not None:

@@ -8,6 +8,8 @@ holding ETH and 99 tokens; a local DefiLlama-format price server.
 
 Measured, in one process with the real window and the qasync loop: a 10 ms QTimer heartbeat
 records the gap between ticks. A stall is a gap minus the 10 ms period. Phases:
+- ``warm_up``: just after start-up, while a worker thread imports the chain and chart libraries
+  (reported on its own; not counted in the worst stall of the steady phases);
 - ``idle``: the window open, nothing happening (the baseline of this machine and run);
 - ``show``: the 10,000-row snapshot put into the holdings view;
 - ``first_refresh`` / ``refresh``: Refresh now, against anvil + the price server, until the
@@ -51,31 +53,114 @@ def history_times(now: int, years: int) -> list[int]:
 
 
 def seed_history(db: Path, wallets: list[str], now: int, years: int, per_snapshot: int) -> int:
-    """Bulk rows straight into SQLite (set-up only; the product writes through its store)."""
+    """Bulk rows straight into SQLite (set-up only; the product writes through its store), with
+    the per-snapshot breakdown sums the store would write."""
+    from app.domain.balances import SourceState
+    from app.domain.snapshot import SnapshotHolding
+    from app.storage.history_store import breakdown_rows
+
     times = history_times(now, years)
     con = sqlite3.connect(db)
-    assets = [f"eip155:1/erc20:0x{i:040x}" for i in range(1, per_snapshot + 1)]
+    assets = [f"eip155:{1 + i % 3}/erc20:0x{i:040x}" for i in range(1, per_snapshot + 1)]
     with con:
         for n, t in enumerate(times):
             growth = Decimal(1) + Decimal(n) / Decimal(len(times))
+            holdings = [
+                SnapshotHolding(
+                    wallets[i % len(wallets)], a, f"T{i}", 18, 10**18, 100 * growth,
+                    100 * growth, SourceState.OK, t,
+                )
+                for i, a in enumerate(assets)
+            ]  # fmt: skip
             cur = con.execute(
                 "INSERT INTO snapshots (taken_at, currency, total, stale_total, sources) "
                 "VALUES (?, 'USD', ?, '0', '[]')",
                 (t, str(Decimal(per_snapshot) * 100 * growth)),
             )
-            sid = cur.lastrowid
+            sid = int(cur.lastrowid or 0)
             con.executemany(
                 "INSERT INTO snapshot_holdings (snapshot_id, wallet, asset_id, position, symbol, "
                 "decimals, raw, price, value, state, as_of, is_spam) "
                 "VALUES (?, ?, ?, '', ?, 18, ?, ?, ?, 'ok', ?, 0)",
                 [
-                    (sid, wallets[i % len(wallets)], a, f"T{i}", str(10**18),
-                     str(100 * growth), str(100 * growth), t)
-                    for i, a in enumerate(assets)
+                    (sid, h.wallet, h.asset_id, h.symbol, str(h.raw), str(h.price),
+                     str(h.value), t)
+                    for h in holdings
                 ],
             )  # fmt: skip
+            con.executemany(
+                "INSERT INTO snapshot_breakdown (snapshot_id, kind, key, value) "
+                "VALUES (:snapshot_id, :kind, :key, :value)",
+                breakdown_rows(sid, holdings),
+            )
     con.close()
     return len(times)
+
+
+class StallTracer:
+    """``--trace-stalls``: a watcher thread samples the GUI thread's stack whenever the heartbeat
+    is late by more than 30 ms, to name what stalls it. Off by default (it costs a little)."""
+
+    def __init__(self, beat: Heartbeat) -> None:
+        import collections
+        import threading
+
+        self.beat = beat
+        self.main = threading.get_ident()
+        self.samples: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        import gc
+
+        self._gc_start = 0.0
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+            return
+        took = (time.perf_counter() - self._gc_start) * 1000
+        if took > 10:
+            self.samples[f"[{self.beat.phase}] gc generation {info['generation']} >10 ms"] += 1
+
+    def _watch(self) -> None:
+        import sys
+        import threading
+        import traceback
+
+        while not self._stop.wait(0.005):
+            if not self.beat.timer.isActive():
+                continue
+            if (time.perf_counter() - self.beat.last) * 1000 < PERIOD_MS + 30:
+                continue
+            frames = sys._current_frames()
+            frame = frames.get(self.main)
+            if frame is None:
+                continue
+            for ident, other in frames.items():  # what else holds the GIL meanwhile?
+                if ident in (self.main, threading.get_ident()):
+                    continue
+                inner = [
+                    f
+                    for f in traceback.extract_stack(other)
+                    if "/app/" in f.filename or "site-packages" in f.filename
+                ]
+                if inner:
+                    where = " <- ".join(
+                        f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(inner[-3:])
+                    )
+                    self.samples[f"[{self.beat.phase}] (worker) {where}"] += 1
+            stack = traceback.extract_stack(frame)
+            ours = [f for f in stack if "/app/" in f.filename or "site-packages" in f.filename]
+            key = " <- ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-6:])
+            )
+            self.samples[f"[{self.beat.phase}] {key}"] += 1
+
+    def report(self, top: int = 12) -> list[dict[str, Any]]:
+        self._stop.set()
+        return [{"samples": n, "stack": k} for k, n in self.samples.most_common(top)]
 
 
 class Heartbeat:
@@ -89,13 +174,15 @@ class Heartbeat:
         self.timer.timeout.connect(self._tick)
         self.last = time.perf_counter()
         self.gaps: list[float] = []
+        self.phase = ""
 
     def _tick(self) -> None:
         t = time.perf_counter()
         self.gaps.append((t - self.last) * 1000)
         self.last = t
 
-    def start(self) -> None:
+    def start(self, phase: str) -> None:
+        self.phase = phase
         self.gaps = []
         self.last = time.perf_counter()
         self.timer.start()
@@ -126,17 +213,28 @@ async def run_phases(app: Any, args: argparse.Namespace, setup: dict[str, Any]) 
     from app.storage.snapshot_store import SqlSnapshotStore
 
     beat = Heartbeat()
+    tracer = StallTracer(beat) if args.trace_stalls else None
     window = app.window
     results: dict[str, Any] = {}
 
-    beat.start()
+    # Right after start-up a worker thread imports the chain and chart libraries: the window
+    # stays responsive but shares the interpreter lock with it. Measured on its own.
+    warm = getattr(app, "_warm_up", None)
+    if warm is not None:
+        beat.start("warm_up")
+        started = time.perf_counter()
+        await until(lambda: not warm.is_alive(), lambda: "warm-up did not finish")
+        results["warm_up"] = beat.stop()
+        results["warm_up"]["wall_s"] = round(time.perf_counter() - started, 2)
+
+    beat.start("idle")
     await asyncio.sleep(1.0)
     results["idle"] = beat.stop()
 
     assert app.context is not None
     store = SqlSnapshotStore(app.context.engine)
     loaded = await asyncio.to_thread(store.latest)
-    beat.start()
+    beat.start("show")
     window.show_snapshot(loaded)
     await asyncio.sleep(0.3)
     results["show"] = beat.stop()
@@ -144,13 +242,16 @@ async def run_phases(app: Any, args: argparse.Namespace, setup: dict[str, Any]) 
 
     # The first refresh of a session also imports the chain and price libraries; the second
     # is what every later refresh costs.
+    shown = [0]
+    window.holdings_page.shown.connect(lambda: shown.__setitem__(0, shown[0] + 1))
     for phase in ("first_refresh", "refresh"):
-        before = store.count()
-        beat.start()
+        # Done when the new snapshot's rows are on screen (the page says so).
+        before = shown[0]
+        beat.start(phase)
         started = time.perf_counter()
         window.refresh_now()
         await until(
-            lambda b=before: store.count() > b and not window.refresher.running,  # type: ignore[misc]
+            lambda b=before: shown[0] > b and not window.refresher.running,  # type: ignore[misc]
             lambda: window.statusBar().currentMessage(),
         )
         results[phase] = beat.stop()
@@ -159,7 +260,11 @@ async def run_phases(app: Any, args: argparse.Namespace, setup: dict[str, Any]) 
     timeline = getattr(window, "timeline_page", None)
     if timeline is not None and hasattr(timeline, "range_buttons"):
         renders: list[float] = []
-        beat.start()
+        beat.start("timeline_open")
+        window.tabs.setCurrentWidget(timeline)  # the page reads its history when first shown
+        await until(lambda: timeline.net_worth is not None, lambda: "timeline did not load")
+        results["timeline_open"] = beat.stop()
+        beat.start("timeline")
         for _ in range(args.zoom_rounds):
             for button in timeline.range_buttons():
                 t0 = time.perf_counter()
@@ -170,11 +275,18 @@ async def run_phases(app: Any, args: argparse.Namespace, setup: dict[str, Any]) 
         results["timeline"] = beat.stop()
         results["timeline"]["worst_render_ms"] = round(max(renders), 1)
         results["timeline"]["median_render_ms"] = round(statistics.median(renders), 1)
-    worst = max(r["worst_stall_ms"] for k, r in results.items() if k != "idle")
+    if tracer is not None:
+        results["stall_stacks"] = tracer.report()
+    worst = max(
+        r["worst_stall_ms"]
+        for k, r in results.items()
+        if k not in ("idle", "warm_up", "stall_stacks")
+    )
     results["summary"] = {
         "worst_stall_ms": worst,
         "target_stall_ms": 50,
         "idle_worst_stall_ms": results["idle"]["worst_stall_ms"],
+        "warm_up_worst_stall_ms": results.get("warm_up", {}).get("worst_stall_ms"),
         "timeline_worst_render_ms": results.get("timeline", {}).get("worst_render_ms"),
         "target_render_ms": 30,
         **setup,
@@ -189,6 +301,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--history-holdings", type=int, default=200)
     parser.add_argument("--zoom-rounds", type=int, default=3)
+    parser.add_argument("--trace-stalls", action="store_true", help="name the stalling code")
     args = parser.parse_args()
 
     import qasync

@@ -65,3 +65,27 @@ def test_newer_database_is_reported_not_crashed(qapp, data_dir: Path) -> None:  
     assert boxes
     for box in boxes:
         box.close()
+
+
+def test_start_warms_up_heavy_imports_in_a_thread_joined_at_shutdown(
+    qapp, qtbot, qasync_loop, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The timeline's chart library and the chain readers are imported off the window's thread
+    after start-up; shutdown waits for that thread."""
+    import sys
+
+    from app.ui.application import WARM_UP_MODULES
+
+    paths = Paths.resolve(data_dir)
+    paths.ensure()
+    app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
+    app.start()
+    assert app._warm_up is not None and app._warm_up.name == "warm-up"
+    task = asyncio.ensure_future(app.shutdown())
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert not app._warm_up.is_alive()
+    assert all(name in sys.modules for name in WARM_UP_MODULES)
+    import gc
+
+    assert gc.get_freeze_count() > 0  # long-lived objects left out of full collections
+    gc.unfreeze()
