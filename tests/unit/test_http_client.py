@@ -1,4 +1,4 @@
-"""HTTP clients: one shared TLS context per process (building one costs ~20 ms) and the JSON codec."""
+"""HTTP clients share one TLS context per process (building one costs ~20 ms)."""
 
 from __future__ import annotations
 
@@ -28,20 +28,3 @@ def test_chain_and_price_clients_share_one_tls_context(tmp_path: Path) -> None:
     asyncio.run(second.aclose())
     engine.dispose()
 
-
-def test_json_codec_keeps_numbers_beyond_64_bits() -> None:
-    """orjson refuses integers over 64 bits; the transport falls back rather than failing."""
-    import json
-
-    from app.chains.http import decode_json, encode_json
-
-    big = {"value": 2**80, "hex": "0x" + "ff" * 40, "neg": -(2**70)}
-    assert json.loads(encode_json(big)) == big
-    assert decode_json(json.dumps(big).encode()) == big
-    assert decode_json(b'[{"id":1,"result":"0x01"}]') == [{"id": 1, "result": "0x01"}]
-    try:
-        decode_json(b"<html>bad gateway</html>")
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("a reply that is not JSON must raise ValueError")
