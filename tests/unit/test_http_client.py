@@ -27,4 +27,3 @@ def test_chain_and_price_clients_share_one_tls_context(tmp_path: Path) -> None:
     asyncio.run(first.aclose())
     asyncio.run(second.aclose())
     engine.dispose()
-
