@@ -198,6 +198,25 @@ SETTINGS: dict[str, Setting] = {
             parse_bool,
         ),
         Setting(
+            "ui.holdings_group_by",
+            "none",
+            "How the Portfolio tab groups holdings: none, asset, chain, wallet or protocol.",
+            str,
+            one_of("ui.holdings_group_by", ("none", "asset", "chain", "wallet", "protocol")),
+        ),
+        Setting(
+            "ui.hide_small_balances",
+            True,
+            "The Portfolio tab hides holdings worth less than 1 of your currency.",
+            parse_bool,
+        ),
+        Setting(
+            "ui.show_spam",
+            False,
+            "The Portfolio tab also lists tokens marked as spam (never counted in totals).",
+            parse_bool,
+        ),
+        Setting(
             "ui.tray_hint_shown",
             False,
             'Whether the "still running in the tray" message was shown once already.',

@@ -39,6 +39,7 @@ from app.ui.wallets_page import WalletsPage
 
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
+    from app.config import Settings
     from app.services.alerts import AlertService
     from app.services.refresh import RefreshProgress, RefreshService
     from app.services.scheduler import RefreshOutcome, RefreshScheduler, ScheduleState
@@ -173,6 +174,29 @@ class MainWindow(QMainWindow):
         self.wallets_model.set_wallets(context.wallets.list())
         self._update_actions()
         self._update_status()
+        self._remember_view_choices(context.settings)
+
+    def _remember_view_choices(self, settings: Settings) -> None:
+        """The Portfolio tab opens as it was left: grouping and the two toggles are settings."""
+        from app.ui.models.holdings_data import GroupBy
+
+        page = self.holdings_page
+        page.set_group_by(GroupBy(str(settings.get("ui.holdings_group_by"))))
+        page.hide_small.setChecked(bool(settings.get("ui.hide_small_balances")))
+        page.show_spam.setChecked(bool(settings.get("ui.show_spam")))
+
+        def keep(key: str, value: object) -> None:
+            settings.set(key, value)
+            try:
+                settings.save()
+            except OSError as exc:
+                log.warning("could not save settings: %s", exc)
+
+        page.group_box.currentIndexChanged.connect(
+            lambda _i: keep("ui.holdings_group_by", str(page.group_box.currentData()))
+        )
+        page.hide_small.toggled.connect(lambda on: keep("ui.hide_small_balances", on))
+        page.show_spam.toggled.connect(lambda on: keep("ui.show_spam", on))
 
     # --- portfolio --------------------------------------------------------------------
     def set_refresher(self, refresher: RefreshService, chain_names: dict[str, str]) -> None:

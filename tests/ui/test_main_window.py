@@ -164,3 +164,27 @@ def test_forced_themes_set_the_palette(qapp) -> None:  # type: ignore[no-untyped
         assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 180
     finally:
         qapp.setPalette(original)
+
+
+def test_portfolio_view_choices_are_remembered(qtbot: QtBot, context: AppContext) -> None:
+    from app.config import Settings
+    from app.ui.models.holdings_data import GroupBy
+
+    window = MainWindow(TaskRunner())
+    qtbot.addWidget(window)
+    window.attach(context)
+    page = window.holdings_page
+    assert page.model.group_by == GroupBy.NONE and page.hide_small.isChecked()
+    page.set_group_by(GroupBy.PROTOCOL)
+    page.hide_small.setChecked(False)
+    page.show_spam.setChecked(True)
+    saved = Settings.load(context.paths.settings_file)
+    assert saved.get("ui.holdings_group_by") == "protocol"
+    assert saved.get("ui.hide_small_balances") is False and saved.get("ui.show_spam") is True
+
+    again = MainWindow(TaskRunner())
+    qtbot.addWidget(again)
+    again.attach(context)
+    assert again.holdings_page.model.group_by == GroupBy.PROTOCOL
+    assert not again.holdings_page.hide_small.isChecked()
+    assert again.holdings_page.show_spam.isChecked()
