@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -86,7 +87,7 @@ def account_json(a: LendingAccount) -> dict[str, Any]:
 
 
 def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "chain": str(r.chain),
         "name": spec.name,
         "status": r.state.value,
@@ -98,6 +99,16 @@ def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
             {"wallet": str(f.wallet), "asset": str(f.asset), "reason": f.reason} for f in r.failures
         ],
     }
+    # Solana: how each wallet's staked SOL splits by status (raw lamports; adds up to the
+    # wallet's stake holding).
+    stake = {
+        f"{r.chain}:{key.split(':', 1)[1]}": json.loads(value)
+        for key, value in r.extra.items()
+        if key.startswith("stake:")
+    }
+    if stake:
+        doc["stake"] = stake
+    return doc
 
 
 def _refresh(args: argparse.Namespace, env: CliEnv) -> int:

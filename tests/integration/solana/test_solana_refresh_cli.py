@@ -43,6 +43,9 @@ def test_refresh_json_shows_sol_token_and_stake(
         f"{MAINNET}/stake:native": ("3000000000", "3.000000000"),
         f"{MAINNET}/token:{USDC}": ("1500000", "1.500000"),
     }
+    # How the staked SOL splits by status; the parts add up to the stake holding.
+    split = chain["stake"][f"{MAINNET}:{owner}"]
+    assert sum(int(v) for v in split.values()) == 3_000_000_000
 
 
 def test_tokens_add_for_a_solana_mint_is_used_by_refresh(
