@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from decimal import Decimal
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -19,24 +18,17 @@ from app.domain.snapshot import Snapshot
 from app.services.day_change import DayChange
 from app.services.scheduler import RefreshOutcome, ScheduleState
 from app.ui.icons import app_icon
+from app.ui.models.holdings_format import plain_money
 
 
 def tray_available() -> bool:
     return QSystemTrayIcon.isSystemTrayAvailable()
 
 
-def format_money(value: Decimal, currency: str, plus: bool = False) -> str:
-    """Two decimals, thousands grouped; ``plus`` marks gains with "+" (losses have "-")."""
-    text = f"{value:,.2f}"
-    if plus and value > 0:
-        text = "+" + text
-    return f"{text} {currency}"
-
-
 def format_change(change: DayChange | None, currency: str) -> str:
     if change is None:
         return "24 h: —"
-    text = f"24 h: {format_money(change.amount, currency, plus=True)}"
+    text = f"24 h: {plain_money(change.amount, currency, plus=True)}"
     if change.percent is not None:
         sign = "+" if change.percent > 0 else ""
         text += f" ({sign}{change.percent:,.2f} %)"
@@ -54,7 +46,7 @@ def tooltip_text(
     if snapshot is None:
         lines.append("No refresh yet")
     else:
-        lines.append(f"Total: {format_money(snapshot.total, snapshot.currency)}")
+        lines.append(f"Total: {plain_money(snapshot.total, snapshot.currency)}")
         lines.append(format_change(change, snapshot.currency))
         stamp = time.strftime("%H:%M", time.localtime(snapshot.taken_at))
         if (now if now is not None else time.time()) - snapshot.taken_at > 86_400:

@@ -25,26 +25,17 @@ def _signed(text: str, value: Decimal, plus: bool) -> str:
     return "+" + text if plus and value > 0 else text
 
 
-def format_amount(value: Decimal, places: int = 6) -> str:
-    """Group thousands, trim trailing zeros, keep small amounts readable (hyphen minus)."""
-    if value == 0:
-        return "0"
-    if abs(value) < _TINY:
-        return f"{value:.2E}"
-    return f"{value:,.{places}f}".rstrip("0").rstrip(".")
-
-
-def format_money(value: Decimal | None, currency: str) -> str:
-    """Money with its currency, as the other views show it (``1,234.50 USD``)."""
-    if value is None:
-        return "—"
-    return (
-        f"{value:,.2f} {currency}" if abs(value) >= 1 or value == 0 else f"{value:.6g} {currency}"
-    )
+def plain_money(value: Decimal, currency: str, plus: bool = False) -> str:
+    """Two decimals, thousands grouped, hyphen minus; ``plus`` marks gains with "+" (the tray's
+    tooltip and the Risk tab, where values are whole amounts of money)."""
+    text = f"{value:,.2f}"
+    if plus and value > 0:
+        text = "+" + text
+    return f"{text} {currency}"
 
 
 def amount_text(value: Decimal, places: int = 6) -> str:
-    """Like :func:`format_amount`, with a real minus sign (the holdings view)."""
+    """Grouped thousands, trailing zeros trimmed, small amounts readable, a real minus sign."""
     if value == 0:
         return "0"
     if abs(value) < _TINY:

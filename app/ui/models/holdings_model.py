@@ -30,7 +30,6 @@ from app.ui.models.holdings_data import (
     sort_groups,
     sort_rows,
 )
-from app.ui.models.holdings_format import format_amount, format_money
 from app.ui.models.holdings_text import (
     group_cell,
     group_tooltip,
@@ -43,9 +42,7 @@ from app.ui.models.status_icons import failed_icon, spam_icon, stale_icon
 
 Index = QModelIndex | QPersistentModelIndex
 HoldingColumn = Column
-__all__ = [
-    "ROW_ROLE", "SORT_ROLE", "HoldingColumn", "HoldingsModel", "format_amount", "format_money",
-]  # fmt: skip
+__all__ = ["ROW_ROLE", "SORT_ROLE", "HoldingColumn", "HoldingsModel"]
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the HoldingRow or Group behind an index
 

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from app.domain.alerts import LENDING_PROTOCOLS
 from app.domain.risk import AccountRisk, RiskInputs, RiskStatus
 from app.ui.models.base import Index, ListTableModel
+from app.ui.models.holdings_format import plain_money
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -57,10 +58,6 @@ COLOURS = {
     "warning": QColor(217, 119, 6, 80),
     "safe": QColor(22, 163, 74, 60),
 }
-
-
-def format_money(value: Decimal, currency: str) -> str:
-    return f"{value:,.2f} {currency}"
 
 
 def format_units(value: Decimal) -> str:
@@ -194,13 +191,13 @@ class RiskModel(ListTableModel[RiskRow]):
                 return row.chain_name
             case RiskColumn.COLLATERAL:
                 if risk.collateral_value is not None:
-                    return format_money(risk.collateral_value, self.currency)
+                    return plain_money(risk.collateral_value, self.currency)
                 return format_units(a.collateral)
             case RiskColumn.DEBT:
                 if risk.debt_value is not None:
-                    return format_money(risk.debt_value, self.currency)
+                    return plain_money(risk.debt_value, self.currency)
                 if a.debt == 0:
-                    return format_money(Decimal(0), self.currency)
+                    return plain_money(Decimal(0), self.currency)
                 return format_units(a.debt)
             case RiskColumn.HEALTH:
                 return "—" if a.health_factor is None else f"{a.health_factor:.2f}"
