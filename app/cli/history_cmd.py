@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app.cli.env import CliEnv
 from app.domain.errors import ChainfolioError
+from app.domain.text import safe_cell
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,11 +44,6 @@ def _epoch(text: str | None) -> int | None:
 
 def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def safe_cell(text: str) -> str:
-    """Token symbols are hostile: keep spreadsheets from running them as formulas."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _history(args: argparse.Namespace, env: CliEnv) -> int:

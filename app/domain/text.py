@@ -24,3 +24,9 @@ def clean_text(text: str, max_length: int) -> str:
     if len(cleaned) > max_length:
         cleaned = cleaned[: max_length - 1].rstrip() + "…"
     return cleaned
+
+
+def safe_cell(text: str) -> str:
+    """Token symbols are hostile: keep spreadsheets from running them as formulas (CSV exports
+    from the command line and from the window)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from app.cli.history_cmd import safe_cell
+from app.domain.text import safe_cell
 from app.ui.models.holdings_data import HoldingRow
 from app.ui.models.holdings_format import exact
 
