@@ -347,6 +347,15 @@ class Settings:
         self._values[key] = coerced
         return coerced
 
+    def remember(self, key: str, value: Any) -> None:
+        """Set and save one value the app keeps for the user (a view choice, a hint shown);
+        a file that cannot be written is logged, not raised: the app goes on without it."""
+        self.set(key, value)
+        try:
+            self.save()
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
+
     def reset(self, key: str) -> None:
         _lookup(key)
         self._values.pop(key, None)

@@ -151,11 +151,7 @@ class ChainfolioApp:
         if self.tray is None or self.settings.get("ui.tray_hint_shown"):
             return
         self.tray.hint_still_running()
-        self.settings.set("ui.tray_hint_shown", True)
-        try:
-            self.settings.save()
-        except OSError as exc:
-            log.warning("could not save settings: %s", exc)
+        self.settings.remember("ui.tray_hint_shown", True)
 
     def open_data(self) -> bool:
         """Open the database after the first paint; report a problem instead of crashing."""

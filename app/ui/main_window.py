@@ -185,18 +185,11 @@ class MainWindow(QMainWindow):
         page.hide_small.setChecked(bool(settings.get("ui.hide_small_balances")))
         page.show_spam.setChecked(bool(settings.get("ui.show_spam")))
 
-        def keep(key: str, value: object) -> None:
-            settings.set(key, value)
-            try:
-                settings.save()
-            except OSError as exc:
-                log.warning("could not save settings: %s", exc)
-
         page.group_box.currentIndexChanged.connect(
-            lambda _i: keep("ui.holdings_group_by", str(page.group_box.currentData()))
+            lambda _i: settings.remember("ui.holdings_group_by", str(page.group_box.currentData()))
         )
-        page.hide_small.toggled.connect(lambda on: keep("ui.hide_small_balances", on))
-        page.show_spam.toggled.connect(lambda on: keep("ui.show_spam", on))
+        page.hide_small.toggled.connect(lambda on: settings.remember("ui.hide_small_balances", on))
+        page.show_spam.toggled.connect(lambda on: settings.remember("ui.show_spam", on))
 
     # --- portfolio --------------------------------------------------------------------
     def set_refresher(self, refresher: RefreshService, chain_names: dict[str, str]) -> None:

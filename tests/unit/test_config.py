@@ -88,3 +88,14 @@ def test_unknown_keys_from_newer_versions_survive_a_save(tmp_path: Path) -> None
     s.set("currency", "CHF")
     s.save()
     assert 'thing = "kept"' in path.read_text()
+
+
+def test_remember_saves_and_survives_an_unwritable_file(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.load(tmp_path / "settings.toml")
+    settings.remember("ui.show_spam", True)
+    assert Settings.load(tmp_path / "settings.toml").get("ui.show_spam") is True
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    elsewhere = Settings.load(blocked / "settings.toml")  # its folder is a file: cannot save
+    elsewhere.remember("ui.show_spam", True)
+    assert elsewhere.get("ui.show_spam") is True and "could not save settings" in caplog.text
