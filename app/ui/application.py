@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from app.bootstrap import AppContext
     from app.domain.snapshot import Snapshot
     from app.services.scheduler import RefreshOutcome, RefreshScheduler
-    from app.storage.snapshot_store import SqlSnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,6 @@ class ChainfolioApp:
         self.instance.activated.connect(self.show_window)
         self.context: AppContext | None = None
         self.scheduler: RefreshScheduler | None = None
-        self.store: SqlSnapshotStore | None = None
         self.tray: Tray | None = None
         if tray_available() if tray is None else tray:
             self.tray = Tray(
@@ -127,10 +125,12 @@ class ChainfolioApp:
             self.tray.toggle_window_requested.connect(self.toggle_window)
             self.window.hides_to_tray = lambda: bool(self.settings.get("ui.close_to_tray"))
             self.window.hidden_to_tray.connect(self._hint_once)
+            self.window.holdings_page.shown.connect(self._day_change_to_tray)
             self.tray.show()
         self._quitting = False
         self._finished = asyncio.Event()
         self._warm_up: threading.Thread | None = None
+        self._tray_snapshot: Snapshot | None = None
 
     def show_window(self) -> None:
         self.window.show()
@@ -188,8 +188,7 @@ class ChainfolioApp:
         refresher = build_refresh_service(context, registry.enabled)
         self.window.set_refresher(refresher, names)
         self._attach_defi(names)
-        self.store = SqlSnapshotStore(context.engine)
-        latest = self.store.latest()
+        latest = SqlSnapshotStore(context.engine).latest()
         self.window.show_snapshot(latest)
         self.scheduler = RefreshScheduler(
             refresher.refresh,
@@ -243,23 +242,18 @@ class ChainfolioApp:
         self.tray.report(outcome, int(self.settings.get("refresh.notify_after_failures")))
 
     def _show_in_tray(self, snapshot: Snapshot | None) -> None:
-        """Total at once; the 24 h change once the earlier snapshot is read (off the GUI thread)."""
-        tray, store = self.tray, self.store
-        if tray is None or store is None:
+        """Total at once; the 24 h change once the Portfolio tab has compared the snapshot with
+        the one a day earlier (it reads that off the GUI thread; the tray reuses its figure)."""
+        if self.tray is None:
             return
-        tray.show_portfolio(snapshot, None)
-        if snapshot is None:
+        self._tray_snapshot = snapshot
+        self.tray.show_portfolio(snapshot, None)
+
+    def _day_change_to_tray(self) -> None:
+        snapshot, portfolio = self._tray_snapshot, self.window.holdings_page.portfolio
+        if self.tray is None or snapshot is None or portfolio.taken_at != snapshot.taken_at:
             return
-        from app.services.day_change import comparison_time, day_change
-
-        async def compare() -> Snapshot | None:
-            return await asyncio.to_thread(store.at_or_before, comparison_time(snapshot))
-
-        self.tasks.run(
-            compare(),
-            on_success=lambda before: tray.show_portfolio(snapshot, day_change(snapshot, before)),
-            key="tray-day-change",
-        )
+        self.tray.show_portfolio(snapshot, portfolio.day)
 
     def on_settings_changed(self, keys: list[str]) -> None:
         if "ui.theme" in keys:

@@ -19,7 +19,7 @@ from typing import Any
 from app.domain.balances import SourceState
 from app.domain.positions import PositionKind, position_kind, position_protocol
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
-from app.services.day_change import day_change
+from app.services.day_change import DayChange, day_change
 
 SMALL_VALUE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -167,6 +167,13 @@ class Portfolio:
     baseline_at: int | None = None
     sources: dict[str, SourceStatus] = field(default_factory=dict)
     spam_count: int = 0
+
+    @property
+    def day(self) -> DayChange | None:
+        """The header's 24 h change as the tray shows it (None when there is no honest one)."""
+        if self.change is None or self.baseline_at is None:
+            return None
+        return DayChange(self.change, self.change_pct, self.baseline_at)
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:
