@@ -124,7 +124,8 @@ class SolanaRpcServer:
         self._cache: dict[str, list[tuple[Pubkey, Account]]] = {}
         self._by_owner: dict[str, dict[bytes, list[tuple[Pubkey, Account]]]] = {}
         self._mint_decimals: dict[str, int] = {}
-        self._rendered: dict[Pubkey, dict[str, Any]] = {}
+        self._rendered: dict[Pubkey, str] = {}
+        self._rendered_ui: dict[Pubkey, str] = {}
         self._httpd: ThreadingHTTPServer | None = None
 
     # --- state -------------------------------------------------------------------------------
@@ -135,6 +136,7 @@ class SolanaRpcServer:
             self._by_owner.clear()
             self._mint_decimals.clear()
             self._rendered.clear()
+            self._rendered_ui.clear()
 
     def set_epoch(self, epoch: int) -> None:
         """The SVM's clock at the start of ``epoch`` (getEpochInfo and the stake program agree)."""
@@ -227,6 +229,21 @@ class SolanaRpcServer:
             return self.svm.get_account(key)
 
     # --- rendering ---------------------------------------------------------------------------
+    # Replies are assembled from JSON text built once per account while the SVM state is
+    # unchanged: a real node renders in native code, and re-encoding ~4 MB of replies per refresh
+    # in Python made the harness, not the client, the slow part of a benchmark. Not a byte of a
+    # reply changes.
+    def _once(self, cache: dict[Any, str], key: Any, render: Any) -> str:
+        text = cache.get(key)
+        if text is None:
+            text = render()
+            with self.lock:
+                cache[key] = text
+        return text
+
+    def _ui_json(self, key: Pubkey, acc: Account) -> str:
+        return self._once(self._rendered_ui, key, lambda: json.dumps(self._ui(acc)))
+
     @staticmethod
     def _ui(acc: Account) -> dict[str, Any]:
         data = bytes(acc.data)
@@ -239,16 +256,13 @@ class SolanaRpcServer:
             "space": len(data),
         }
 
-    def _parsed_token(self, key: Pubkey, acc: Account) -> dict[str, Any]:
-        """The jsonParsed rendering, built once per account while the SVM state is unchanged
-        (a real node renders in native code; this keeps the harness's share of a benchmark
-        small without changing a byte of the reply)."""
-        cached = self._rendered.get(key)
-        if cached is None:
-            cached = self._render_token(acc)
-            with self.lock:
-                self._rendered[key] = cached
-        return cached
+    def _keyed_token_json(self, key: Pubkey, acc: Account) -> str:
+        """``{"pubkey": …, "account": <jsonParsed token account>}``."""
+        return self._once(
+            self._rendered,
+            key,
+            lambda: json.dumps({"pubkey": str(key), "account": self._render_token(acc)}),
+        )
 
     def _render_token(self, acc: Account) -> dict[str, Any]:
         data = bytes(acc.data)
@@ -291,69 +305,86 @@ class SolanaRpcServer:
                 self._mint_decimals[key] = cached
         return cached
 
-    def _ctx(self, value: Any) -> dict[str, Any]:
-        return {"context": {"slot": 1, "apiVersion": "2.2.0"}, "value": value}
+    @staticmethod
+    def _ctx(value_json: str) -> str:
+        return '{"context":{"slot":1,"apiVersion":"2.2.0"},"value":' + value_json + "}"
 
-    def handle_call(self, req: dict[str, Any]) -> dict[str, Any]:
-        rid = req.get("id")
+    def handle_call(self, req: dict[str, Any]) -> str:
+        """One call's reply envelope, as JSON text."""
+        rid = json.dumps(req.get("id"))
         method = req.get("method")
         params = req.get("params") or []
         try:
             result = self._dispatch(str(method), params)
         except (KeyError, ValueError, IndexError, TypeError) as exc:
-            return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": str(exc)}}
-        return {"jsonrpc": "2.0", "id": rid, "result": result}
+            error = {"code": -32602, "message": str(exc)}
+            return '{"jsonrpc":"2.0","id":' + rid + ',"error":' + json.dumps(error) + "}"
+        return '{"jsonrpc":"2.0","id":' + rid + ',"result":' + result + "}"
 
-    def _dispatch(self, method: str, params: list[Any]) -> Any:
+    def _dispatch(self, method: str, params: list[Any]) -> str:
+        """The ``result`` of one call, as JSON text."""
         if method == "getBalance":
             acc = self._get(Pubkey.from_string(params[0]))
-            return self._ctx(acc.lamports if acc else 0)
+            return self._ctx(str(acc.lamports if acc else 0))
         if method == "getEpochInfo":
             with self.lock:
                 clock, schedule = self.svm.get_clock(), self.svm.get_epoch_schedule()
-            return {
-                "absoluteSlot": clock.slot,
-                "blockHeight": clock.slot,
-                "epoch": clock.epoch,
-                "slotIndex": clock.slot - schedule.get_first_slot_in_epoch(clock.epoch),
-                "slotsInEpoch": schedule.get_slots_in_epoch(clock.epoch),
-                "transactionCount": 0,
-            }
+            return json.dumps(
+                {
+                    "absoluteSlot": clock.slot,
+                    "blockHeight": clock.slot,
+                    "epoch": clock.epoch,
+                    "slotIndex": clock.slot - schedule.get_first_slot_in_epoch(clock.epoch),
+                    "slotsInEpoch": schedule.get_slots_in_epoch(clock.epoch),
+                    "transactionCount": 0,
+                }
+            )
         if method == "getMultipleAccounts":
             keys = params[0]
             if len(keys) > 100:
                 raise ValueError("Too many inputs provided; max 100")
-            accs = [self._get(Pubkey.from_string(k)) for k in keys]
-            return self._ctx([self._ui(a) if a else None for a in accs])
+            parts = []
+            for k in keys:
+                pk = Pubkey.from_string(k)
+                acc = self._get(pk)
+                parts.append(self._ui_json(pk, acc) if acc else "null")
+            return self._ctx("[" + ",".join(parts) + "]")
         if method == "getTokenAccountsByOwner":
             owner = Pubkey.from_string(params[0])
             program = Pubkey.from_string(params[1]["programId"])
-            out = []
-            for key, acc in self._token_accounts_of(program, owner):
-                out.append({"pubkey": str(key), "account": self._parsed_token(key, acc)})
-            return self._ctx(out)
+            found = self._token_accounts_of(program, owner)
+            return self._ctx("[" + ",".join(self._keyed_token_json(k, a) for k, a in found) + "]")
         if method == "getProgramAccounts":
             program = Pubkey.from_string(params[0])
             cfg = params[1] if len(params) > 1 else {}
-            out = []
+            filters = self._filters(cfg.get("filters", []))
+            parts = []
             for key, acc in self._program_accounts(program):
-                if self._matches(bytes(acc.data), cfg.get("filters", [])):
-                    out.append({"pubkey": str(key), "account": self._ui(acc)})
-            return out
+                if self._matches(bytes(acc.data), filters):
+                    ui = self._ui_json(key, acc)
+                    parts.append('{"pubkey":"' + str(key) + '","account":' + ui + "}")
+            return "[" + ",".join(parts) + "]"
         raise ValueError(f"Method not found: {method}")
 
     @staticmethod
-    def _matches(data: bytes, filters: list[dict[str, Any]]) -> bool:
-        from solders.pubkey import Pubkey as Pk
-
+    def _filters(filters: list[dict[str, Any]]) -> list[tuple[int, int | None, bytes]]:
+        """(offset, dataSize, bytes) per filter, decoded once per call."""
+        out: list[tuple[int, int | None, bytes]] = []
         for f in filters:
-            if "dataSize" in f and len(data) != f["dataSize"]:
-                return False
+            if "dataSize" in f:
+                out.append((0, int(f["dataSize"]), b""))
             if "memcmp" in f:
-                off = f["memcmp"]["offset"]
-                want = bytes(Pk.from_string(f["memcmp"]["bytes"]))
-                if data[off : off + len(want)] != want:
-                    return False
+                want = bytes(Pubkey.from_string(f["memcmp"]["bytes"]))
+                out.append((int(f["memcmp"]["offset"]), None, want))
+        return out
+
+    @staticmethod
+    def _matches(data: bytes, filters: list[tuple[int, int | None, bytes]]) -> bool:
+        for offset, size, want in filters:
+            if size is not None and len(data) != size:
+                return False
+            if want and data[offset : offset + len(want)] != want:
+                return False
         return True
 
     # --- HTTP --------------------------------------------------------------------------------
@@ -460,15 +491,11 @@ class SolanaRpcServer:
             self.rpc_calls += len(items)
         if self.rate_limit_rpc > 0:
             self.rate_limit_rpc -= 1
+            error = {"code": -32005, "message": "Too many requests"}
             replies = [
-                {
-                    "jsonrpc": "2.0",
-                    "id": i.get("id"),
-                    "error": {"code": -32005, "message": "Too many requests"},
-                }
-                for i in items
+                json.dumps({"jsonrpc": "2.0", "id": i.get("id"), "error": error}) for i in items
             ]
         else:
             replies = [self.handle_call(i) for i in items]
-        out = replies if isinstance(req, list) else replies[0]
-        return 200, json.dumps(out).encode()
+        out = "[" + ",".join(replies) + "]" if isinstance(req, list) else replies[0]
+        return 200, out.encode()
