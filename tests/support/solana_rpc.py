@@ -9,7 +9,9 @@ seconds in which the server was building replies (injected latency excluded), so
 the wall time from the client's; ``GET /stats?reset=1`` starts the counts over. Modes for tests:
 ``latency`` per HTTP request, ``rate_limit_http`` (next N requests get HTTP 429),
 ``rate_limit_rpc`` (next N requests get -32005 without ``data`` per item), ``timeout`` (hold
-replies until stopped), ``malformed`` (next N requests get broken JSON).
+replies until stopped), ``malformed`` (next N requests get broken JSON), ``gather`` (hold each
+request until that many are in flight at once, at most 10 s: ``peak_in_flight`` in the stats then
+tells how many requests a client had on the wire together).
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ class SolanaRpcServer:
         self.http_requests = 0
         self.rpc_calls = 0
         self.processing_s = 0.0
+        self.gather = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._arrived = threading.Condition(self.lock)
         self._busy_count = 0
         self._busy_since = 0.0
         self._stop = threading.Event()
@@ -414,13 +420,17 @@ class SolanaRpcServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server._admit()
-                with server._busy():
-                    status, payload = server._respond(body)
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
+                try:
+                    with server._busy():
+                        status, payload = server._respond(body)
+                        self.send_response(status)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
 
         ThreadingHTTPServer.request_queue_size = 128
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -435,9 +445,10 @@ class SolanaRpcServer:
                 "http_requests": self.http_requests,
                 "rpc_calls": self.rpc_calls,
                 "processing_s": round(self.processing_s, 4),
+                "peak_in_flight": self.peak_in_flight,
             }
             if reset:
-                self.http_requests = self.rpc_calls = 0
+                self.http_requests = self.rpc_calls = self.peak_in_flight = 0
                 self.processing_s = 0.0
         return out
 
@@ -451,6 +462,11 @@ class SolanaRpcServer:
         """Counts the request, then holds it for the injected latency (or the timeout mode)."""
         with self.lock:
             self.http_requests += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self._arrived.notify_all()
+            if self.gather:
+                self._arrived.wait_for(lambda: self.peak_in_flight >= self.gather, timeout=10)
         if self.latency:
             self._stop.wait(self.latency)
         if self.timeout:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from app.chains.solana.mints import MintCache
 from app.chains.solana.reader import SolanaReader
-from app.chains.solana.rpc import BatchClient, RateLimiter
+from app.chains.solana.rpc import DEFAULT_CONCURRENCY, BatchClient, RateLimiter
 
 __all__ = ["SolanaReader", "create_reader"]
 
@@ -46,7 +46,7 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         timeout=_opt(ctx, "solana.timeout", 20.0),
         retries=int(_opt(ctx, "solana.retries", 4)),
         backoff=_opt(ctx, "solana.backoff", 0.5),
-        concurrency=int(_opt(ctx, "solana.concurrency", 8)),
+        concurrency=int(_opt(ctx, "solana.concurrency", DEFAULT_CONCURRENCY)),
     )
     from app.storage.token_store import TokenStore
 

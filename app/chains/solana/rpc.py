@@ -20,6 +20,10 @@ from typing import Any
 from app.chains.http import JsonRpcTransport, RpcTransportError
 
 RATE_LIMITED_CODE = -32005
+# Batches in flight at once. A 200-wallet refresh is 9 batches of 100 calls: 16 sends a round in
+# one wave (8 needed two round trips for the ninth batch), still well under the public endpoint's
+# 40 concurrent connections per IP; the rate limiter, not this, paces a public endpoint.
+DEFAULT_CONCURRENCY = 16
 
 
 class RpcError(Exception):
@@ -112,7 +116,7 @@ class BatchClient:
         timeout: float = 20.0,
         retries: int = 4,
         backoff: float = 0.5,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         if not urls:
             raise ValueError("no RPC URL configured for Solana")

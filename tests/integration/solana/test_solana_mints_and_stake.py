@@ -106,6 +106,23 @@ def test_requests_are_all_calls_over_the_batch_size(svm_server: SolanaRpcServer)
     assert sorted(b.raw for b in again.balances) == sorted(b.raw for b in first.balances)
 
 
+def test_a_round_goes_out_in_one_wave(svm_server: SolanaRpcServer) -> None:
+    """12 known wallets, batch size 5: one round of 50 calls in 10 batches, all on the wire
+    together (a concurrency of 8 sent the last two a round trip later)."""
+    owners = [Pubkey.new_unique() for _ in range(12)]
+    for o in owners:
+        svm_server.fund(o, 10)
+    cache = MintCache()
+    read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=5)  # owners now known
+    svm_server.stats(reset=True)
+    svm_server.gather = 10
+    again = read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=5)
+    stats = svm_server.stats(reset=True)
+    assert (stats["http_requests"], stats["rpc_calls"]) == (10, 50)
+    assert stats["peak_in_flight"] == 10
+    assert again.state is SourceState.OK and len(again.balances) == 12
+
+
 def test_user_added_tokens_are_respected(svm_server: SolanaRpcServer, tmp_path: Path) -> None:
     owner = Pubkey.new_unique()
     mine, shady, mine22, drifting = (Pubkey.new_unique() for _ in range(4))
