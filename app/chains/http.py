@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +81,10 @@ class JsonRpcTransport:
         base = min(self.backoff_cap, self.backoff_base * 2**attempt)
         return float(base / 2 + random.uniform(0, base / 2))
 
-    async def post(self, payload: Any) -> Any:
+    async def post(self, payload: Any, decode: Callable[[bytes], Any] | None = None) -> Any:
         """Send ``payload``; return the parsed JSON reply of the first endpoint that answers.
+        ``decode`` (body bytes to reply, raising ValueError when the body is not a reply) replaces
+        the plain JSON parse; a reply it refuses is retried like one that is not JSON.
 
         Raises RpcTransportError with a human reason (never a URL: it may hold a key).
         """
@@ -111,7 +113,7 @@ class JsonRpcTransport:
                         last = f"the RPC endpoint refused the request (HTTP {resp.status_code})"
                     else:
                         try:
-                            data = resp.json()
+                            data = decode(resp.content) if decode else resp.json()
                         except ValueError:
                             last = "the RPC endpoint sent a reply that is not JSON"
                         else:

@@ -124,10 +124,16 @@ class SolanaRpcServer:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._arrived = threading.Condition(self.lock)
+        # Replies are built one at a time in arrival order, each after its own latency, as by a
+        # node's request queue: eight threads sharing one GIL finished their replies late
+        # together instead of in turn.
+        self._tickets = 0
+        self._serving = 0
+        self._turn = threading.Condition(threading.Lock())
         self._busy_count = 0
         self._busy_since = 0.0
         self._stop = threading.Event()
-        self._cache: dict[str, list[tuple[Pubkey, Account]]] = {}
+        self._cache: dict[str, list[tuple[Pubkey, Account, bytes]]] = {}
         self._by_owner: dict[str, dict[bytes, list[tuple[Pubkey, Account]]]] = {}
         self._mint_decimals: dict[str, int] = {}
         self._rendered: dict[Pubkey, str] = {}
@@ -209,11 +215,13 @@ class SolanaRpcServer:
         self._set(key, Account(lamports, data, STAKE_PROGRAM, False, 0))
         return key
 
-    def _program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account]]:
+    def _program_accounts(self, program: Pubkey) -> list[tuple[Pubkey, Account, bytes]]:
+        """(key, account, its data) of every account the program owns, read once per state."""
         with self.lock:
             key = str(program)
             if key not in self._cache:
-                self._cache[key] = list(self.svm.get_program_accounts(program))
+                found = self.svm.get_program_accounts(program)
+                self._cache[key] = [(k, acc, bytes(acc.data)) for k, acc in found]
             return self._cache[key]
 
     def _token_accounts_of(self, program: Pubkey, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
@@ -223,8 +231,7 @@ class SolanaRpcServer:
             index = self._by_owner.get(str(program))
             if index is None:
                 index = {}
-                for key, acc in accounts:
-                    data = bytes(acc.data)
+                for key, acc, data in accounts:
                     if len(data) >= 165:
                         index.setdefault(data[32:64], []).append((key, acc))
                 self._by_owner[str(program)] = index
@@ -365,8 +372,8 @@ class SolanaRpcServer:
             cfg = params[1] if len(params) > 1 else {}
             filters = self._filters(cfg.get("filters", []))
             parts = []
-            for key, acc in self._program_accounts(program):
-                if self._matches(bytes(acc.data), filters):
+            for key, acc, data in self._program_accounts(program):
+                if self._matches(data, filters):
                     ui = self._ui_json(key, acc)
                     parts.append('{"pubkey":"' + str(key) + '","account":' + ui + "}")
             return "[" + ",".join(parts) + "]"
@@ -419,9 +426,9 @@ class SolanaRpcServer:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                server._admit()
+                ticket = server._admit()
                 try:
-                    with server._busy():
+                    with server._in_turn(ticket), server._busy():
                         status, payload = server._respond(body)
                         self.send_response(status)
                         self.send_header("Content-Type", "application/json")
@@ -454,12 +461,18 @@ class SolanaRpcServer:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._turn:
+            self._turn.notify_all()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
 
-    def _admit(self) -> None:
-        """Counts the request, then holds it for the injected latency (or the timeout mode)."""
+    def _admit(self) -> int:
+        """Counts the request and gives it its place in the queue, then holds it for the
+        injected latency (or the timeout mode)."""
+        with self._turn:
+            ticket = self._tickets
+            self._tickets += 1
         with self.lock:
             self.http_requests += 1
             self.in_flight += 1
@@ -471,6 +484,19 @@ class SolanaRpcServer:
             self._stop.wait(self.latency)
         if self.timeout:
             self._stop.wait(30)
+        return ticket
+
+    @contextlib.contextmanager
+    def _in_turn(self, ticket: int) -> Iterator[None]:
+        """Runs after every earlier request has been answered (or the server is stopping)."""
+        with self._turn:
+            self._turn.wait_for(lambda: self._serving >= ticket or self._stop.is_set(), timeout=30)
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._serving = max(self._serving, ticket + 1)
+                self._turn.notify_all()
 
     @contextlib.contextmanager
     def _busy(self) -> Iterator[None]:

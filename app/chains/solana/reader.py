@@ -32,7 +32,6 @@ from app.chains.solana.mints import (
     TOKEN_PROGRAM,
     MintCache,
     MintDirectory,
-    Resolved,
     metadata_keys,
     parse_metadata,
 )
@@ -74,7 +73,8 @@ class _Read:
 
     balances: list[Balance] = field(default_factory=list)
     failures: list[CallFailure] = field(default_factory=list)
-    holdings: list[tuple[str, str, str, int, int]] = field(default_factory=list)
+    # token holdings by (mint, program, decimals): thousands of holdings, a few mints
+    tokens: dict[tuple[str, str, int], list[tuple[AccountId, int]]] = field(default_factory=dict)
     epoch: int | None = None
     stake: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)  # key: owner, l, data
     stake_failed: set[str] = field(default_factory=set)
@@ -231,6 +231,7 @@ class SolanaReader:
             await self._run(first)
             if not round2:
                 start_round2()
+            extra = self._stake_balances(st, owners)  # while round 2 is on the wire
             await round2[0]
         finally:
             for task in round2:
@@ -242,7 +243,7 @@ class SolanaReader:
             self.mints.cache.put(mint, info)
         self.mints.cache.saw_owners(owners)
         self._token_balances(st)
-        return self._stake_balances(st, owners)
+        return extra
 
     # --- round 1 handlers ----------------------------------------------------------------------
     def _on_epoch(self, st: _Read) -> Callable[[CallResult], None]:
@@ -275,19 +276,21 @@ class SolanaReader:
         def handle(result: CallResult) -> None:
             try:
                 found = token_holdings(result, owner)
-            except (BadReply, KeyError, TypeError, ValueError) as exc:
+            except (BadReply, ValueError) as exc:
                 reason = str(exc) if isinstance(exc, BadReply) else "malformed token account"
                 wallet = AccountId(self._spec.chain_id, owner)
                 asset = AssetId(self._spec.chain_id, "token", program)
                 st.failures.append(CallFailure(wallet, asset, reason))
                 return
-            st.holdings += [(owner, program, mint, raw, dec) for mint, raw, dec in found]
+            wallet = AccountId(self._spec.chain_id, owner)
+            for mint, raw, decimals in found:
+                st.tokens.setdefault((mint, program, decimals), []).append((wallet, raw))
 
         return handle
 
     def _on_stake(self, st: _Read, owner: str) -> Callable[[CallResult], None]:
         def handle(result: CallResult) -> None:
-            if result.envelope is not None and result.envelope.get("result") == []:
+            if result.result is not None and bytes(result.result) == b"[]":
                 return  # most wallets have no stake account: nothing for solders to check
             try:
                 found = parse_reply(GetProgramAccountsResp, result).value
@@ -305,7 +308,7 @@ class SolanaReader:
 
     # --- round 2 and assembly ------------------------------------------------------------------
     def _metadata_jobs(self, st: _Read) -> list[_Job]:
-        wanted = {m for _, p, m, _, d in st.holdings if self.mints.needs_read(m, p, d)}
+        wanted = {m for m, p, d in st.tokens if self.mints.needs_read(m, p, d)}
         if not wanted:
             return []
         keys, st.pdas = metadata_keys(wanted, self.mints)
@@ -331,19 +334,14 @@ class SolanaReader:
 
     def _token_balances(self, st: _Read) -> None:
         chain = self._spec.chain_id
-        memo: dict[tuple[str, str, int], Resolved] = {}  # thousands of holdings, few mints
-        for owner, program, mint, raw, decimals in st.holdings:
-            resolved = memo.get((mint, program, decimals))
-            if resolved is None:
-                resolved = memo[mint, program, decimals] = self.mints.resolve(
-                    mint, program, decimals
-                )
-            wallet = AccountId(chain, owner)
+        for (mint, program, decimals), held in st.tokens.items():
+            resolved = self.mints.resolve(mint, program, decimals)
             if resolved.asset is None:
-                asset_id = AssetId(chain, "token", mint)
-                st.failures.append(CallFailure(wallet, asset_id, str(resolved.unsupported)))
+                asset_id, reason = AssetId(chain, "token", mint), str(resolved.unsupported)
+                st.failures += [CallFailure(wallet, asset_id, reason) for wallet, _ in held]
             else:
-                st.balances.append(Balance(wallet, resolved.asset, raw))
+                asset = resolved.asset
+                st.balances += [Balance(wallet, asset, raw) for wallet, raw in held]
 
     def _stake_balances(self, st: _Read, owners: list[str]) -> dict[str, str]:
         """One stake holding per wallet: the exact sum of its stake accounts' lamports; the

@@ -4,8 +4,10 @@ solana-py 0.40 dropped batch requests, so a refresh sends its calls itself as JS
 arrays through the shared JSON-RPC transport (app.chains.http: keep-alive pool, retries, URL rotation,
 circuit breaker). A client-side limiter keeps within the public endpoint
 limits (100 requests / 10 s per IP, 40 per method); a 429 or -32005 reply backs off and retries.
-Replies are validated as plain JSON before any solders parser sees them (solders 0.29 panics on a
--32005 error without ``data``).
+A batch reply is decoded once, by msgspec, into its items with each ``result`` left as raw JSON
+text; the reader then decodes each result with the typed parser of its method. Error items are
+screened here before any solders parser sees them (solders 0.29 panics on a -32005 error without
+``data``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from app.chains.http import JsonRpcTransport, RpcTransportError
 
@@ -38,14 +42,43 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class CallResult:
-    """One call's reply: the raw JSON-RPC envelope when it succeeded, else an error text.
+    """One call's reply: the JSON text of its ``result`` when it succeeded, else an error text.
 
     ``batch_failed`` marks a call whose whole batch went unanswered after every retry (endpoint
     down, rate limit that never ends), as opposed to an error reply for this one call."""
 
-    envelope: dict[str, Any] | None
+    result: msgspec.Raw | None
     error: str | None
     batch_failed: bool = False
+
+
+class _Item(msgspec.Struct):
+    """One item of a JSON-RPC reply, its ``result`` and ``error`` still undecoded."""
+
+    id: int | str | None = None
+    result: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    error: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+_REPLY: msgspec.json.Decoder[list[_Item] | _Item] = msgspec.json.Decoder(list[_Item] | _Item)
+
+
+def _decode_reply(body: bytes) -> list[_Item] | _Item:
+    """Raises ValueError (msgspec.DecodeError is one) for a body that is not a JSON-RPC reply."""
+    return _REPLY.decode(body)
+
+
+def _error_of(item: _Item) -> tuple[int | None, str] | None:
+    """(code, message) of an error item; None when the item carries no error."""
+    if item.error is msgspec.UNSET:
+        return None
+    err = msgspec.json.decode(item.error)  # valid JSON: the whole reply was decoded
+    if err is None:
+        return None
+    if isinstance(err, dict):
+        code = err.get("code")
+        return (code if type(code) is int else None), str(err.get("message"))[:200]
+    return None, str(err)[:200]
 
 
 class RateLimiter:
@@ -210,38 +243,34 @@ class BatchClient:
                 last_error = str(exc)
                 continue
             for item in reply:
-                rid = item.get("id")
-                if rid not in pending:
+                if not isinstance(item.id, int) or item.id not in pending:
                     continue
-                err = item.get("error")
-                if isinstance(err, dict) and err.get("code") == RATE_LIMITED_CODE:
+                err = _error_of(item)
+                if err is not None and err[0] == RATE_LIMITED_CODE:
                     last_error = "rate limited by the RPC endpoint"
                     continue
-                idx = pending.pop(rid)
+                idx = pending.pop(item.id)
                 if err is not None:
-                    msg = err.get("message") if isinstance(err, dict) else None
-                    results[idx] = CallResult(None, f"RPC error: {str(msg)[:200]}")
-                elif "result" not in item:
+                    results[idx] = CallResult(None, f"RPC error: {err[1]}")
+                elif item.result is msgspec.UNSET:
                     results[idx] = CallResult(None, "malformed RPC reply")
                 else:
-                    results[idx] = CallResult(item, None)
+                    results[idx] = CallResult(item.result, None)
         if all(r is None for r in results):
             raise RpcError(last_error)
         return [r if r is not None else CallResult(None, last_error) for r in results]
 
-    async def _post(self, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _post(self, body: list[dict[str, Any]]) -> list[_Item]:
         if self.limiter is not None:
             await self.limiter.acquire([b["method"] for b in body])
         async with self._sem:
             try:
-                data = await self._transport.post(body)
+                data = await self._transport.post(body, _decode_reply)
             except RpcTransportError as exc:
                 raise RpcError(str(exc)) from exc
-        if isinstance(data, dict):
-            err = data.get("error")
-            if isinstance(err, dict) and err.get("code") == RATE_LIMITED_CODE:
+        if isinstance(data, _Item):
+            err = _error_of(data)
+            if err is not None and err[0] == RATE_LIMITED_CODE:
                 raise RpcError("rate limited by the RPC endpoint")
             data = [data]
-        if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
-            raise RpcError("the Solana RPC endpoint sent a malformed reply")
-        return data
+        return list(data)
