@@ -63,7 +63,7 @@ def test_a_request_searches_for_no_module() -> None:
 
     port = free_port()
     httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     wait_until(lambda: port_open(port), what="json server")
     transport = JsonRpcTransport([f"http://127.0.0.1:{port}"])
     lookups = _Lookups()

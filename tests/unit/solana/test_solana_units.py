@@ -1,14 +1,18 @@
-"""Pure parts of the Solana reader: mint extension parsing, curated list, rate limiter."""
+"""Parts of the Solana reader: mint extension parsing, curated list, rate limiter, and how the\nbatch client reads each item of a reply."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from solders.pubkey import Pubkey
 
-from app.chains.solana.rpc import RateLimiter
+from app.chains.solana.rpc import BatchClient, Call, CallResult, RateLimiter, RpcError
 from app.chains.solana.tokens import curated_tokens, parse_mint
+from tests.support.net import free_port, port_open, wait_until
 from tests.support.solana_rpc import metadata_extension, mint_bytes, tlv, token2022_mint_bytes
 
 
@@ -89,3 +93,92 @@ def test_rate_limiter_paces_total() -> None:
     # never more than 3 calls in any 10 s window
     for i in range(len(stamps) - 3):
         assert stamps[i + 3] - stamps[i] >= 10.0
+
+
+class _Canned:
+    """A local HTTP server answering each POST with the next of ``bodies``."""
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        self.bodies = list(bodies)
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = canned.bodies.pop(0) if canned.bodies else b"[]"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.port = free_port()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        wait_until(lambda: port_open(self.port), what="canned server")
+
+    def call(self, n: int = 1) -> list[CallResult] | str:
+        """The results of ``n`` calls sent as one batch, or the RpcError's text."""
+        client = BatchClient([f"http://127.0.0.1:{self.port}"], retries=0, backoff=0.0)
+
+        async def go() -> list[CallResult] | str:
+            try:
+                return await client.call_all([Call("getSlot", [])] * n)
+            except RpcError as exc:
+                return str(exc)
+            finally:
+                await client.aclose()
+
+        try:
+            return asyncio.run(go())
+        finally:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+LONG_ERROR = b'[{"id":1,"error":{"code":-32602,"message":"' + b"x" * 500 + b'"}}]'
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'[{"jsonrpc":"2.0","id":1,"result":{"a":[1]}}]', b'{"a":[1]}'),
+        (b'[{"id":1,"error":null,"result":7}]', b"7"),
+        (b'[{"id":1,"error":"boom"}]', "RPC error: boom"),
+        (LONG_ERROR, "RPC error: " + "x" * 200),
+        (b'[{"id":1,"error":{"code":"-1"}}]', "RPC error: None"),
+        (b'[{"id":1}]', "malformed RPC reply"),
+        (b'{"id":1,"result":3}', b"3"),  # a lone object for a batch of one
+    ],
+)
+def test_each_reply_item_is_a_result_or_a_clear_error(body: bytes, expected: bytes | str) -> None:
+    results = _Canned([body]).call()
+    assert not isinstance(results, str), results
+    (only,) = results
+    if isinstance(expected, bytes):
+        assert only.result is not None and bytes(only.result) == expected and only.error is None
+    else:
+        assert only.result is None and only.error == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"5", "not JSON"),
+        (b"[1, 2]", "not JSON"),  # items that are not objects: not a JSON-RPC reply
+        (b'[{"id":{"x":1},"result":1}]', "not JSON"),
+        (b'[{"id":"1","result":1}]', "no reply"),  # an id this client never sent
+        (
+            b'{"jsonrpc":"2.0","error":{"code":-32005,"message":"Too many requests"}}',
+            "rate limited",
+        ),
+        (b'[{"id":1,"error":{"code":-32005,"message":"Too many requests"}}]', "rate limited"),
+    ],
+)
+def test_a_reply_that_answers_nothing_fails_the_batch(body: bytes, reason: str) -> None:
+    error = _Canned([body]).call()
+    assert isinstance(error, str) and reason in error, error
