@@ -10,10 +10,13 @@ client's GIL. Three refreshes are measured in the same run:
   cache), so there is no metadata round;
 - ``naive_one_request_per_call``: one HTTP request per RPC call, same pacing and concurrency.
 
+The reader runs with the app's own batch concurrency (``DEFAULT_CONCURRENCY``), the naive reader
+too. The server holds each request for the latency, then answers in arrival order, one at a time.
+
 For each: HTTP requests and RPC calls as the server counted them, the target
 ``ceil(rpc_calls / batch size)``, wall time, the server's busy time (the seconds in which it was
-building replies, latency excluded: the Python stand-in for a node is the slow part here), the
-client's CPU time, and the round trips the plan needs. Each batched refresh runs once under
+building replies, latency excluded: the Python stand-in for a node shares the 2 cores), the
+client's CPU time, the round trips the plan needs and their latency floor. Each batched refresh runs once under
 tracemalloc for peak memory and five times untraced; the median is reported. Prints one JSON object; exits 1 if a batched
 refresh misses the request target. Run: ``.venv/bin/python -m tests.benchmarks.solana_refresh``.
 """

@@ -138,6 +138,7 @@ class SolanaRpcServer:
         self._mint_decimals: dict[str, int] = {}
         self._rendered: dict[Pubkey, str] = {}
         self._rendered_ui: dict[Pubkey, str] = {}
+        self._results: dict[str, str] = {}
         self._httpd: ThreadingHTTPServer | None = None
 
     # --- state -------------------------------------------------------------------------------
@@ -149,6 +150,7 @@ class SolanaRpcServer:
             self._mint_decimals.clear()
             self._rendered.clear()
             self._rendered_ui.clear()
+            self._results.clear()
 
     def set_epoch(self, epoch: int) -> None:
         """The SVM's clock at the start of ``epoch`` (getEpochInfo and the stake program agree)."""
@@ -335,7 +337,14 @@ class SolanaRpcServer:
         return '{"jsonrpc":"2.0","id":' + rid + ',"result":' + result + "}"
 
     def _dispatch(self, method: str, params: list[Any]) -> str:
-        """The ``result`` of one call, as JSON text."""
+        """The ``result`` of one call, as JSON text. The owner and program-account queries are
+        answered once per SVM state and then from the text they gave."""
+        if method in ("getTokenAccountsByOwner", "getProgramAccounts"):
+            key = method + json.dumps(params)
+            return self._once(self._results, key, lambda: self._query(method, params))
+        return self._query(method, params)
+
+    def _query(self, method: str, params: list[Any]) -> str:
         if method == "getBalance":
             acc = self._get(Pubkey.from_string(params[0]))
             return self._ctx(str(acc.lamports if acc else 0))

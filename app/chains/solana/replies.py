@@ -39,34 +39,36 @@ def parse_reply(cls: Any, result: CallResult) -> Any:
     return parsed
 
 
-class _Amount(msgspec.Struct):
+# Only strings, ints and each other: no cycles, so the thousands decoded per refresh stay out of
+# the garbage collector's tracking (gc=False).
+class _Amount(msgspec.Struct, gc=False):
     amount: str
     decimals: Annotated[int, msgspec.Meta(ge=0, le=255)]
 
 
-class _Info(msgspec.Struct):
+class _Info(msgspec.Struct, gc=False):
     mint: str
     owner: str
     token_amount: _Amount = msgspec.field(name="tokenAmount")
 
 
-class _Parsed(msgspec.Struct):
+class _Parsed(msgspec.Struct, gc=False):
     info: _Info
 
 
-class _Data(msgspec.Struct):
+class _Data(msgspec.Struct, gc=False):
     parsed: _Parsed
 
 
-class _Account(msgspec.Struct):
+class _Account(msgspec.Struct, gc=False):
     data: _Data
 
 
-class _Keyed(msgspec.Struct):
+class _Keyed(msgspec.Struct, gc=False):
     account: _Account
 
 
-class _TokenAccounts(msgspec.Struct):
+class _TokenAccounts(msgspec.Struct, gc=False):
     value: list[_Keyed]
 
 
