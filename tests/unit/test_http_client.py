@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from app.chains.http import JsonRpcTransport
@@ -13,7 +11,7 @@ from app.config import Paths, Settings
 from app.prices.factory import build_price_service
 from app.storage.database import open_database
 from app.tls import tls_context
-from tests.support.net import free_port, port_open, wait_until
+from tests.support.net import CannedHttpServer
 
 
 def _context_of(client: object) -> object:
@@ -47,25 +45,8 @@ def test_a_request_searches_for_no_module() -> None:
     """httpcore imports sniffio on every request; without it installed, each request searched
     sys.path for it (~0.2 ms per request, ~9 ms of a 200-wallet Solana refresh)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = b'{"jsonrpc":"2.0","id":1,"result":"0x1"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    port = free_port()
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    wait_until(lambda: port_open(port), what="json server")
-    transport = JsonRpcTransport([f"http://127.0.0.1:{port}"])
+    server = CannedHttpServer(b'{"jsonrpc":"2.0","id":1,"result":"0x1"}')
+    transport = JsonRpcTransport([server.url])
     lookups = _Lookups()
 
     async def two_requests() -> None:
@@ -78,9 +59,6 @@ def test_a_request_searches_for_no_module() -> None:
         assert reply["result"] == "0x1"
         await transport.aclose()
 
-    try:
+    with server:
         asyncio.run(two_requests())
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert lookups.names == []

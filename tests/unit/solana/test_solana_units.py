@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from solders.pubkey import Pubkey
 
 from app.chains.solana.rpc import BatchClient, Call, CallResult, RateLimiter, RpcError
 from app.chains.solana.tokens import curated_tokens, parse_mint
-from tests.support.net import free_port, port_open, wait_until
+from tests.support.net import CannedHttpServer
 from tests.support.solana_rpc import metadata_extension, mint_bytes, tlv, token2022_mint_bytes
 
 
@@ -95,49 +93,21 @@ def test_rate_limiter_paces_total() -> None:
         assert stamps[i + 3] - stamps[i] >= 10.0
 
 
-class _Canned:
-    """A local HTTP server answering each POST with the next of ``bodies``."""
+def _call(body: bytes) -> list[CallResult] | str:
+    """The results of one call sent as a batch to a server answering ``body``, or the
+    RpcError's text."""
 
-    def __init__(self, bodies: list[bytes]) -> None:
-        self.bodies = list(bodies)
-        canned = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                body = canned.bodies.pop(0) if canned.bodies else b"[]"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.port = free_port()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-        wait_until(lambda: port_open(self.port), what="canned server")
-
-    def call(self, n: int = 1) -> list[CallResult] | str:
-        """The results of ``n`` calls sent as one batch, or the RpcError's text."""
-        client = BatchClient([f"http://127.0.0.1:{self.port}"], retries=0, backoff=0.0)
-
-        async def go() -> list[CallResult] | str:
-            try:
-                return await client.call_all([Call("getSlot", [])] * n)
-            except RpcError as exc:
-                return str(exc)
-            finally:
-                await client.aclose()
-
+    async def go(url: str) -> list[CallResult] | str:
+        client = BatchClient([url], retries=0, backoff=0.0)
         try:
-            return asyncio.run(go())
+            return await client.call_all([Call("getSlot", [])])
+        except RpcError as exc:
+            return str(exc)
         finally:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+            await client.aclose()
+
+    with CannedHttpServer(body) as server:
+        return asyncio.run(go(server.url))
 
 
 LONG_ERROR = b'[{"id":1,"error":{"code":-32602,"message":"' + b"x" * 500 + b'"}}]'
@@ -156,7 +126,7 @@ LONG_ERROR = b'[{"id":1,"error":{"code":-32602,"message":"' + b"x" * 500 + b'"}}
     ],
 )
 def test_each_reply_item_is_a_result_or_a_clear_error(body: bytes, expected: bytes | str) -> None:
-    results = _Canned([body]).call()
+    results = _call(body)
     assert not isinstance(results, str), results
     (only,) = results
     if isinstance(expected, bytes):
@@ -180,5 +150,5 @@ def test_each_reply_item_is_a_result_or_a_clear_error(body: bytes, expected: byt
     ],
 )
 def test_a_reply_that_answers_nothing_fails_the_batch(body: bytes, reason: str) -> None:
-    error = _Canned([body]).call()
+    error = _call(body)
     assert isinstance(error, str) and reason in error, error
