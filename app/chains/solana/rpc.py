@@ -72,7 +72,10 @@ def _error_of(item: _Item) -> tuple[int | None, str] | None:
     """(code, message) of an error item; None when the item carries no error."""
     if item.error is msgspec.UNSET:
         return None
-    err = msgspec.json.decode(item.error)  # valid JSON: the whole reply was decoded
+    try:
+        err = msgspec.json.decode(item.error)
+    except msgspec.DecodeError:  # well-formed, but a number no Python type holds (1e400)
+        return None, "unreadable error"
     if err is None:
         return None
     if isinstance(err, dict):

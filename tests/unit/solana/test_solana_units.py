@@ -121,6 +121,7 @@ LONG_ERROR = b'[{"id":1,"error":{"code":-32602,"message":"' + b"x" * 500 + b'"}}
         (b'[{"id":1,"error":"boom"}]', "RPC error: boom"),
         (LONG_ERROR, "RPC error: " + "x" * 200),
         (b'[{"id":1,"error":{"code":"-1"}}]', "RPC error: None"),
+        (b'[{"id":1,"error":1e400}]', "RPC error: unreadable error"),
         (b'[{"id":1}]', "malformed RPC reply"),
         (b'{"id":1,"result":3}', b"3"),  # a lone object for a batch of one
     ],
