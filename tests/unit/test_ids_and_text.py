@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import copy
+from dataclasses import FrozenInstanceError, replace
 from decimal import Decimal
 
 import pytest
 
-from app.domain.balances import to_decimal_amount
+from app.domain.balances import AssetInfo, Balance, to_decimal_amount
 from app.domain.ids import AccountId, AssetId, ChainId
 from app.domain.text import clean_text
 
@@ -39,3 +41,20 @@ def test_clean_text_strips_bidi_controls_and_caps() -> None:
     assert clean_text("a\x00b\nc\u200bd", 32) == "ab cd"
     assert clean_text("x" * 100, 10) == "x" * 9 + "…"
     assert clean_text("<b>bold</b>", 32) == "<b>bold</b>"  # kept as text; views show plain text
+
+
+def test_balance_is_an_immutable_value() -> None:
+    """Balance builds its slots directly for speed; it must behave as the frozen dataclass did."""
+    chain = ChainId.evm(1)
+    asset = AssetInfo(AssetId(chain, "erc20", "0xa"), "A", "A coin", 6)
+    wallet = AccountId(chain, "0xb")
+    one = Balance(wallet, asset, 5)
+    assert one == Balance(wallet=wallet, asset=asset, raw=5, position="")
+    assert hash(one) == hash(Balance(wallet, asset, 5))
+    assert one != Balance(wallet, asset, 5, "aave:debt")
+    assert (one.wallet, one.asset, one.raw, one.position) == (wallet, asset, 5, "")
+    assert replace(one, raw=-7).raw == -7 and one.raw == 5
+    assert one.amount == Decimal("0.000005")
+    with pytest.raises(FrozenInstanceError):
+        one.raw = 6  # type: ignore[misc]
+    assert copy.deepcopy(one) == one
