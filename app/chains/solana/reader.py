@@ -273,16 +273,16 @@ class SolanaReader:
         return handle
 
     def _on_tokens(self, st: _Read, owner: str, program: str) -> Callable[[CallResult], None]:
+        wallet = AccountId(self._spec.chain_id, owner)
+
         def handle(result: CallResult) -> None:
             try:
                 found = token_holdings(result, owner)
             except (BadReply, ValueError) as exc:
                 reason = str(exc) if isinstance(exc, BadReply) else "malformed token account"
-                wallet = AccountId(self._spec.chain_id, owner)
                 asset = AssetId(self._spec.chain_id, "token", program)
                 st.failures.append(CallFailure(wallet, asset, reason))
                 return
-            wallet = AccountId(self._spec.chain_id, owner)
             for mint, raw, decimals in found:
                 st.tokens.setdefault((mint, program, decimals), []).append((wallet, raw))
 
