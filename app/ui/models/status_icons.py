@@ -24,30 +24,36 @@ def _canvas(size: int) -> tuple[QPixmap, QPainter]:
     return pixmap, painter
 
 
+def _disc_with_strokes(
+    p: QPainter,
+    disc: QRectF,
+    color: str,
+    width: float,
+    lines: list[tuple[float, float, float, float]],
+    s: float,
+) -> None:
+    """A filled ``color`` disc with round white strokes, coordinates on a 16-unit grid."""
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(color))
+    p.drawEllipse(disc)
+    pen = QPen(QColor("white"), width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    p.setPen(pen)
+    for x1, y1, x2, y2 in lines:
+        p.drawLine(QPointF(x1 * s, y1 * s), QPointF(x2 * s, y2 * s))
+
+
 def _icon(draw: str) -> QIcon:
     icon = QIcon()
     for size in (16, 24, 32):
         pixmap, p = _canvas(size)
         s = size / 16.0
         disc = QRectF(1 * s, 1 * s, 14 * s, 14 * s)
-        if draw == "stale":
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(AMBER))
-            p.drawEllipse(disc)
-            pen = QPen(QColor("white"), 1.6 * s)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            p.setPen(pen)
-            p.drawLine(QPointF(8 * s, 8 * s), QPointF(8 * s, 4.2 * s))
-            p.drawLine(QPointF(8 * s, 8 * s), QPointF(10.8 * s, 9.8 * s))
-        elif draw == "failed":
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(RED))
-            p.drawEllipse(disc)
-            pen = QPen(QColor("white"), 1.8 * s)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            p.setPen(pen)
-            p.drawLine(QPointF(5.5 * s, 5.5 * s), QPointF(10.5 * s, 10.5 * s))
-            p.drawLine(QPointF(10.5 * s, 5.5 * s), QPointF(5.5 * s, 10.5 * s))
+        if draw == "stale":  # clock hands
+            _disc_with_strokes(p, disc, AMBER, 1.6 * s, [(8, 8, 8, 4.2), (8, 8, 10.8, 9.8)], s)
+        elif draw == "failed":  # a cross
+            cross = [(5.5, 5.5, 10.5, 10.5), (10.5, 5.5, 5.5, 10.5)]
+            _disc_with_strokes(p, disc, RED, 1.8 * s, cross, s)
         else:  # spam
             pen = QPen(QColor(GREY), 1.6 * s)
             p.setPen(pen)
