@@ -91,3 +91,11 @@ class ChainReadResult:
     http_requests: int = 0
     extra: dict[str, str] = field(default_factory=dict)
     accounts: tuple[LendingAccount, ...] = ()  # lending markets' view of each wallet
+    # Wallets whose holdings on this chain were not completely read (the chain ran out of time
+    # part-way): the refresh carries their last good holdings over as stale instead of storing
+    # a partial wallet. Empty when every wallet was read (or the chain failed as a whole).
+    unread: tuple[AccountId, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return self.state is SourceState.OK and bool(self.unread)

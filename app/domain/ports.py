@@ -41,6 +41,11 @@ class ChainReader(Protocol):
 
     async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult: ...
 
+    def partial_result(self) -> ChainReadResult | None:
+        """What a read cut short (the chain's time ran out) had finished: the wallets read in
+        full as ``balances`` (state OK) and the others in ``unread``; None when nothing was."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from app.domain.balances import ChainReadResult, SourceState
 from app.domain.chains import ChainSpec
@@ -39,11 +40,12 @@ class BalanceService:
         try:
             return await asyncio.wait_for(reader.read_balances(wallets), self._timeout)
         except TimeoutError:
-            return ChainReadResult(
-                spec.chain_id,
-                SourceState.FAILED,
-                error=f"{spec.name} did not answer within {self._timeout:g} s.",
-            )
+            reason = f"{spec.name} did not answer within {self._timeout:g} s."
+            partial = reader.partial_result()
+            if partial is not None and partial.balances:
+                # Keep what was read in full; the rest is carried over as stale by the refresh.
+                return replace(partial, error=reason)
+            return ChainReadResult(spec.chain_id, SourceState.FAILED, error=reason)
         except Exception as exc:
             return ChainReadResult(
                 spec.chain_id, SourceState.FAILED, error=f"Reading {spec.name} failed: {exc}"

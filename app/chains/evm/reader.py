@@ -231,5 +231,8 @@ class EvmReader:
             out.append((True, data))
         return out
 
+    def partial_result(self) -> ChainReadResult | None:
+        return None  # the whole chain is read in one pass; a cut-short read has no whole wallet
+
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -130,6 +130,9 @@ class SolanaReader:
     def spec(self) -> ChainSpec:
         return self._spec
 
+    def partial_result(self) -> ChainReadResult | None:
+        return None  # the whole chain is read in one pass; a cut-short read has no whole wallet
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
