@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -25,6 +25,15 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 class RpcTransportError(ChainfolioError):
     """No endpoint of a chain gave a usable reply."""
+
+
+class Pacer(Protocol):
+    """Paces requests per endpoint: awaited before each send, told when an endpoint refuses
+    one for its rate (HTTP 429)."""
+
+    async def wait(self, url: str, payload: Any) -> None: ...
+
+    def refused(self, url: str) -> None: ...
 
 
 @dataclass
@@ -59,6 +68,7 @@ class JsonRpcTransport:
     backoff_cap: float = 8.0
     max_connections: int = 16
     requests: int = 0
+    pacer: Pacer | None = None
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
     _breakers: dict[str, _Breaker] = field(default_factory=dict, repr=False)
 
@@ -81,10 +91,18 @@ class JsonRpcTransport:
         base = min(self.backoff_cap, self.backoff_base * 2**attempt)
         return float(base / 2 + random.uniform(0, base / 2))
 
-    async def post(self, payload: Any, decode: Callable[[bytes], Any] | None = None) -> Any:
+    async def post(
+        self,
+        payload: Any,
+        decode: Callable[[bytes], Any] | None = None,
+        *,
+        answered_by: list[str] | None = None,
+    ) -> Any:
         """Send ``payload``; return the parsed JSON reply of the first endpoint that answers.
         ``decode`` (body bytes to reply, raising ValueError when the body is not a reply) replaces
         the plain JSON parse; a reply it refuses is retried like one that is not JSON.
+
+        ``answered_by``, when given, receives the URL that answered.
 
         Raises RpcTransportError with a human reason (never a URL: it may hold a key).
         """
@@ -99,6 +117,8 @@ class JsonRpcTransport:
             retry_after: str | None = None
             for idx, url in enumerate(candidates):
                 try:
+                    if self.pacer is not None:
+                        await self.pacer.wait(url, payload)
                     self.requests += 1
                     resp = await self._http().post(url, json=payload)
                 except httpx.TimeoutException:
@@ -107,6 +127,8 @@ class JsonRpcTransport:
                     last = f"the RPC endpoint could not be reached ({type(exc).__name__})"
                 else:
                     if resp.status_code in RETRY_STATUS:
+                        if resp.status_code == 429 and self.pacer is not None:
+                            self.pacer.refused(url)
                         last = f"the RPC endpoint answered HTTP {resp.status_code}"
                         retry_after = resp.headers.get("retry-after") or retry_after
                     elif resp.status_code >= 400:
@@ -118,6 +140,8 @@ class JsonRpcTransport:
                             last = "the RPC endpoint sent a reply that is not JSON"
                         else:
                             self._breaker(url).ok()
+                            if answered_by is not None:
+                                answered_by.append(url)
                             return data
                 self._breaker(url).fail(time.monotonic())
                 del idx
