@@ -32,6 +32,9 @@ class FakeReader:
             raise RuntimeError("decoder exploded")
         return ChainReadResult(self._spec.chain_id, SourceState.OK)
 
+    def partial_result(self) -> ChainReadResult | None:
+        return None  # nothing is finished early: a hung chain fails as a whole
+
     async def aclose(self) -> None:
         self._closed.append(int(self._spec.chain_id.reference))
 
