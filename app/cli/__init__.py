@@ -8,6 +8,8 @@ so ``chainfolio --version`` or ``config get`` never open the database.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -72,14 +74,50 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     env = CliEnv(data_dir=args.data_dir, verbose=args.verbose, out=out)
     try:
-        return int(args.func(args, env))
+        code = int(args.func(args, env))
+        out.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe(out)
     except ChainfolioError as exc:
         print(f"chainfolio: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        sentence = os_error_sentence(exc)
+        if sentence is None:
+            raise
+        print(f"chainfolio: error: {sentence}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     finally:
         env.close()
+
+
+def _quiet_broken_pipe(out: TextIO) -> int:
+    """The reader of our output went away (``| head -1``): stop quietly, like other Unix tools.
+    Later writes (and the flush at exit) go to /dev/null instead of raising again."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):
+        return 1
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return 1
+
+
+def os_error_sentence(exc: OSError) -> str | None:
+    """One sentence for a file the app could not write, naming it; None for other errors."""
+    where = exc.filename or "a file Chainfolio keeps"
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return f"The disk holding {where} is full: free some space and try again."
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"Chainfolio may not write {where} (read-only or not yours): make it writable, "
+            "or choose another folder with --data-dir."
+        )
+    return None
 
 
 def gui_main() -> int:

@@ -7,12 +7,14 @@ script parsing) is not loaded at all.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 
 from app.domain.errors import DatabaseError
 
@@ -24,6 +26,7 @@ REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0
 HEAD_REVISION = REVISIONS[-1]
 BUSY_TIMEOUT_MS = 5000
 BACKUPS_KEPT = 5
+PRIVATE_FILE = 0o600
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -35,23 +38,116 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def create_sqlite_engine(path: Path) -> Engine:
-    engine = create_engine(
-        f"sqlite:///{path}",
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+def _on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA query_only = ON")
+    cur.close()
+
+
+def describe_storage_error(exc: BaseException, path: Path, backups_dir: Path) -> str | None:
+    """The sentence a person reads for an SQLite failure on ``path``, or None when the error
+    is not about the file itself (a constraint, a bug) and must not be disguised as one."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else int(code) & 0xFF
+    text = str(exc).lower()
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "database is locked" in text:
+        return (
+            f"The database {path} is locked by another program. "
+            "Close it (or the other Chainfolio) and try again."
+        )
+    if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return (
+            f"The disk holding the database {path} is full: free some space and try again "
+            "(nothing stored so far was lost)."
+        )
+    if primary == sqlite3.SQLITE_READONLY or "readonly database" in text:
+        return (
+            f"The database {path} is read-only, so nothing can be saved: make the file and its "
+            "folder writable, then try again."
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text:
+        return damaged_sentence(path, backups_dir)
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        return (
+            f"The database {path} cannot be opened: check that the file and its folder exist "
+            "and are readable, then try again."
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return (
+            f"The disk holding the database {path} failed to read or write it: check the disk "
+            "and its free space, then try again."
+        )
+    return None
+
+
+def damaged_sentence(path: Path, backups_dir: Path) -> str:
+    newest = sorted(backups_dir.glob("chainfolio-r*.sqlite3")) if backups_dir.is_dir() else []
+    if newest:
+        return (
+            f"The database {path} is damaged: quit Chainfolio and replace it with the newest "
+            f"backup in {backups_dir} ({newest[-1].name})."
+        )
+    return (
+        f"The database {path} is damaged and the backup folder {backups_dir} has no backup "
+        "yet: quit Chainfolio and move the file aside (or restore your own copy) to start again."
     )
-    event.listen(engine, "connect", _on_connect)
+
+
+def create_sqlite_engine(
+    path: Path, *, read_only: bool = False, backups_dir: Path | None = None
+) -> Engine:
+    """An engine whose SQLite failures on the file (locked, full, read-only, damaged) come out
+    as :class:`DatabaseError` sentences; ``read_only`` opens it for reading only (a read-only
+    file or folder), without the shared-memory file when the folder cannot hold one."""
+    if read_only:
+        from urllib.parse import quote
+
+        immutable = not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
+        uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
+
+        engine = create_engine("sqlite://", creator=connect)
+        event.listen(engine, "connect", _on_connect_read_only)
+    else:
+        engine = create_engine(
+            f"sqlite:///{path}",
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _on_connect)
+    backups = backups_dir if backups_dir is not None else path.parent / "backups"
+
+    def translate(context: ExceptionContext) -> BaseException | None:
+        sentence = describe_storage_error(context.original_exception, path, backups)
+        if sentence is None:
+            return None
+        log.error("database %s: %s", path, context.original_exception)
+        return DatabaseError(sentence)
+
+    event.listen(engine, "handle_error", translate)
     return engine
 
 
-def read_revision(path: Path) -> str | None:
+def read_revision(path: Path, backups_dir: Path | None = None) -> str | None:
     """The schema revision stored in the file, or None for a new/empty database."""
     if not path.exists() or path.stat().st_size == 0:
         return None
+    backups = backups_dir if backups_dir is not None else path.parent / "backups"
+    immutable = not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        con = sqlite3.connect(
+            f"file:{path}?mode=ro" + ("&immutable=1" if immutable else ""),
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
     except sqlite3.Error as exc:
-        raise DatabaseError(f"Cannot open the database {path}: {exc}") from None
+        raise DatabaseError(
+            describe_storage_error(exc, path, backups) or f"Cannot open the database {path}."
+        ) from None
     try:
         has_table = con.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
@@ -67,14 +163,8 @@ def read_revision(path: Path) -> str | None:
         row = con.execute("SELECT version_num FROM alembic_version").fetchone()
         return str(row[0]) if row else None
     except sqlite3.DatabaseError as exc:
-        if "locked" in str(exc):
-            raise DatabaseError(
-                f"The database {path} is locked by another program; close it and try again."
-            ) from None
-        raise DatabaseError(
-            f"The database {path} is damaged or not a database ({exc}). Your backups are in "
-            f"{path.parent / 'backups'}."
-        ) from None
+        sentence = describe_storage_error(exc, path, backups)
+        raise DatabaseError(sentence or damaged_sentence(path, backups)) from None
     finally:
         con.close()
 
@@ -84,10 +174,18 @@ def backup(path: Path, backups_dir: Path, revision: str) -> Path:
     backups_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = backups_dir / f"chainfolio-r{revision}-{stamp}.sqlite3"
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     src = sqlite3.connect(path)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
+    except sqlite3.Error as exc:
+        dst.close()
+        target.unlink(missing_ok=True)
+        raise DatabaseError(
+            describe_storage_error(exc, path, backups_dir)
+            or f"Backing up the database {path} before its upgrade failed; nothing was changed."
+        ) from None
     finally:
         dst.close()
         src.close()
@@ -113,33 +211,60 @@ def migrate(engine: Engine, target: str = "head") -> None:
     command.upgrade(_alembic_config(engine), target)
 
 
+def writable(path: Path) -> bool:
+    """Whether the database file (or, before it exists, its folder) can be written."""
+    if not os.access(path.parent, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
 def open_database(path: Path, backups_dir: Path) -> Engine:
     """Open (creating or upgrading) the database and return its engine.
 
-    Refuses a database written by a newer version instead of touching it.
+    Refuses a database written by a newer version instead of touching it. A read-only file or
+    folder is opened for reading: lists, history and exports work, and a write says why not.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    current = read_revision(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() and writable(path):
+            # Private from its first byte: SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    except OSError as exc:
+        raise DatabaseError(
+            f"The database {path} cannot be created ({exc.strerror or exc}): choose a data "
+            "folder you can write to, with --data-dir."
+        ) from None
+    current = read_revision(path, backups_dir)
     if current is not None and current not in REVISIONS:
         raise DatabaseError(
             f"This database ({path}) was written by a newer version of Chainfolio "
             f"(schema {current}; this version knows up to {HEAD_REVISION}). Nothing was changed: "
             "update Chainfolio, or start it with another --data-dir."
         )
-    engine = create_sqlite_engine(path)
+    if not writable(path):
+        if current != HEAD_REVISION:
+            raise DatabaseError(
+                f"The database {path} is read-only and cannot be "
+                + ("created" if current is None else "upgraded to this version")
+                + ": make the file and its folder writable, then try again."
+            )
+        log.warning("the database %s is read-only: it is opened for reading only", path)
+        return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir)
+    engine = create_sqlite_engine(path, backups_dir=backups_dir)
     if current != HEAD_REVISION:
         if current is not None:
             backup(path, backups_dir, current)
         log.info("migrating database %s from %s to %s", path, current or "empty", HEAD_REVISION)
         try:
             migrate(engine)
+        except DatabaseError:
+            engine.dispose()
+            raise
         except Exception as exc:
             engine.dispose()
-            if "locked" in str(exc):
-                raise DatabaseError(
-                    f"The database {path} is locked by another program (is Chainfolio already "
-                    "running with this data directory?). Nothing was changed."
-                ) from None
+            sentence = describe_storage_error(exc.__cause__ or exc, path, backups_dir)
+            if sentence is not None:
+                raise DatabaseError(sentence) from None
             raise DatabaseError(
                 f"Upgrading the database failed ({exc}); a backup taken just before is in "
                 f"{backups_dir}."

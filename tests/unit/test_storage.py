@@ -85,7 +85,7 @@ def test_database_from_newer_version_is_refused_untouched(tmp_path: Path) -> Non
 def test_damaged_file_is_reported(tmp_path: Path) -> None:
     db = tmp_path / "chainfolio.sqlite3"
     db.write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(DatabaseError, match="damaged or not a database"):
+    with pytest.raises(DatabaseError, match="is damaged"):
         open_database(db, tmp_path / "b")
 
 
