@@ -23,6 +23,9 @@ class ReaderContext:
     engine: Engine
     secrets: SecretStore
     options: dict[str, object] = field(default_factory=dict)
+    # What readers learn and keep for the process's session (a Solana endpoint's pace, mint
+    # accounts already read), by a name each family chooses: one context serves every refresh.
+    session: dict[str, object] = field(default_factory=dict)
 
 
 def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
