@@ -10,10 +10,12 @@ reported, kept aside for the person to inspect, and the last good copy is used i
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import re
-import shutil
+import stat
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,8 +67,72 @@ class Paths:
         return self.data_dir / "backups"
 
     def ensure(self) -> None:
+        """Create the folders private to the user (0700) and tighten the app's files and folders
+        made before (0600 / 0700). A read-only folder that exists is fine: reads still work."""
         for d in (self.data_dir, self.config_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            try:
+                d.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            except OSError:
+                if d is not self.log_dir and not d.is_dir():
+                    raise  # logging copes without its folder; the data cannot
+        if os.name == "posix":
+            self._tighten()
+
+    def _tighten(self) -> None:
+        mine = os.getuid()
+        dirs = (self.data_dir, self.config_dir, self.log_dir, self.backups_dir)
+        files = [
+            *self.data_dir.glob("chainfolio.sqlite3*"),
+            *self.config_dir.glob("settings.toml*"),
+            *self.config_dir.glob("networks.toml*"),
+            *self.log_dir.glob("chainfolio.log*"),
+            *self.backups_dir.glob("chainfolio-r*.sqlite3"),
+        ]
+        for path, mode in [*((d, PRIVATE_DIR) for d in dirs), *((f, PRIVATE_FILE) for f in files)]:
+            try:
+                st = path.lstat()
+                if st.st_uid == mine and st.st_mode & 0o077 and not stat.S_ISLNK(st.st_mode):
+                    path.chmod(stat.S_IMODE(st.st_mode) & mode)
+            except OSError:
+                continue  # missing, or on a read-only disk: nothing to tighten there
+
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def write_private_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` private to the user (0600), atomically: a full disk or a crash leaves the
+    old file whole and no ``.tmp`` file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def unwritable_sentence(what: str, path: Path, exc: OSError) -> str:
+    """One sentence for a file that could not be written, naming it and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"{what} could not be saved to {path}: the disk is full; free some space and try again."
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (
+            f"{what} could not be saved to {path}: the file or its folder is read-only; make it "
+            "writable and try again."
+        )
+    return f"{what} could not be saved to {path} ({exc.strerror or exc}); nothing was changed."
 
 
 # ---------------------------------------------------------------- the settings registry
@@ -314,7 +380,10 @@ class Settings:
                 except SettingsError:
                     settings._values = {}
         else:
-            shutil.copyfile(path, settings.last_good_path)
+            try:
+                write_private_atomic(settings.last_good_path, path.read_bytes())
+            except OSError as exc:  # a read-only or full folder: the settings still load
+                log.info("could not keep a last good copy of the settings: %s", exc)
         return settings
 
     @staticmethod
@@ -353,7 +422,7 @@ class Settings:
         self.set(key, value)
         try:
             self.save()
-        except OSError as exc:
+        except SettingsError as exc:
             log.warning("could not save settings: %s", exc)
 
     def reset(self, key: str) -> None:
@@ -368,16 +437,23 @@ class Settings:
             yield SETTINGS[key], self.get(key)
 
     def save(self) -> None:
-        """Write atomically. A broken file found at load time is moved aside, never lost."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.load_problem and self.path.exists():
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            self.path.replace(self.path.with_name(f"{self.path.name}.invalid-{stamp}"))
-            self.load_problem = None
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(tomli_w.dumps(_nest(self._values)), encoding="utf-8")
-        os.replace(tmp, self.path)
-        shutil.copyfile(self.path, self.last_good_path)
+        """Write atomically and private to the user. A broken file found at load time is moved
+        aside, never lost. A file that cannot be written raises SettingsError with one sentence
+        (disk full, read-only) and leaves the old file whole."""
+        text = tomli_w.dumps(_nest(self._values)).encode("utf-8")
+        try:
+            self.path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            if self.load_problem and self.path.exists():
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                self.path.replace(self.path.with_name(f"{self.path.name}.invalid-{stamp}"))
+                self.load_problem = None
+            write_private_atomic(self.path, text)
+        except OSError as exc:
+            raise SettingsError(unwritable_sentence("Your settings", self.path, exc)) from None
+        try:
+            write_private_atomic(self.last_good_path, text)
+        except OSError as exc:
+            log.warning("could not keep a last good copy of the settings: %s", exc)
 
 
 def format_value(value: Any) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -54,8 +56,25 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def _open_log_file(path: Path) -> logging.Handler | None:
+    """The rotating log file, private to the user; None when it cannot be opened (a read-only
+    or full data folder): the app then logs warnings to stderr, after saying so once."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        return logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+        )
+    except OSError as exc:
+        print(
+            f"chainfolio: warning: the log file {path} cannot be written "
+            f"({exc.strerror or exc}); warnings go to the screen instead.",
+            file=sys.stderr,
+        )
+        return None
+
+
 def setup_logging(log_dir: Path, level: str = "info", verbose: bool = False) -> Path:
-    log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_FILE_NAME
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -63,15 +82,18 @@ def setup_logging(log_dir: Path, level: str = "info", verbose: bool = False) -> 
             root.removeHandler(handler)
             handler.close()
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-    )
-    file_handler.setFormatter(fmt)
+    opened = _open_log_file(path)
+    file_handler = opened or logging.StreamHandler()
+    if opened is None and not verbose:
+        level = "warning"
+        file_handler.setFormatter(logging.Formatter("chainfolio: %(levelname)s: %(message)s"))
+    else:
+        file_handler.setFormatter(fmt)
     file_handler.addFilter(RedactingFilter())
     file_handler.setLevel(logging.DEBUG if verbose else getattr(logging, level.upper()))
     file_handler._chainfolio = True  # type: ignore[attr-defined]
     root.addHandler(file_handler)
-    if verbose:
+    if verbose and opened is not None:
         console = logging.StreamHandler()
         console.setFormatter(fmt)
         console.addFilter(RedactingFilter())

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Revisions in order; a test checks this against Alembic's own history.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD_REVISION = REVISIONS[-1]
 BUSY_TIMEOUT_MS = 5000
 BACKUPS_KEPT = 5
@@ -125,7 +125,7 @@ def create_sqlite_engine(
         sentence = describe_storage_error(context.original_exception, path, backups)
         if sentence is None:
             return None
-        log.error("database %s: %s", path, context.original_exception)
+        log.info("database %s: %s", path, context.original_exception)
         return DatabaseError(sentence)
 
     event.listen(engine, "handle_error", translate)
@@ -248,7 +248,7 @@ def open_database(path: Path, backups_dir: Path) -> Engine:
                 + ("created" if current is None else "upgraded to this version")
                 + ": make the file and its folder writable, then try again."
             )
-        log.warning("the database %s is read-only: it is opened for reading only", path)
+        log.info("the database %s is read-only: it is opened for reading only", path)
         return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir)
     engine = create_sqlite_engine(path, backups_dir=backups_dir)
     if current != HEAD_REVISION:
