@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from app.cli.env import CliEnv
 from app.domain.errors import ChainfolioError
 from app.domain.ids import AssetId, ChainId
-from app.domain.valuation import PricedAsset, parse_price
+from app.domain.valuation import PricedAsset, check_price, decimal_text, optional_text
 
 if TYPE_CHECKING:
     from app.domain.ports import SecretStore
@@ -91,7 +91,7 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
                 "prices": [
                     {
                         "asset": name,
-                        "price": None if r.price is None else str(r.price),
+                        "price": optional_text(r.price),
                         "source": r.source,
                         "age_seconds": r.age_seconds,
                         "stale": r.stale,
@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
                 env.print(f"{name}  no price")
                 continue
             note = f" (stale, {r.age_seconds}s old)" if r.stale else ""
-            env.print(f"{name}  {r.price.normalize():f} {currency}  [{r.source}]{note}")
+            env.print(f"{name}  {decimal_text(r.price)} {currency}  [{r.source}]{note}")
         for e in errors:
             env.print(f"warning: {e}")
     return 0 if all(r.price is not None for _, r in rows) else 1
@@ -127,9 +127,12 @@ def _override(rest: list[str], remove: bool, currency: str, env: CliEnv) -> int:
     if len(rest) != 2:
         raise PriceInputError("usage: chainfolio prices override ASSET PRICE [--currency CODE]")
     asset = _parse_asset(rest[0])
-    price = parse_price(rest[1].strip())
+    price, why = check_price(rest[1].strip())
     if price is None:
-        raise PriceInputError(f"{rest[1]!r} is not a usable price (a number from 0 to 1e15)")
+        raise PriceInputError(
+            f"That is not a usable price ({why}): give a number from 0 to 1e15, "
+            "at least 1e-30 unless zero, with at most 40 significant digits."
+        )
     store.set_override(str(asset.asset_id), price, currency, int(time.time()))
-    env.print(f"{rest[0]}: manual price {price.normalize():f} {currency}")
+    env.print(f"{rest[0]}: manual price {decimal_text(price)} {currency}")
     return 0

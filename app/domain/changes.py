@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from app.domain.balances import to_decimal_amount
 from app.domain.snapshot import SnapshotHolding
-from app.domain.valuation import exact_arithmetic, price_effect, quantity_effect
+from app.domain.valuation import money_context, price_effect, quantity_effect
 
 ZERO = Decimal(0)
 BREAKDOWN_KINDS: tuple[str, ...] = ("chain", "asset", "wallet")
@@ -39,7 +39,7 @@ def breakdown_sums(holdings: Iterable[SnapshotHolding]) -> dict[tuple[str, str],
     """Value per (kind, key), counted like the snapshot total: spam and unpriced holdings are
     left out, debts are negative. For each kind the sums add up to the total exactly."""
     sums: dict[tuple[str, str], Decimal] = {}
-    with exact_arithmetic():
+    with money_context():
         for h in holdings:
             if h.value is None or h.is_spam:
                 continue
@@ -68,7 +68,7 @@ class AssetChange:
 
     @property
     def change(self) -> Decimal:
-        with exact_arithmetic():
+        with money_context():
             return self.value_after - self.value_before
 
     @property
@@ -95,7 +95,7 @@ def holding_change(
     differs from amount x price (it never does for values the app computes), the difference
     lands in the quantity effect so the two effects still add up to the change exactly.
     """
-    with exact_arithmetic():
+    with money_context():
         qb, pb, vb = _side(before)
         qa, pa, va = _side(after)
         p_start = pb if pb is not None else pa
@@ -121,7 +121,7 @@ def what_changed(
     new = {h.key: h for h in after}
     rows: dict[tuple[str, str], list[Decimal]] = {}
     symbols: dict[tuple[str, str], str] = {}
-    with exact_arithmetic():
+    with money_context():
         for key in old.keys() | new.keys():
             b, a = old.get(key), new.get(key)
             parts = holding_change(b, a)

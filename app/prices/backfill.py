@@ -11,17 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Protocol
 
 import httpx
 
 from app.domain.ids import AssetId
-from app.domain.valuation import parse_price
+from app.domain.valuation import check_price
 from app.prices.coingecko import CoinGeckoSource
 from app.prices.http import FetchError, Pacer, get_json
 from app.prices.mapping import PriceKeys, price_keys
-from app.storage.price_store import SqlBackfillStore
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,28 @@ BATCH = 25
 GIVE_UP_AFTER = 5
 
 
+class BackfillStore(Protocol):
+    """Where the daily history and the jobs' progress are kept (SqlBackfillStore)."""
+
+    def pending(self, limit: int) -> list[tuple[str, int | None, int]]: ...
+
+    def finish(self, asset_id: str, done_until: int, now: int) -> None: ...
+
+    def failed_attempt(
+        self, asset_id: str, attempts: int, give_up_after: int, now: int
+    ) -> None: ...
+
+    def save_history(
+        self, asset_id: str, points: Iterable[tuple[int, Decimal]], source: str
+    ) -> None: ...
+
+
 class Backfiller:
     def __init__(
         self,
         client: httpx.AsyncClient,
         base_url: str,
-        store: SqlBackfillStore,
+        store: BackfillStore,
         *,
         per_minute: int = 30,
         clock: Callable[[], float] = time.time,
@@ -126,11 +142,16 @@ def _daily_points(entry: object) -> list[tuple[int, Decimal]]:
     if not isinstance(entry, dict) or not isinstance(entry.get("prices"), list):
         return []
     out: dict[int, Decimal] = {}
+    refused = 0
     for point in entry["prices"]:
         if not isinstance(point, dict) or not isinstance(point.get("timestamp"), int):
             continue
-        price = parse_price(point.get("price"))
-        if price is not None:
+        price, _why = check_price(point.get("price"))
+        if price is None:
+            refused += 1
+        else:
             ts = point["timestamp"]
             out[ts - ts % DAY] = price
+    if refused:
+        log.info("price history: %d unusable daily prices from DefiLlama left out", refused)
     return sorted(out.items())

@@ -16,7 +16,7 @@ import httpx
 
 from app.domain.errors import ChainfolioError
 from app.domain.ports import SecretStore
-from app.domain.valuation import PriceAnswer, PricedAsset, parse_price
+from app.domain.valuation import PriceAnswer, PricedAsset, RefusedPrice, check_price, parse_price
 from app.logging_setup import register_secret
 from app.prices.http import FetchError, Pacer, chunks, get_json, requests_of
 from app.prices.mapping import PriceKeys, price_keys
@@ -88,7 +88,7 @@ class CoinGeckoSource:
                 contracts = by_platform.setdefault(keys.coingecko_platform, {})
                 contracts.setdefault(keys.contract, []).append(str(a.asset_id))
         good: dict[str, Decimal] = {}
-        rejected: list[str] = []
+        rejected: list[RefusedPrice] = []
         requests = 0
         error: str | None = None
 
@@ -99,10 +99,10 @@ class CoinGeckoSource:
                 key = key.lower() if lower else key
                 if key not in wanted or not isinstance(entry, dict):
                     continue
-                price = parse_price(entry.get("usd"))
+                price, why = check_price(entry.get("usd"))
                 for asset_id in wanted[key]:
                     if price is None:
-                        rejected.append(asset_id)
+                        rejected.append(RefusedPrice(asset_id, self.name, why or "not a number"))
                     else:
                         good[asset_id] = price
 
@@ -164,6 +164,8 @@ class CoinGeckoSource:
             if price is not None:
                 ts = point[0] // 1000
                 out[ts - ts % 86400] = price
+            else:
+                log.info("price history: an unusable daily price from CoinGecko left out")
         return sorted(out.items())
 
     async def aclose(self) -> None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import httpx
 
-from app.domain.valuation import PriceAnswer, PricedAsset, parse_price
+from app.domain.valuation import PriceAnswer, PricedAsset, RefusedPrice, check_price
 from app.prices.http import FetchError, chunks, get_json, requests_of
 from app.prices.mapping import price_keys
 
@@ -52,12 +52,12 @@ class DefiLlamaSource:
                     if isinstance(entry, dict) and key in by_key:
                         prices[key] = entry.get("price")
         good: dict[str, Decimal] = {}
-        rejected: list[str] = []
+        rejected: list[RefusedPrice] = []
         for key, raw in prices.items():
-            price = parse_price(raw)
+            price, why = check_price(raw)
             for asset_id in by_key[key]:
                 if price is None:
-                    rejected.append(asset_id)
+                    rejected.append(RefusedPrice(asset_id, self.name, why or "not a number"))
                 else:
                     good[asset_id] = price
         return PriceAnswer(self.name, good, requests, error, tuple(rejected))

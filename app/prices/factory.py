@@ -1,4 +1,9 @@
-"""Build the price service from settings (httpx is imported here, not at app start-up)."""
+"""Build the price service from settings (httpx is imported here, not at app start-up).
+
+The adapter-side builder the composition root calls: it wires the HTTP sources and the SQL
+stores into :class:`~app.services.prices.PriceService`, which knows only their ports. The
+dependency runs one way: ``app.prices.factory`` -> ``app.services.prices`` -> ``app.domain``.
+"""
 
 from __future__ import annotations
 

@@ -7,8 +7,10 @@ logged) never carry a key.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -80,10 +82,17 @@ async def get_json(
         if response.status_code >= 400:
             raise _Failed(f"refused the request ({response.status_code})", made)
         try:
-            return response.json(), made
+            return decode_json(response.content), made
         except ValueError:
             raise _Failed("answered with something that is not JSON", made) from None
     raise _Failed(problem, made)
+
+
+def decode_json(content: bytes) -> Any:
+    """JSON with every non-integer number as an exact Decimal, never a float: a float reads
+    ``1e-999999999999999999`` as 0.0 and ``1e999999`` as inf, and drops digits past the 17th.
+    NaN and Infinity stay texts, which no price check takes for a number."""
+    return json.loads(content, parse_float=Decimal, parse_constant=str)
 
 
 class _Failed(FetchError):

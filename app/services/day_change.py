@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain.snapshot import Snapshot
+from app.domain.valuation import exact_sub
 
 DAY = 86_400
 MAX_AGE = 2 * DAY  # a comparison point older than this is not a "24 h" change any more
@@ -34,6 +35,6 @@ def day_change(latest: Snapshot, before: Snapshot | None) -> DayChange | None:
     if latest.taken_at - before.taken_at > MAX_AGE:
         return None
     was = before.total
-    amount = latest.total - was
+    amount = exact_sub(latest.total, was)  # exact; the percentage is a (rounded) division
     percent = None if was == 0 else amount / abs(was) * 100
     return DayChange(amount, percent, before.taken_at)

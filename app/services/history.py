@@ -16,7 +16,7 @@ import numpy as np
 from app.domain.changes import BREAKDOWN_KINDS, AssetChange, what_changed
 from app.domain.history import HistoryStore
 from app.domain.text import clean_text
-from app.domain.valuation import exact_arithmetic
+from app.domain.valuation import money_context
 from app.services.downsample import Floats, Ints, downsample, peak_indices
 
 DEFAULT_TOP = 7  # plus "Other": eight colours a person can still tell apart
@@ -84,7 +84,7 @@ class Breakdown:
     def exact_at(self, i: int) -> list[tuple[str, Decimal]]:
         """Each series' exact value at point ``i``; Other is the total minus the top keys."""
         out: list[tuple[str, Decimal]] = []
-        with exact_arithmetic():
+        with money_context():
             rest = Decimal(self.totals_exact[i])
             for s in self.series:
                 if s.key == "":
@@ -108,12 +108,12 @@ class Comparison:
     rows: list[AssetChange]
 
     def _sum(self, attr: str) -> Decimal:
-        with exact_arithmetic():
+        with money_context():
             return sum((getattr(r, attr) for r in self.rows), Decimal(0))
 
     @property
     def change(self) -> Decimal:
-        with exact_arithmetic():
+        with money_context():
             return self.value_after - self.value_before
 
     @property

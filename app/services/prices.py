@@ -2,13 +2,17 @@
 
 Everything is fetched and cached in US dollars and converted with one FX table, so changing the
 display currency re-values holdings (and history) without refetching balances or prices.
+
+Depends only on the domain and on the ports below (:class:`PriceCache`, :class:`PriceHistory`,
+:class:`RateSource`) and :class:`~app.domain.ports.PriceSource`; the SQL stores and the HTTP
+sources are wired in by ``app.prices.factory``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -16,13 +20,44 @@ from typing import Protocol
 from app.domain.balances import Balance
 from app.domain.errors import ChainfolioError
 from app.domain.ports import PriceSource
-from app.domain.valuation import PricedAsset, Quote, exact_sum, holding_value
-from app.prices.router import route
-from app.storage.price_store import USD, SqlBackfillStore, SqlPriceStore
+from app.domain.price_routing import route
+from app.domain.text import clean_text
+from app.domain.valuation import (
+    USD,
+    PricedAsset,
+    Quote,
+    RefusedPrice,
+    exact_mul,
+    exact_sum,
+    holding_value,
+    optional_text,
+)
 
 
 class RateSource(Protocol):
     async def usd_rates(self) -> dict[str, Decimal]: ...
+
+
+class PriceCache(Protocol):
+    """Cached quotes (US dollars), FX rates and manual overrides (SqlPriceStore)."""
+
+    def cached(self, asset_ids: Iterable[str], currency: str = USD) -> dict[str, Quote]: ...
+
+    def save(self, quotes: Iterable[Quote]) -> None: ...
+
+    def overrides(self) -> dict[str, tuple[Decimal, str]]: ...
+
+    def save_rates(self, rates: Mapping[str, Decimal], source: str, now: int) -> None: ...
+
+    def rate(self, code: str) -> Quote | None: ...
+
+
+class PriceHistory(Protocol):
+    """Daily US dollar prices and the backfill queue (SqlBackfillStore)."""
+
+    def enqueue(self, asset_ids: Iterable[str], now: int) -> int: ...
+
+    def history(self, asset_id: str, since: int = 0) -> list[tuple[int, Decimal]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +87,9 @@ class HoldingValue:
             "wallet": self.wallet,
             "asset": self.asset_id,
             "symbol": self.symbol,
-            "amount": str(self.amount),
-            "price": None if self.price is None else str(self.price),
-            "value": None if self.value is None else str(self.value),
+            "amount": optional_text(self.amount),
+            "price": optional_text(self.price),
+            "value": optional_text(self.value),
             "price_source": self.source,
             "price_age_seconds": self.age_seconds,
             "price_stale": self.stale,
@@ -72,7 +107,7 @@ class Valuation:
     def to_json(self) -> dict[str, object]:
         return {
             "currency": self.currency,
-            "total": str(self.total),
+            "total": optional_text(self.total),
             "holdings": [h.to_json() for h in self.holdings],
             "price_requests": self.requests,
             "price_errors": list(self.errors),
@@ -86,13 +121,13 @@ class CurrencyUnavailableError(ChainfolioError):
 class PriceService:
     def __init__(
         self,
-        store: SqlPriceStore,
+        store: PriceCache,
         sources: Sequence[PriceSource],
         *,
         rates: RateSource | None = None,
         ttl_seconds: int = 300,
         clock: Callable[[], float] = time.time,
-        history: SqlBackfillStore | None = None,
+        history: PriceHistory | None = None,
     ) -> None:
         self._store = store
         self._history = history
@@ -119,6 +154,7 @@ class PriceService:
                 self._store.save_rates(fetched, "coingecko", now)
                 if currency in fetched:
                     return fetched[currency]
+                errors.append(f"exchange rates: no usable rate for {currency} was sent")
         if cached:
             return cached.price
         raise CurrencyUnavailableError(
@@ -126,8 +162,14 @@ class PriceService:
         )
 
     async def prices(
-        self, assets: Sequence[PricedAsset], currency: str = USD
+        self,
+        assets: Sequence[PricedAsset],
+        currency: str = USD,
+        names: Mapping[str, str] | None = None,
     ) -> tuple[dict[str, PriceResult], dict[str, int], list[str]]:
+        """Prices in ``currency``, the requests made per source, and what went wrong in plain
+        words: every quote refused as not believable is one line (``names``: asset id -> symbol,
+        to name the asset the way the person knows it)."""
         now = int(self._clock())
         errors: list[str] = []
         rate = await self.usd_rate(currency, errors)
@@ -148,6 +190,7 @@ class PriceService:
             routed = await route(self._sources, todo)
             requests = routed.requests
             errors.extend(routed.errors)
+            errors.extend(_refusals(routed.refused, routed.prices, names or {}))
             fresh = [Quote(k, USD, p, s, now) for k, (p, s) in routed.prices.items()]
             self._store.save(fresh)
             for q in fresh:
@@ -164,11 +207,13 @@ class PriceService:
 
     @staticmethod
     def _result(q: Quote, rate: Decimal, now: int, *, stale: bool) -> PriceResult:
-        return PriceResult(q.asset_id, q.price * rate, q.source, max(0, now - q.fetched_at), stale)
+        price = q.price if rate == 1 else exact_mul(q.price, rate)
+        return PriceResult(q.asset_id, price, q.source, max(0, now - q.fetched_at), stale)
 
     async def value(self, balances: Sequence[Balance], currency: str = USD) -> Valuation:
         assets = [PricedAsset(b.asset.asset_id, b.asset.price_id) for b in balances]
-        priced, requests, errors = await self.prices(assets, currency)
+        names = {str(b.asset.asset_id): b.asset.symbol for b in balances}
+        priced, requests, errors = await self.prices(assets, currency, names)
         if self._history is not None:  # first sighting queues a year of daily prices
             ids = [str(a.asset_id) for a in assets]
             await asyncio.to_thread(self._history.enqueue, ids, int(self._clock()))
@@ -185,7 +230,21 @@ class PriceService:
         if self._history is None:
             return []
         rate = await self.usd_rate(currency, [])
-        return [(ts, p * rate) for ts, p in self._history.history(asset_id, since)]
+        return [(ts, exact_mul(p, rate)) for ts, p in self._history.history(asset_id, since)]
+
+
+def _refusals(
+    refused: Sequence[RefusedPrice],
+    used: Mapping[str, tuple[Decimal, str]],
+    names: Mapping[str, str],
+) -> list[str]:
+    """One sentence per refused quote, naming the asset, the source, why, and what was used."""
+    out = []
+    for r in refused:
+        name = clean_text(names[r.asset_id], 24) if names.get(r.asset_id) else None
+        source = used.get(r.asset_id)
+        out.append(r.describe(name, source[1] if source else None))
+    return out
 
 
 def _value_each(

@@ -2,7 +2,12 @@
 
 Cached market prices are kept in US dollars (currency "USD"); FX rates are rows with asset id
 ``fx:<CODE>`` holding units of CODE per dollar. Keeping USD + FX means a currency change
-re-values everything without asking the price APIs again.
+re-values everything without asking the price APIs again. Both also keep one point per day in
+``price_history`` (the day's last live value), so a snapshot stored in one currency can later
+be converted at the rate of its own day.
+
+Rows are read back through the same bounds as fresh quotes (``check_price``): a price an older
+version accepted (``1e-999999999999999999``) is never used again.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from decimal import Decimal
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects.sqlite import insert
 
-from app.domain.valuation import Quote
+from app.domain.valuation import USD, Quote, check_price, optional_text
 from app.storage.tables import backfill_jobs, price_history, price_overrides, prices
 
-USD = "USD"
+__all__ = ["DAY", "LIVE", "USD", "SqlBackfillStore", "SqlPriceStore", "fx_id"]
+
 DAY = 86400
 LIVE = "live"  # history points taken from live quotes, replaced until their day is over
 
@@ -41,9 +47,11 @@ class SqlPriceStore:
                 ).fetchall()
                 for r in rows:
                     m = r._mapping
-                    out[m["asset_id"]] = Quote(
-                        m["asset_id"], currency, Decimal(m["price"]), m["source"], m["fetched_at"]
-                    )
+                    price = check_price(m["price"])[0]
+                    if price is not None:
+                        out[m["asset_id"]] = Quote(
+                            m["asset_id"], currency, price, m["source"], m["fetched_at"]
+                        )
         return out
 
     def save(self, quotes: Iterable[Quote]) -> None:
@@ -52,7 +60,7 @@ class SqlPriceStore:
             {
                 "asset_id": q.asset_id,
                 "currency": q.currency,
-                "price": str(q.price),
+                "price": optional_text(q.price),
                 "source": q.source,
                 "fetched_at": q.fetched_at,
             }
@@ -69,18 +77,19 @@ class SqlPriceStore:
                 "fetched_at": stmt.excluded.fetched_at,
             },
         )
-        # Live USD quotes also keep the daily history current after its one-time backfill: the
-        # day's point is the latest live price of that day (a backfilled point is never replaced).
+        # Live USD quotes (and FX rates) also keep the daily history current after its one-time
+        # backfill: the day's point is the latest live value of that day (a backfilled point is
+        # never replaced).
         days = [
             {
                 "asset_id": q.asset_id,
                 "currency": USD,
                 "ts": q.fetched_at - q.fetched_at % DAY,
-                "price": str(q.price),
+                "price": optional_text(q.price),
                 "source": LIVE,
             }
             for q in quotes
-            if q.currency == USD and not q.asset_id.startswith("fx:")
+            if q.currency == USD
         ]
         with self._engine.begin() as con:
             con.execute(stmt, rows)
@@ -103,18 +112,20 @@ class SqlPriceStore:
         """asset id -> (price, currency of that price)."""
         with self._engine.connect() as con:
             rows = con.execute(select(price_overrides)).fetchall()
-        return {
-            r._mapping["asset_id"]: (Decimal(r._mapping["price"]), r._mapping["currency"])
-            for r in rows
-        }
+        out: dict[str, tuple[Decimal, str]] = {}
+        for r in rows:
+            price = check_price(r._mapping["price"])[0]
+            if price is not None:
+                out[r._mapping["asset_id"]] = (price, r._mapping["currency"])
+        return out
 
     def set_override(self, asset_id: str, price: Decimal, currency: str, now: int) -> None:
         stmt = insert(price_overrides).values(
-            asset_id=asset_id, currency=currency, price=str(price), set_at=now
+            asset_id=asset_id, currency=currency, price=optional_text(price), set_at=now
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=[price_overrides.c.asset_id],
-            set_={"currency": currency, "price": str(price), "set_at": now},
+            set_={"currency": currency, "price": optional_text(price), "set_at": now},
         )
         with self._engine.begin() as con:
             con.execute(stmt)
@@ -186,7 +197,13 @@ class SqlBackfillStore:
         self, asset_id: str, points: Iterable[tuple[int, Decimal]], source: str
     ) -> None:
         rows = [
-            {"asset_id": asset_id, "currency": USD, "ts": ts, "price": str(p), "source": source}
+            {
+                "asset_id": asset_id,
+                "currency": USD,
+                "ts": ts,
+                "price": optional_text(p),
+                "source": source,
+            }
             for ts, p in points
         ]
         if rows:
@@ -194,7 +211,8 @@ class SqlBackfillStore:
                 con.execute(insert(price_history).on_conflict_do_nothing(), rows)
 
     def history(self, asset_id: str, since: int = 0) -> list[tuple[int, Decimal]]:
-        """Daily USD prices (day start, price), oldest first."""
+        """Daily USD prices (day start, price), oldest first; for ``fx:<CODE>``, units of CODE
+        per US dollar. Rows outside the price bounds are left out."""
         with self._engine.connect() as con:
             rows = con.execute(
                 select(price_history.c.ts, price_history.c.price)
@@ -205,4 +223,5 @@ class SqlBackfillStore:
                 )
                 .order_by(price_history.c.ts)
             ).fetchall()
-        return [(int(r[0]), Decimal(r[1])) for r in rows]
+        points = [(int(r[0]), check_price(r[1])[0]) for r in rows]
+        return [(ts, p) for ts, p in points if p is not None]

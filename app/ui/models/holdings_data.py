@@ -4,7 +4,8 @@ Everything the holdings tree shows is computed here once per snapshot (amounts, 
 shares) so the Qt model only looks values up. Filtering, grouping and sorting are plain Python
 list operations on these rows: for 10,000 holdings that is a few milliseconds, where a
 ``QSortFilterProxyModel`` calling back into Python for every comparison takes far longer.
-Money stays ``Decimal``; floats never appear here.
+Money stays ``Decimal``, summed and subtracted exactly (``app.domain.valuation``: the default
+28-digit context would round big values); floats never appear here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from app.domain.balances import SourceState
 from app.domain.positions import PositionKind, position_kind, position_protocol
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+from app.domain.valuation import exact_sub, exact_sum
 from app.services.day_change import DayChange, day_change
 
 SMALL_VALUE = Decimal(1)
@@ -213,7 +215,7 @@ def build_portfolio(
     positions: dict[str, tuple[str, str]] = {"": (WALLET_GROUP, "")}
     rows: list[HoldingRow] = []
     append = rows.append
-    debt = Decimal(0)
+    debts: list[Decimal] = []
     spam = 0
     for h in snapshot.holdings:
         wallet = wallets.get(h.wallet)
@@ -240,13 +242,13 @@ def build_portfolio(
                 if to_share is not None:
                     share = value * to_share
                 if value < 0:
-                    debt += value
+                    debts.append(value)
             if has_baseline:
                 key = (h.wallet, h.asset_id, h.position)
                 if key in base_values:
                     before = base_values[key]
                     if before is not None and value is not None:
-                        change = value - before
+                        change = exact_sub(value, before)
                 else:
                     is_new = True
                 if change is None and h.price is not None:
@@ -278,7 +280,7 @@ def build_portfolio(
         currency=snapshot.currency,
         taken_at=snapshot.taken_at,
         total=total,
-        debt=debt,
+        debt=exact_sum(debts),
         stale_total=snapshot.stale_total,
         sources={s.source: s for s in snapshot.sources},
         spam_count=spam,
@@ -400,16 +402,16 @@ def summarise(group: Group, total: Decimal, by_asset: bool = False) -> None:
     group.stale = sum(1 for r in rows if r.stale)
     values = [v for r in counted if (v := r.value) is not None]
     if values:
-        value = sum(values, Decimal(0))
+        value = exact_sum(values)
         group.value = value
         group.share = value / total * HUNDRED if total else None
     changed = [r for r in counted if r.change is not None]
     if changed:
-        change = sum([r.change for r in changed if r.change is not None], Decimal(0))
-        before = sum([r.before for r in changed if r.before is not None], Decimal(0))
+        change = exact_sum([r.change for r in changed if r.change is not None])
+        before = exact_sum([r.before for r in changed if r.before is not None])
         group.change, group.change_pct = change, percent(change, before)
     if by_asset:
-        group.amount = sum([r.amount for r in counted], Decimal(0))
+        group.amount = exact_sum([r.amount for r in counted])
         prices = {r.holding.price for r in rows}
         if len(prices) == 1:
             group.price = prices.pop()

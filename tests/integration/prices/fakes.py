@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -22,6 +23,23 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from aiohttp import web
+
+
+class Raw(str):
+    """A JSON number written verbatim (``1e-999999999999999999``), as a careless upstream might."""
+
+
+def _dumps(body: Any) -> str:
+    def mark(value: Any) -> Any:
+        if isinstance(value, Raw):
+            return f"@@raw:{value}@@"
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    return re.sub(r'"@@raw:([^@"]*)@@"', r"\1", json.dumps(mark(body)))
 
 
 @dataclass
@@ -62,7 +80,7 @@ class FakeApi:
     @staticmethod
     def reply(body: Any) -> web.Response:
         # json.dumps writes NaN as the bare token NaN, as a misbehaving upstream might.
-        return web.Response(text=json.dumps(body), content_type="application/json")
+        return web.Response(text=_dumps(body), content_type="application/json")
 
 
 class FakeCoinGecko(FakeApi):

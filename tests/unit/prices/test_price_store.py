@@ -22,5 +22,6 @@ def test_live_quotes_extend_history_without_replacing_backfilled_days(tmp_path: 
     prices.save([Quote(ETH, "EUR", Decimal("1"), "defillama", 12 * DAY)])  # not USD: no point
     prices.save([Quote("fx:EUR", "USD", Decimal("0.92"), "coingecko", 12 * DAY)])
     assert history.history(ETH) == [(10 * DAY, Decimal("2000")), (11 * DAY, Decimal("2250.25"))]
-    assert history.history("fx:EUR") == []
+    # FX rates keep a daily point too: stored history can be converted at its own day's rate
+    assert history.history("fx:EUR") == [(12 * DAY, Decimal("0.92"))]
     engine.dispose()
