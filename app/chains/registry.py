@@ -1,30 +1,48 @@
 """The chain registry: ``resources/chains.toml`` plus the person's own networks and RPC URLs.
 
-User changes live in ``networks.toml`` in the config directory. The secret part of a keyed
-provider URL (``https://host/v2/<key>`` or ``?apikey=<key>``) never goes there: it is replaced by
-``{secret}`` and kept in the SecretStore under ``rpc.<chain>.<index>``.
+User changes live in ``networks.toml`` in the config directory. The secret parts of a keyed
+provider URL (every form :func:`app.domain.secret_text.split_url_secrets` knows: ``?apikey=``,
+``?api-key=``, ``?api_key=``, ``?key=``, ``/v2/<key>``, ``/v3/<key>``, ``user:password@`` …) never
+go there: each is replaced by a ``{secret}`` mark and kept in the SecretStore under
+``rpc.<chain>.<index>`` (further keys of the same URL: ``rpc.<chain>.<index>.<n>``).
+
+Every name, symbol and URL is checked before anything is written: wallet secrets are refused,
+text over its cap is refused, URLs must be plain http(s) URLs with a host.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from app.domain.addresses import parse_evm_address
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.errors import ChainfolioError
 from app.domain.ids import ChainId
 from app.domain.ports import SecretStore
+from app.domain.secret_text import (
+    SECRET_MARK,
+    fill_marks,
+    has_marks,
+    refuse_secret,
+    split_url_secrets,
+)
+from app.domain.text import (
+    MAX_CHAIN_REFERENCE,
+    MAX_NETWORK_NAME,
+    MAX_SYMBOL,
+    InvalidTextError,
+    check_url,
+    clean_text,
+    person_text,
+)
 from app.logging_setup import register_secret
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 CHAINS_FILE = RESOURCES / "chains.toml"
-SECRET_MARK = "{secret}"
-_KEYLIKE = re.compile(r"^[A-Za-z0-9_\-]{20,}$")
-_SECRET_QUERY = ("apikey", "api_key", "key", "token", "access_token")
+__all__ = ["SECRET_MARK", "ChainRegistry", "NetworkError", "load_builtin", "split_secret"]
 
 
 class NetworkError(ChainfolioError):
@@ -59,20 +77,28 @@ def load_builtin(path: Path = CHAINS_FILE) -> list[ChainSpec]:
 
 
 def split_secret(url: str) -> tuple[str, str | None]:
-    """Return (template, secret): the key-like part of a provider URL becomes ``{secret}``."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    for i, (name, value) in enumerate(query):
-        if name.lower() in _SECRET_QUERY and value:
-            query[i] = (name, "SECRETMARK")
-            q = urlencode(query).replace("SECRETMARK", SECRET_MARK)
-            return urlunsplit(parts._replace(query=q)), value
-    segments = parts.path.split("/")
-    for i, seg in enumerate(segments):
-        if _KEYLIKE.match(seg):
-            segments[i] = SECRET_MARK
-            return urlunsplit(parts._replace(path="/".join(segments))), seg
-    return url, None
+    """(template, first secret): the one-key view of :func:`split_url_secrets`."""
+    template, secrets = split_url_secrets(url)
+    return template, (secrets[0] if secrets else None)
+
+
+def _secret_name(chain: str, url_index: int, part: int) -> str:
+    return f"rpc.{chain}.{url_index}" + (f".{part}" if part else "")
+
+
+def _secret_names(chain: str, templates: list[str]) -> list[str]:
+    names = []
+    for i, template in enumerate(templates):
+        if has_marks(template):
+            names += [_secret_name(chain, i, k) for k in range(_mark_count(template))]
+    return names
+
+
+def _mark_count(template: str) -> int:
+    count = template.count(SECRET_MARK)
+    while "{secret:" + str(count) + "}" in template:
+        count += 1
+    return count
 
 
 class ChainRegistry:
@@ -106,12 +132,16 @@ class ChainRegistry:
     def _resolve_urls(self, chain: str, urls: list[str]) -> tuple[str, ...]:
         out: list[str] = []
         for i, url in enumerate(urls):
-            if SECRET_MARK in url:
-                secret = self._secrets.get(f"rpc.{chain}.{i}")
-                if secret is None:
+            if has_marks(url):
+                found = [
+                    self._secrets.get(_secret_name(chain, i, k)) for k in range(_mark_count(url))
+                ]
+                secrets = [value for value in found if value is not None]
+                if len(secrets) != len(found):
                     continue  # key removed from the keyring: skip the URL, keep the others
-                register_secret(secret)
-                url = url.replace(SECRET_MARK, secret)
+                for secret in secrets:
+                    register_secret(secret)
+                url = fill_marks(url, secrets)
             out.append(url)
         return tuple(out)
 
@@ -135,27 +165,58 @@ class ChainRegistry:
         return [s for s in self.all() if s.enabled]
 
     def get(self, chain: str) -> ChainSpec:
+        refuse_secret(chain, "network name or id")
         for spec in self.all():
             if str(spec.chain_id) == chain or spec.name.lower() == chain.lower():
                 return spec
-        raise NetworkError(f"No network called {chain!r}. See: chainfolio networks list")
+        shown = clean_text(chain, MAX_CHAIN_REFERENCE)
+        raise NetworkError(f"No network called {shown!r}. See: chainfolio networks list")
 
     def add(
         self, chain_id: int, name: str, symbol: str, rpc_urls: list[str], **extra: Any
     ) -> ChainSpec:
+        """Add a custom EVM network; every field is checked before anything is written."""
         cid = str(ChainId.evm(chain_id))
+        clean_name = person_text(name, "network name", MAX_NETWORK_NAME, required=True)
+        clean_symbol = person_text(symbol, "symbol", MAX_SYMBOL, required=True)
+        native_name = person_text(
+            str(extra.get("native_name") or clean_symbol), "coin name", MAX_NETWORK_NAME
+        )
+        explorer = str(extra.get("explorer_url") or "")
+        if explorer:
+            check_url(explorer, "explorer URL")
+            if split_url_secrets(explorer)[1]:
+                raise InvalidTextError(
+                    "The explorer URL carries a key or a password, which an explorer link never "
+                    "needs. It was not saved."
+                )
+        multicall3 = str(extra.get("multicall3") or "")
+        if multicall3:
+            multicall3 = parse_evm_address(multicall3)
+        if not rpc_urls:
+            raise NetworkError("A network needs at least one RPC URL.")
+        self._check_urls(rpc_urls)
         if any(str(s.chain_id) == cid for s in self.all()):
             raise NetworkError(f"A network with chain id {chain_id} already exists.")
         table = {
-            "id": cid, "name": name, "family": "evm", "native_symbol": symbol,
-            "native_name": extra.get("native_name", symbol),
+            "id": cid, "name": clean_name, "family": "evm", "native_symbol": clean_symbol,
+            "native_name": native_name,
             "native_decimals": int(extra.get("native_decimals", 18)),
-            "native_slip44": 60, "rpc_urls": [], "multicall3": extra.get("multicall3", ""),
-            "explorer_url": extra.get("explorer_url", ""),
+            "native_slip44": 60, "rpc_urls": [], "multicall3": multicall3,
+            "explorer_url": explorer,
         }  # fmt: skip
         self._user["network"].append(table)
-        self.set_rpc(cid, rpc_urls)
+        try:
+            self.set_rpc(cid, rpc_urls)
+        except BaseException:
+            self._user["network"].remove(table)
+            raise
         return self.get(cid)
+
+    @staticmethod
+    def _check_urls(urls: list[str]) -> None:
+        for url in urls:
+            check_url(url, "RPC URL")
 
     def remove(self, chain: str) -> None:
         cid = str(self.get(chain).chain_id)
@@ -169,31 +230,43 @@ class ChainRegistry:
         self._user["override"].pop(cid, None)
         self._save()
 
-    def _drop_secrets(self, cid: str) -> None:
+    def _stored_templates(self, cid: str) -> list[str]:
+        return list(self._user["override"].get(cid, {}).get("rpc_urls", []))
+
+    def _drop_secrets(self, cid: str, keep: frozenset[str] = frozenset()) -> None:
         """Delete only the keys this chain stored (no keyring access when there are none)."""
-        for i, url in enumerate(self._user["override"].get(cid, {}).get("rpc_urls", [])):
-            if SECRET_MARK in url:
-                self._secrets.delete(f"rpc.{cid}.{i}")
+        for name in _secret_names(cid, self._stored_templates(cid)):
+            if name not in keep:
+                self._secrets.delete(name)
 
     def set_rpc(self, chain: str, urls: list[str]) -> None:
-        """Replace the RPC URLs of a chain; an empty list goes back to the defaults."""
+        """Replace the RPC URLs of a chain; an empty list goes back to the defaults.
+
+        Every URL is checked first: one bad URL changes nothing. Keys go to the secret store
+        before the file names their marks; keys of the old list no longer used are deleted after.
+        """
         cid = str(self.get(chain).chain_id)
-        self._drop_secrets(cid)
+        self._check_urls(urls)
         templates: list[str] = []
+        new_secrets: dict[str, str] = {}
         for i, url in enumerate(urls):
-            if not re.match(r"^https?://", url):
-                raise NetworkError(f"Not an http(s) URL: {url.split('?')[0]}")
-            template, secret = split_secret(url)
-            if secret is not None:
+            template, secrets = split_url_secrets(url)
+            for k, secret in enumerate(secrets):
                 register_secret(secret)
-                self._secrets.set(f"rpc.{cid}.{i}", secret)
+                new_secrets[_secret_name(cid, i, k)] = secret
             templates.append(template)
+        for name, secret in new_secrets.items():
+            self._secrets.set(name, secret)
+        keep = frozenset(new_secrets)
+        old_names = [n for n in _secret_names(cid, self._stored_templates(cid)) if n not in keep]
         ov = self._user["override"].setdefault(cid, {})
         if templates:
             ov["rpc_urls"] = templates
         else:
             ov.pop("rpc_urls", None)
         self._save()
+        for name in old_names:
+            self._secrets.delete(name)
 
     def set_enabled(self, chain: str, enabled: bool) -> None:
         cid = str(self.get(chain).chain_id)

@@ -8,7 +8,8 @@ from app.domain.addresses import AddressFamily, ParsedAddress, is_ens_name, pars
 from app.domain.errors import DuplicateWalletError, InvalidAddressError, WalletNotFoundError
 from app.domain.model import MAX_GROUP_LENGTH, MAX_LABEL_LENGTH, Wallet
 from app.domain.ports import NameResolver, WalletRepository
-from app.domain.text import clean_text
+from app.domain.secret_text import refuse_secret
+from app.domain.text import MAX_CHAIN_REFERENCE, clean_text, person_text
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class WalletService:
         return parsed
 
     async def add(self, text: str, label: str = "", group: str = "") -> Wallet:
+        clean_label = person_text(label, "wallet label", MAX_LABEL_LENGTH)
+        clean_group = person_text(group, "wallet group", MAX_GROUP_LENGTH)
         checked = self.check(text)
         ens_name: str | None = None
         if isinstance(checked, str):
@@ -56,8 +59,8 @@ class WalletService:
         wallet = Wallet(
             address=checked.address,
             family=checked.family,
-            label=clean_text(label, MAX_LABEL_LENGTH),
-            group=clean_text(group, MAX_GROUP_LENGTH),
+            label=clean_label,
+            group=clean_group,
             ens_name=ens_name,
         )
         saved = self._repo.add(wallet)
@@ -69,6 +72,7 @@ class WalletService:
 
     def find(self, text: str) -> Wallet:
         """Find a wallet by its address (any case for EVM) or its ENS name."""
+        refuse_secret(text, "wallet address")
         stripped = text.strip()
         wallets = self._repo.list()
         for wallet in wallets:
@@ -78,14 +82,23 @@ class WalletService:
                 return wallet
             if stripped == wallet.address:
                 return wallet
-        raise WalletNotFoundError(f"No wallet {stripped!r} in your list.")
+        raise WalletNotFoundError(
+            f"No wallet {clean_text(stripped, MAX_CHAIN_REFERENCE)!r} in your list."
+        )
 
     def edit(self, wallet: Wallet, label: str | None = None, group: str | None = None) -> Wallet:
+        """Change the label and/or group; both are checked before anything is written."""
+        clean_label = (
+            None if label is None else person_text(label, "wallet label", MAX_LABEL_LENGTH)
+        )
+        clean_group = (
+            None if group is None else person_text(group, "wallet group", MAX_GROUP_LENGTH)
+        )
         updated = wallet
-        if label is not None:
-            updated = updated.with_label(clean_text(label, MAX_LABEL_LENGTH))
-        if group is not None:
-            updated = updated.with_group(clean_text(group, MAX_GROUP_LENGTH))
+        if clean_label is not None:
+            updated = updated.with_label(clean_label)
+        if clean_group is not None:
+            updated = updated.with_group(clean_group)
         return self._repo.update(updated)
 
     def remove(self, wallet: Wallet) -> None:
