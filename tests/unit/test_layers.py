@@ -72,3 +72,52 @@ def test_headless_import_graph_has_no_gui_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == ""
+
+
+def _modules(path: Path) -> set[str]:
+    """Full dotted names of every module a file imports, at any depth (lazy imports too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+ADAPTERS = ("app.chains", "app.defi", "app.prices", "app.storage", "app.secrets")
+
+
+def _under(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_no_service_imports_the_price_adapters() -> None:
+    """prices -> services only: the cycle prices <-> services stays broken."""
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(m for m in _modules(p) if _under(m, ("app.prices",)))
+        for p in _py_files(APP / "services")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_price_and_history_services_depend_only_on_ports_and_the_domain() -> None:
+    for name in ("prices.py", "history.py", "day_change.py"):
+        path = APP / "services" / name
+        assert sorted(m for m in _modules(path) if _under(m, ADAPTERS)) == [], name
+
+
+def test_price_adapters_reach_the_sql_stores_only_through_the_factory() -> None:
+    offenders = {
+        p.name: sorted(m for m in _modules(p) if _under(m, ("app.storage",)))
+        for p in _py_files(APP / "prices")
+        if p.name != "factory.py"
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_module_checker_sees_lazy_and_from_imports(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from app.prices.router import route\n")
+    assert _under("app.prices.router", ("app.prices",)) and "app.prices.router" in _modules(bad)
