@@ -11,7 +11,9 @@ the wall time from the client's; ``GET /stats?reset=1`` starts the counts over. 
 ``rate_limit_rpc`` (next N requests get -32005 without ``data`` per item), ``timeout`` (hold
 replies until stopped), ``malformed`` (next N requests get broken JSON), ``gather`` (hold each
 request until that many are in flight at once, at most 10 s: ``peak_in_flight`` in the stats then
-tells how many requests a client had on the wire together).
+tells how many requests a client had on the wire together), ``stall`` (a test on each call of a
+request: a request with a call it matches is never answered, until the server stops, and does
+not hold up the others).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -121,6 +123,8 @@ class SolanaRpcServer:
         self.rpc_calls = 0
         self.processing_s = 0.0
         self.gather = 0
+        self.stall: Callable[[dict[str, Any]], bool] | None = None
+        self.stalled = 0
         self.in_flight = 0
         self.peak_in_flight = 0
         self._arrived = threading.Condition(self.lock)
@@ -435,6 +439,10 @@ class SolanaRpcServer:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if server._stalls(body):
+                    server._stop.wait(30)
+                    self.close_connection = True
+                    return
                 ticket = server._admit()
                 try:
                     with server._in_turn(ticket), server._busy():
@@ -475,6 +483,19 @@ class SolanaRpcServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+
+    def _stalls(self, body: bytes) -> bool:
+        """Whether this request is one the ``stall`` test holds unanswered (counted in
+        ``stalled``)."""
+        test = self.stall
+        if test is None:
+            return False
+        req = json.loads(body)
+        if not any(test(i) for i in (req if isinstance(req, list) else [req])):
+            return False
+        with self.lock:
+            self.stalled += 1
+        return True
 
     def _admit(self) -> int:
         """Counts the request and gives it its place in the queue, then holds it for the

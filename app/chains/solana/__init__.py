@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from app.chains.solana.mints import MintCache
+from app.chains.solana.pace import PUBLIC_LIMITS, Limits, PaceBook
 from app.chains.solana.reader import SolanaReader
-from app.chains.solana.rpc import DEFAULT_CONCURRENCY, BatchClient, RateLimiter
+from app.chains.solana.rpc import DEFAULT_CONCURRENCY, BatchClient
 
 __all__ = ["SolanaReader", "create_reader"]
 
@@ -15,14 +16,7 @@ if TYPE_CHECKING:
     from app.domain.chains import ChainSpec
     from app.domain.ports import ChainReader
 
-# Public mainnet limits: 100 requests / 10 s per IP, 40 per method.
-DEFAULT_RATE_TOTAL = 100
-DEFAULT_RATE_PER_METHOD = 40
-DEFAULT_RATE_WINDOW = 10.0
-
-# Mint accounts read by any refresh of this process, per chain: a reader lives for one refresh,
-# the mints it learnt about serve the next ones (see app.chains.solana.mints).
-_MINT_CACHES: dict[str, MintCache] = {}
+_T = TypeVar("_T")
 
 
 def _opt(ctx: ReaderContext, key: str, default: float) -> float:
@@ -30,19 +24,33 @@ def _opt(ctx: ReaderContext, key: str, default: float) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
+def _kept(ctx: ReaderContext, name: str, kind: type[_T]) -> _T:
+    """The object of ``kind`` this reader context keeps for the session under ``name``."""
+    found = ctx.session.get(name)
+    if not isinstance(found, kind):
+        found = ctx.session[name] = kind()
+    return found
+
+
 def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     """Options (``ctx.options``): ``solana.batch_size``, ``solana.rate_total``,
-    ``solana.rate_per_method``, ``solana.rate_window``, ``solana.timeout``, ``solana.retries``,
-    ``solana.backoff``, ``solana.concurrency``."""
-    limiter = RateLimiter(
-        total=int(_opt(ctx, "solana.rate_total", DEFAULT_RATE_TOTAL)),
-        per_method=int(_opt(ctx, "solana.rate_per_method", DEFAULT_RATE_PER_METHOD)),
-        window=_opt(ctx, "solana.rate_window", DEFAULT_RATE_WINDOW),
+    ``solana.rate_per_method``, ``solana.rate_window`` (the public endpoints' limits),
+    ``solana.timeout``, ``solana.retries``, ``solana.backoff``, ``solana.concurrency``.
+
+    Each endpoint's pace and the mint accounts already read are kept in ``ctx.session``, so
+    what one refresh learnt serves the next ones of the same process."""
+    public = Limits(
+        total=int(_opt(ctx, "solana.rate_total", PUBLIC_LIMITS.total)),
+        per_method=int(_opt(ctx, "solana.rate_per_method", PUBLIC_LIMITS.per_method)),
+        window=_opt(ctx, "solana.rate_window", PUBLIC_LIMITS.window),
     )
+    pace = ctx.session.get("solana.pace")
+    if not isinstance(pace, PaceBook):
+        pace = ctx.session["solana.pace"] = PaceBook(public)
     client = BatchClient(
         spec.rpc_urls,
         batch_size=int(_opt(ctx, "solana.batch_size", 100)),
-        limiter=limiter,
+        pace=pace,
         timeout=_opt(ctx, "solana.timeout", 20.0),
         retries=int(_opt(ctx, "solana.retries", 4)),
         backoff=_opt(ctx, "solana.backoff", 0.5),
@@ -51,5 +59,5 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     from app.storage.token_store import TokenStore
 
     stored = TokenStore(ctx.engine).list(spec.chain_id)  # user-added tokens are respected
-    cache = _MINT_CACHES.setdefault(str(spec.chain_id), MintCache())
+    cache = _kept(ctx, f"solana.mints:{spec.chain_id}", MintCache)
     return SolanaReader(spec, client, stored=stored, cache=cache)

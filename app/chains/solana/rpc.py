@@ -2,8 +2,10 @@
 
 solana-py 0.40 dropped batch requests, so a refresh sends its calls itself as JSON-RPC batch
 arrays through the shared JSON-RPC transport (app.chains.http: keep-alive pool, retries, URL rotation,
-circuit breaker). A client-side limiter keeps within the public endpoint
-limits (100 requests / 10 s per IP, 40 per method); a 429 or -32005 reply backs off and retries.
+circuit breaker). Each endpoint is paced on its own (:mod:`app.chains.solana.pace`): the public
+endpoints within their published limits, any other URL as fast as it answers until it refuses;
+a 429 or -32005 reply backs off, retries, and teaches that endpoint's pace (the transport's
+per-URL memory, kept for the session).
 A batch reply is decoded once, by msgspec, into its items with each ``result`` left as raw JSON
 text; the reader then decodes each result with the typed parser of its method. Error items are
 screened here before any solders parser sees them (solders 0.29 panics on a -32005 error without
@@ -13,20 +15,21 @@ screened here before any solders parser sees them (solders 0.29 panics on a -320
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from app.chains.http import JsonRpcTransport, RpcTransportError
+from app.chains.http import JsonRpcTransport, RateLimited, RpcTransportError
+from app.chains.solana.pace import PaceBook, RateLimiter
+
+__all__ = ["BatchClient", "Call", "CallResult", "PaceBook", "RateLimiter", "RpcError"]
 
 RATE_LIMITED_CODE = -32005
 # Batches in flight at once. A 200-wallet refresh is 9 batches of 100 calls: 16 sends a round in
 # one wave (8 needed two round trips for the ninth batch), still well under the public endpoint's
-# 40 concurrent connections per IP; the rate limiter, not this, paces a public endpoint.
+# 40 concurrent connections per IP; the endpoint's pace, not this, paces a public endpoint.
 DEFAULT_CONCURRENCY = 16
 
 
@@ -84,62 +87,6 @@ def _error_of(item: _Item) -> tuple[int | None, str] | None:
     return None, str(err)[:200]
 
 
-class RateLimiter:
-    """Sliding-window limiter: at most ``total`` calls and ``per_method`` calls of one method
-    within ``window`` seconds. Batch items count as calls, as public endpoints count them."""
-
-    def __init__(
-        self,
-        total: int,
-        per_method: int,
-        window: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        self.total = total
-        self.per_method = per_method
-        self.window = window
-        self._all: deque[float] = deque()
-        self._by_method: dict[str, deque[float]] = {}
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, methods: Sequence[str]) -> None:
-        async with self._lock:
-            while True:
-                wait = self._wait_time(methods, self._clock())
-                if wait <= 0:
-                    break
-                await self._sleep(wait)
-            now = self._clock()
-            for m in methods:
-                self._all.append(now)
-                self._by_method.setdefault(m, deque()).append(now)
-
-    def _wait_time(self, methods: Sequence[str], now: float) -> float:
-        horizon = now - self.window
-        for q in (self._all, *self._by_method.values()):
-            while q and q[0] <= horizon:
-                q.popleft()
-        wait = 0.0
-        if len(self._all) + len(methods) > self.total and self._all:
-            over = len(self._all) + len(methods) - self.total
-            idx = min(over, len(self._all)) - 1
-            wait = max(wait, self._all[idx] + self.window - now)
-        counts: dict[str, int] = {}
-        for m in methods:
-            counts[m] = counts.get(m, 0) + 1
-        for m, n in counts.items():
-            mq = self._by_method.get(m)
-            if mq and len(mq) + n > self.per_method:
-                over = len(mq) + n - self.per_method
-                idx = min(over, len(mq)) - 1
-                wait = max(wait, mq[idx] + self.window - now)
-        return wait
-
-
 class BatchClient:
     """Sends calls as batch arrays of at most ``batch_size`` items to the first URL that works."""
 
@@ -148,7 +95,7 @@ class BatchClient:
         urls: Sequence[str],
         *,
         batch_size: int = 100,
-        limiter: RateLimiter | None = None,
+        pace: PaceBook | None = None,
         timeout: float = 20.0,
         retries: int = 4,
         backoff: float = 0.5,
@@ -157,24 +104,30 @@ class BatchClient:
         if not urls:
             raise ValueError("no RPC URL configured for Solana")
         self.urls = list(urls)
-        # A batch never carries more calls of one method than the endpoint allows per window.
-        cap = min(limiter.per_method, limiter.total) if limiter is not None else batch_size
-        self.batch_size = max(1, min(batch_size, cap))
-        self.limiter = limiter
+        self._batch_size = max(1, batch_size)
+        self.pace = pace if pace is not None else PaceBook()
         self.retries = retries
         self.backoff = backoff
         self._sem = asyncio.Semaphore(concurrency)
         # Transport-level faults (timeouts, HTTP 429/5xx, non-JSON, dead endpoints) are retried
-        # with rotation and a circuit breaker by the shared transport; -32005 items are retried
-        # here, per item.
+        # with rotation and a circuit breaker by the shared transport, which asks the pace of
+        # each endpoint before sending to it; -32005 items are retried here, per item.
         self._transport = JsonRpcTransport(
             urls=list(urls),
             timeout=timeout,
             retries=retries,
             backoff_base=backoff,
             max_connections=concurrency,
+            memory=self.pace.endpoints,
         )
         self._next_id = 0
+
+    @property
+    def batch_size(self) -> int:
+        """Calls per request: never more than the first endpoint allows per window (a public
+        endpoint's published limit), nor more than it was seen to accept."""
+        cap = self.pace.batch_cap(self.urls[0])
+        return self._batch_size if cap is None else max(1, min(self._batch_size, cap))
 
     @property
     def http_requests(self) -> int:
@@ -240,40 +193,51 @@ class BatchClient:
                 break
             if attempt:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                reply = await self._post(todo)
-            except RpcError as exc:
-                last_error = str(exc)
-                continue
-            for item in reply:
-                if not isinstance(item.id, int) or item.id not in pending:
+            size = self.batch_size  # smaller if the endpoint was seen to refuse this many
+            for start in range(0, len(todo), size):
+                try:
+                    reply = await self._post(todo[start : start + size])
+                except RpcError as exc:
+                    last_error = str(exc)
                     continue
-                err = _error_of(item)
-                if err is not None and err[0] == RATE_LIMITED_CODE:
-                    last_error = "rate limited by the RPC endpoint"
-                    continue
-                idx = pending.pop(item.id)
-                if err is not None:
-                    results[idx] = CallResult(None, f"RPC error: {err[1]}")
-                elif item.result is msgspec.UNSET:
-                    results[idx] = CallResult(None, "malformed RPC reply")
-                else:
-                    results[idx] = CallResult(item.result, None)
+                for item in reply:
+                    if not isinstance(item.id, int) or item.id not in pending:
+                        continue
+                    err = _error_of(item)
+                    if err is not None and err[0] == RATE_LIMITED_CODE:
+                        last_error = "rate limited by the RPC endpoint"
+                        continue
+                    idx = pending.pop(item.id)
+                    if err is not None:
+                        results[idx] = CallResult(None, f"RPC error: {err[1]}")
+                    elif item.result is msgspec.UNSET:
+                        results[idx] = CallResult(None, "malformed RPC reply")
+                    else:
+                        results[idx] = CallResult(item.result, None)
         if all(r is None for r in results):
             raise RpcError(last_error)
         return [r if r is not None else CallResult(None, last_error) for r in results]
 
     async def _post(self, body: list[dict[str, Any]]) -> list[_Item]:
-        if self.limiter is not None:
-            await self.limiter.acquire([b["method"] for b in body])
+        """The reply's items. A reply that refuses any call for the endpoint's rate is retried
+        whole by the transport, which slows that URL down."""
+        url = self.urls[0]
+        limiter = self.pace.limiter(url)  # the first URL answers unless it is down
+        if limiter is not None:
+            await limiter.acquire([b["method"] for b in body])
         async with self._sem:
             try:
-                data = await self._transport.post(body, _decode_reply)
+                data = await self._transport.post(body, _decode_reply, _refuse_rate_limited)
             except RpcTransportError as exc:
                 raise RpcError(str(exc)) from exc
-        if isinstance(data, _Item):
-            err = _error_of(data)
-            if err is not None and err[0] == RATE_LIMITED_CODE:
-                raise RpcError("rate limited by the RPC endpoint")
-            data = [data]
-        return list(data)
+        return [data] if isinstance(data, _Item) else list(data)
+
+
+def _refuse_rate_limited(reply: list[_Item] | _Item) -> list[_Item] | _Item:
+    """Raises RateLimited for a reply refusing any of its calls with -32005."""
+    items = reply if isinstance(reply, list) else [reply]
+    for item in items:
+        err = _error_of(item) if item.error is not msgspec.UNSET else None
+        if err is not None and err[0] == RATE_LIMITED_CODE:
+            raise RateLimited("rate limited by the RPC endpoint")
+    return reply

@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 
 from app.chains.solana import SolanaReader
 from app.chains.solana.mints import MintCache
-from app.chains.solana.rpc import BatchClient, RateLimiter
+from app.chains.solana.rpc import BatchClient
 from app.domain.balances import AssetInfo, AssetKind, ChainReadResult, SourceState
 from app.domain.ids import AssetId
 from app.domain.model import Wallet
@@ -45,9 +45,7 @@ def read(
     batch_size: int = 100,
 ) -> ChainReadResult:
     async def go() -> ChainReadResult:
-        client = BatchClient(
-            [server.url], batch_size=batch_size, limiter=RateLimiter(1000, 1000, 10.0)
-        )
+        client = BatchClient([server.url], batch_size=batch_size)
         reader = SolanaReader(spec(server.url), client, stored=stored, cache=cache)
         try:
             return await reader.read_balances(wallets)

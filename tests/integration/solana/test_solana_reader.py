@@ -10,7 +10,7 @@ import pytest
 from solders.pubkey import Pubkey
 
 from app.chains.solana import SolanaReader
-from app.chains.solana.rpc import BatchClient, RateLimiter
+from app.chains.solana.rpc import BatchClient
 from app.domain.addresses import AddressFamily
 from app.domain.balances import AssetKind, ChainReadResult, SourceState
 from app.domain.chains import ChainFamily, ChainSpec
@@ -52,7 +52,6 @@ def read(
     async def go() -> ChainReadResult:
         client = BatchClient(
             [server.url],
-            limiter=RateLimiter(100, 40, 10.0),
             timeout=timeout,
             retries=retries,
             backoff=0.01,
@@ -148,7 +147,7 @@ def test_reads_sol_spl_token2022_and_stake(svm_server: SolanaRpcServer) -> None:
     assert not any(b.wallet.address == empty and b.raw for b in result.balances)
     assert [f.asset.asset_reference for f in result.failures] == [str(keys["interest"])]
     assert "interest-bearing" in result.failures[0].reason
-    # one batch for round 1 (1 + 4 calls per wallet <= 40 per method), one for the mints
+    # one batch for round 1 (1 + 1 + 4 calls per wallet), one for the mints
     assert result.http_requests == 2
 
 
