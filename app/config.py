@@ -14,7 +14,6 @@ import contextlib
 import errno
 import logging
 import os
-import re
 import stat
 import tomllib
 from collections.abc import Callable, Iterator
@@ -26,7 +25,9 @@ from typing import Any
 import platformdirs
 import tomli_w
 
-from app.domain.errors import SettingsError
+from app.domain.errors import ChainfolioError, SettingsError
+from app.domain.secret_text import refusal, secret_kind, split_url_secrets
+from app.domain.text import check_url, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -150,14 +151,21 @@ class Setting:
     validate: Validator = lambda _value: None
 
     def coerce(self, value: Any) -> Any:
-        """Turn a TOML or CLI value into the setting's type and validate it."""
+        """Turn a TOML or CLI value into the setting's type and validate it.
+
+        A wallet secret is refused before anything else, and no message repeats a value whole.
+        """
+        if isinstance(value, str):
+            kind = secret_kind(value)
+            if kind is not None:
+                raise SettingsError(refusal(kind, f"value for {self.key}"))
         if isinstance(value, str) and not isinstance(self.default, str):
             value = self.parse(value)
         expected = type(self.default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(f"{self.key}: expected {expected.__name__}, got {value!r}")
+            raise SettingsError(f"{self.key}: expected {expected.__name__}, got {_shown(value)}")
         self.validate(value)
         return value
 
@@ -193,18 +201,30 @@ def in_range(key: str, low: int, high: int) -> Validator:
 def one_of(key: str, choices: tuple[str, ...]) -> Validator:
     def check(value: Any) -> None:
         if value not in choices:
-            raise SettingsError(f"{key}: must be one of {', '.join(choices)}; got {value!r}")
+            raise SettingsError(f"{key}: must be one of {', '.join(choices)}; got {_shown(value)}")
 
     return check
 
 
-_URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+def _shown(value: Any) -> str:
+    """A refused value as an error message may show it: quoted, plain, and short."""
+    return repr(clean_text(str(value), 40))
 
 
 def validate_url(key: str) -> Validator:
+    """http(s) only, a host, no spaces or control characters, and no API key or password in it:
+    keys belong in the keyring, never in the settings file."""
+
     def check(value: Any) -> None:
-        if not _URL_RE.match(value):
-            raise SettingsError(f"{key}: not an http(s) URL: {value!r}")
+        try:
+            check_url(value, f"URL for {key}")
+        except ChainfolioError as exc:
+            raise SettingsError(str(exc)) from None
+        if split_url_secrets(value)[1]:
+            raise SettingsError(
+                f"The URL for {key} carries an API key or a password, so it was not saved: keys "
+                "are kept in the keyring (chainfolio keys set NAME, or Settings → API keys)."
+            )
 
     return check
 
