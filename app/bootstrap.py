@@ -1,11 +1,28 @@
-"""Composition root: the one place that builds the object graph from the settings."""
+"""Composition root: the one place that builds the object graph from the settings.
+
+``bootstrap()`` opens the database and returns an :class:`AppContext`; everything else a front
+end uses — the refresh pipeline and its after-refresh steps, stores, the network registry, the
+alert and risk services — is built here on first use and handed out from the context. Widgets
+and CLI commands never construct adapters themselves.
+
+Settings changed while the app runs (networks, RPC URLs, price sources, currency, keys) reach
+the next refresh through one path, :meth:`AppContext.settings_changed`: the objects derived from
+settings are dropped and rebuilt on next use; long-lived readers' memory (verified endpoints,
+learned pacing) lives in the reader context and survives it.
+
+Heavy libraries (web3, solana, httpx) are imported on first use, never at start-up.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -16,12 +33,18 @@ from app.storage.database import open_database
 from app.storage.wallet_store import SqlWalletRepository
 
 if TYPE_CHECKING:
+    from app.chains.factory import ReaderContext
+    from app.chains.registry import ChainRegistry
     from app.domain.balances import Balance, ChainReadResult
     from app.domain.chains import ChainSpec
     from app.domain.model import Wallet
+    from app.prices.factory import PriceStack
+    from app.services.alerts import AlertService
     from app.services.balances import BalanceService
-    from app.services.prices import HoldingValue
-    from app.services.refresh import Pricer, RefreshService
+    from app.services.history import HistoryService
+    from app.services.refresh import PriceReport, RefreshResult, RefreshService
+    from app.services.risk import RiskService
+    from app.storage.snapshot_store import SqlSnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +57,110 @@ class AppContext:
     wallets: WalletService
     secrets: KeyringSecretStore
     _closed: bool = field(default=False, repr=False)
+    _registry: ChainRegistry | None = field(default=None, repr=False)
+    _prices: PriceStack | None = field(default=None, repr=False)
+    _retired: list[PriceStack] = field(default_factory=list, repr=False)
+    _chain_names: dict[str, str] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # --- settings ----------------------------------------------------------------------
+    def settings_changed(self, keys: Sequence[str] = ()) -> None:
+        """The one path for settings changed while running: the next refresh uses them."""
+        with self._lock:
+            self._registry = None
+            if self._prices is not None:
+                self._retired.append(self._prices)  # a running refresh may still use it
+                self._prices = None
+        self._refresh_names()
+        log.info("settings changed (%s): applied to the next refresh", ", ".join(keys) or "all")
+
+    # --- stores and registries -----------------------------------------------------------
+    @property
+    def networks(self) -> ChainRegistry:
+        """The chain registry as the files say now (rebuilt after a settings change)."""
+        with self._lock:
+            if self._registry is None:
+                from app.chains.registry import ChainRegistry
+
+                self._registry = ChainRegistry(
+                    self.paths.config_dir / "networks.toml", self.secrets
+                )
+            return self._registry
+
+    @property
+    def chain_names(self) -> dict[str, str]:
+        """CAIP-2 id -> name of every known chain; one dict, updated in place on changes."""
+        if not self._chain_names:
+            self._refresh_names()
+        return self._chain_names
+
+    def _refresh_names(self) -> None:
+        try:
+            names = {str(c.chain_id): c.name for c in self.networks.all()}
+        except Exception:  # a broken networks file is reported where networks are used
+            log.warning("cannot read the network list", exc_info=True)
+            return
+        self._chain_names.clear()
+        self._chain_names.update(names)
+
+    @cached_property
+    def snapshots(self) -> SqlSnapshotStore:
+        from app.storage.snapshot_store import SqlSnapshotStore
+
+        return SqlSnapshotStore(self.engine)
+
+    @cached_property
+    def history(self) -> HistoryService:
+        from app.services.history import HistoryService
+        from app.storage.history_store import SqlHistoryStore
+
+        return HistoryService(SqlHistoryStore(self.engine))
+
+    @cached_property
+    def reader_context(self) -> ReaderContext:
+        """What every chain reader may use; lives as long as the app, so what readers learn
+        about endpoints (verified chain ids, pacing) outlives one refresh."""
+        from app.chains.factory import ReaderContext
+
+        return ReaderContext(self.settings, self.engine, self.secrets)
+
+    def price_stack(self) -> PriceStack:
+        with self._lock:
+            if self._prices is None:
+                from app.prices.factory import build_price_service
+
+                self._prices = build_price_service(self.engine, self.settings, self.secrets)
+            return self._prices
+
+    # --- services ----------------------------------------------------------------------
+    @cached_property
+    def risk(self) -> RiskService:
+        from app.services.risk import build_risk_service
+
+        return build_risk_service(self.engine)
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        from app.services.alerts import build_alert_service
+
+        return build_alert_service(self.engine, risk=self.risk.assess, chain_names=self.chain_names)
+
+    @cached_property
+    def refresh(self) -> RefreshService:
+        """The one refresh pipeline, with its after-refresh steps registered."""
+        return build_refresh_service(self)
+
+    # --- lifetime ----------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Idempotent: stop background steps, close network clients, release the database."""
+        if "refresh" in self.__dict__:
+            await self.refresh.aclose()
+        stacks = [*self._retired, *([self._prices] if self._prices else [])]
+        self._retired, self._prices = [], None
+        for stack in stacks:
+            with contextlib.suppress(Exception):
+                await stack.aclose()
+        self.close()
 
     def close(self) -> None:
         """Idempotent: flush and release the database."""
@@ -64,27 +191,20 @@ def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
 
 
 def build_balance_service(ctx: AppContext) -> BalanceService:
-    """Chain readers for every family, each chain with its own timeout."""
-    from app.chains.factory import ReaderContext, create_reader
+    """Chain readers for every family, each chain with its own timeout (read per refresh, so
+    a changed timeout applies at once)."""
+    from app.chains.factory import create_reader
     from app.services.balances import BalanceService
 
-    readers = ReaderContext(ctx.settings, ctx.engine, ctx.secrets)
     return BalanceService(
-        lambda spec: create_reader(spec, readers), float(ctx.settings.get("chains.chain_timeout_s"))
+        lambda spec: create_reader(spec, ctx.reader_context),
+        lambda: float(ctx.settings.get("chains.chain_timeout_s")),
     )
 
 
-def build_refresh_service(
-    ctx: AppContext, chains: Callable[[], Sequence[ChainSpec]], pricer: Pricer | None = None
-) -> RefreshService:
-    """The one refresh the window and ``refresh --once`` share: ``chains``, priced, one snapshot.
-
-    Chain and price libraries are imported here, on first use, never at start-up. Without a
-    ``pricer``, each refresh opens and closes its own price clients.
-    """
-    from app.prices.factory import build_price_service
+def build_refresh_service(ctx: AppContext) -> RefreshService:
+    """Read, value once, store one snapshot; then retention, alerts and price backfill."""
     from app.services.refresh import RefreshService
-    from app.storage.snapshot_store import SqlSnapshotStore
 
     reader = build_balance_service(ctx)
 
@@ -92,18 +212,49 @@ def build_refresh_service(
         (result,) = await reader.refresh([spec], wallets)
         return result
 
-    async def own_pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
-        stack = build_price_service(ctx.engine, ctx.settings, ctx.secrets)
-        try:
-            return (await stack.service.value(balances, currency)).holdings
-        finally:
-            await stack.aclose()
+    async def value(balances: Sequence[Balance], currency: str) -> PriceReport:
+        return await ctx.price_stack().service.value(balances, currency)
 
-    return RefreshService(
-        chains,
+    service = RefreshService(
+        lambda: ctx.networks.enabled(),
         ctx.wallets.list,
         read_chain,
-        pricer or own_pricer,
-        SqlSnapshotStore(ctx.engine),
+        lambda: value,
+        ctx.snapshots,
         lambda: str(ctx.settings.get("currency")),
     )
+    register_steps(ctx, service)
+    return service
+
+
+def register_steps(ctx: AppContext, service: RefreshService) -> None:
+    """What runs after every stored snapshot, whoever started the refresh."""
+
+    async def retention(result: RefreshResult) -> None:
+        await asyncio.to_thread(ctx.snapshots.compact, result.started_at)
+
+    async def alerts(result: RefreshResult) -> None:
+        assert result.snapshot is not None
+        result.alerts.extend(await ctx.alerts.after_refresh(result.snapshot))
+
+    async def backfill(result: RefreshResult) -> None:
+        # Assets seen for the first time were queued for a year of daily prices; spend a
+        # bounded time on them, the rest resumes after the next refresh.
+        budget = float(ctx.settings.get("prices.backfill_budget_seconds"))
+        if budget <= 0 or result.prices is None:
+            return
+        stop = asyncio.Event()
+        handle = asyncio.get_running_loop().call_later(budget, stop.set)
+        try:
+            await asyncio.wait_for(ctx.price_stack().backfiller.run_until_idle(stop), budget + 5)
+        except TimeoutError:
+            pass
+        finally:
+            handle.cancel()
+
+    service.add_step("retention", retention)
+    service.add_step("alerts", alerts)
+    service.add_step("price history backfill", backfill, background=True)
+
+
+__all__: list[Any] = ["AppContext", "bootstrap", "build_refresh_service", "load_settings"]

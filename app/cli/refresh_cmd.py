@@ -19,22 +19,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from app.cli.env import CliEnv
 from app.domain.balances import ChainReadResult
 from app.domain.chains import ChainSpec
-from app.domain.model import Wallet
+from app.domain.outcome import RefreshStatus
 
 if TYPE_CHECKING:
     from app.domain.balances import Balance
     from app.domain.positions import LendingAccount
-    from app.domain.snapshot import Snapshot
-    from app.services.prices import HoldingValue
+    from app.services.refresh import RefreshResult
+
+
+def money_text(value: Decimal) -> str:
+    """Exact, never in E-notation."""
+    return format(value, "f")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,134 +114,117 @@ def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
 
 
 def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
-    from app.bootstrap import build_balance_service
-    from app.cli.networks_cmd import open_registry
-
-    registry, _ = open_registry(env)
-    chains = [registry.get(c) for c in args.chain] if args.chain else registry.enabled()
-    wallets = env.context.wallets.list()
-    specs = {str(c.chain_id): c for c in chains}
-    if args.no_prices:
-        reader = build_balance_service(env.context)
-        results = asyncio.run(reader.refresh(chains, wallets))
-        document: dict[str, Any] = {
-            "chains": [result_json(specs[str(r.chain)], r) for r in results]
-        }
-    else:
-        results, document = asyncio.run(_refresh_and_snapshot(env, chains))
-    _remember_held(env, wallets, results)
-    payload = document["chains"]
+    """The same pipeline the window runs; ``--no-prices`` reads without valuing or storing."""
+    service = env.context.refresh
+    names = env.context.networks
+    if args.chain:
+        for chain in args.chain:
+            names.get(chain)  # an unknown chain is an error with its name, before any read
+    result = asyncio.run(_run(env, args))
+    specs = {str(c.chain_id): c for c in names.all()}
+    document = refresh_json(result, specs, priced=not args.no_prices)
+    del service
     if args.json:
         env.print_json(document)
     else:
-        for ch in payload:
-            status = "ok" if ch["status"] == "ok" else f"FAILED: {ch['reason']}"
-            env.print(f"{ch['name']} ({ch['chain']}): {status}")
-            for b in ch["balances"]:
-                if b["spam"] and not args.show_spam:
-                    continue
-                value = f"  = {b['value']} {document['currency']}" if b.get("value") else ""
-                where = f"  [{b['position']}]" if b.get("position") else ""
-                env.print(
-                    f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}"
-                    f"{value}{where}"
-                )
-            for f in ch["failures"]:
-                env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
-        if "total" in document:
-            stale = document["snapshot"]["stale_total"]
-            note = f" ({stale} of it from stale data)" if Decimal(stale) else ""
-            env.print(f"Total: {document['total']} {document['currency']}{note}")
-            for problem in document["price_errors"]:
-                env.print(f"  prices: {problem}")
-            for alert in document["alerts"]:
-                env.print(f"Alert: {alert['title']}: {alert['message']}")
-    return 0 if all(c["status"] == "ok" for c in payload) else 1
+        _print_table(env, document, args.show_spam)
+    return 0 if result.status in (RefreshStatus.OK, RefreshStatus.EMPTY) else 1
 
 
-async def _refresh_and_snapshot(
-    env: CliEnv, chains: list[ChainSpec]
-) -> tuple[list[ChainReadResult], dict[str, Any]]:
-    """The same RefreshService the window uses: read, price, store one snapshot; then JSON."""
-    from app.bootstrap import build_refresh_service
-    from app.prices.factory import build_price_service
-
-    valuations: list[Any] = []
-    stack = build_price_service(env.context.engine, env.settings, env.context.secrets)
-
-    async def pricer(balances: Sequence[Balance], currency: str) -> Sequence[HoldingValue]:
-        valuation = await stack.service.value(balances, currency)
-        valuations.append(valuation)  # kept for the price source, age and errors in the JSON
-        return valuation.holdings
-
-    refresher = build_refresh_service(env.context, lambda: chains, pricer)
+async def _run(env: CliEnv, args: argparse.Namespace) -> RefreshResult:
+    context = env.context
     try:
-        snapshot = await refresher.refresh()
-        # New assets were queued for a year of daily prices: spend a bounded time on them now;
-        # whatever is left stays queued and resumes on the next run.
-        budget = int(env.settings.get("prices.backfill_budget_seconds"))
-        if budget:
-            stop = asyncio.Event()
-            asyncio.get_running_loop().call_later(budget, stop.set)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stack.backfiller.run_until_idle(stop), budget + 5)
+        result = await context.refresh.refresh(store=not args.no_prices, chains=args.chain)
+        # Background steps (price-history backfill) get their bounded time before exit.
+        budget = float(env.settings.get("prices.backfill_budget_seconds"))
+        await context.refresh.drain(budget + 5)
+        return result
     finally:
-        await stack.aclose()
-    results = list(refresher.last_results)  # in the order of ``chains``
-    specs = {str(c.chain_id): c for c in chains}
-    payload = [result_json(specs[str(r.chain)], r) for r in results]
-    valuation = valuations[0]
-    by_key = {(h.wallet, h.asset_id): h for h in valuation.holdings}
-    for chain in payload:
+        await context.aclose()
+
+
+def _print_table(env: CliEnv, document: dict[str, Any], show_spam: bool) -> None:
+    for ch in document["chains"]:
+        status = "ok" if ch["status"] == "ok" else f"FAILED: {ch['reason']}"
+        env.print(f"{ch['name']} ({ch['chain']}): {status}")
+        for b in ch["balances"]:
+            if b["spam"] and not show_spam:
+                continue
+            value = f"  = {b['value']} {document['currency']}" if b.get("value") else ""
+            where = f"  [{b['position']}]" if b.get("position") else ""
+            env.print(
+                f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}{value}{where}"
+            )
+        for f in ch["failures"]:
+            env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
+    if "total" in document:
+        stale = document["snapshot"]["stale_total"] if document["snapshot"] else "0"
+        note = f" ({stale} of it from stale data)" if Decimal(stale) else ""
+        env.print(f"Total: {document['total']} {document['currency']}{note}")
+        for problem in document["price_errors"]:
+            env.print(f"  prices: {problem}")
+        for alert in document["alerts"]:
+            env.print(f"Alert: {alert['title']}: {alert['message']}")
+    env.print(document["summary"])
+
+
+def refresh_json(
+    result: RefreshResult, specs: dict[str, ChainSpec], *, priced: bool
+) -> dict[str, Any]:
+    """The document of ``refresh --once --json`` (schema in the module docstring)."""
+    chains = [result_json(specs[str(r.chain)], r) for r in result.results]
+    document: dict[str, Any] = {
+        "status": result.status.value,
+        "summary": result.summary,
+        "chains": chains,
+    }
+    if not priced:
+        return document
+    snapshot = result.snapshot
+    values = (
+        {}
+        if snapshot is None
+        else {(h.wallet, h.asset_id, h.position): h for h in snapshot.holdings}
+    )
+    quotes: dict[tuple[str, str], Any] = {}
+    if result.prices is not None:
+        quotes = {(h.wallet, h.asset_id): h for h in result.prices.holdings}
+    for chain in chains:
         for entry in chain["balances"]:
-            held = by_key.get((entry["wallet"], entry["asset"]))
+            held = values.get((entry["wallet"], entry["asset"], entry.get("position", "")))
+            quote = quotes.get((entry["wallet"], entry["asset"]))
             price = None if held is None else held.price
             entry["price"] = None if price is None else str(price)
-            # Valued per entry: a wallet may hold the same asset plainly and as a position.
-            entry["value"] = None if price is None else str(Decimal(entry["amount"]) * price)
-            entry["price_source"] = None if held is None else held.source
-            entry["price_age_seconds"] = None if held is None else held.age_seconds
-            entry["price_stale"] = False if held is None else held.stale
-    document = {
-        "chains": payload,
-        "currency": snapshot.currency,
-        "total": str(snapshot.total),
-        "price_errors": list(valuation.errors),
-        "snapshot": {
-            "id": snapshot.id,
-            "taken_at": snapshot.taken_at,
-            "total": str(snapshot.total),
-            "stale_total": str(snapshot.stale_total),
-            "sources": [
-                {"chain": s.source, "state": s.state.value, "reason": s.reason, "as_of": s.as_of}
-                for s in snapshot.sources
+            entry["value"] = None if held is None or held.value is None else money_text(held.value)
+            entry["price_source"] = getattr(quote, "source", None)
+            entry["price_age_seconds"] = getattr(quote, "age_seconds", None)
+            entry["price_stale"] = bool(getattr(quote, "stale", False))
+    document.update(
+        {
+            "currency": result.currency,
+            "total": "0" if snapshot is None else money_text(snapshot.total),
+            "price_errors": result.price_errors,
+            "snapshot": None
+            if snapshot is None or not result.stored
+            else {
+                "id": snapshot.id,
+                "taken_at": snapshot.taken_at,
+                "total": money_text(snapshot.total),
+                "stale_total": money_text(snapshot.stale_total),
+                "sources": [
+                    {
+                        "chain": s.source,
+                        "state": s.state.value,
+                        "reason": s.reason,
+                        "as_of": s.as_of,
+                    }
+                    for s in snapshot.sources
+                ],
+            },
+            "alerts": [
+                {"rule": a.rule_id, "kind": a.kind.value, "title": a.title, "message": a.message}
+                for a in result.alerts
             ],
-        },
-        "alerts": _check_alerts(env, snapshot, {str(c.chain_id): c.name for c in chains}),
-    }
-    return results, document
-
-
-def _check_alerts(env: CliEnv, snapshot: Snapshot, names: dict[str, str]) -> list[dict[str, Any]]:
-    """A headless refresh checks the alert rules like the window does (each fires once)."""
-    from app.services.alerts import build_alert_service
-
-    fired = build_alert_service(env.context.engine, chain_names=names).check(snapshot)
-    return [
-        {"rule": a.rule_id, "kind": a.kind.value, "title": a.title, "message": a.message}
-        for a in fired
-    ]
-
-
-def _remember_held(env: CliEnv, wallets: list[Wallet], results: list[ChainReadResult]) -> None:
-    """Tokens found in this pass are remembered per wallet (the token table's wallet_tokens)."""
-    from app.domain.balances import AssetKind
-    from app.storage.token_store import TokenStore
-
-    ids = {w.address: w.id for w in wallets if w.id is not None}
-    store = TokenStore(env.context.engine)
-    for r in results:
-        for b in r.balances:
-            wid = ids.get(b.wallet.address)
-            if wid is not None and b.asset.kind is AssetKind.TOKEN and b.raw:
-                store.remember_held(wid, [b.asset.asset_id])
+        }
+    )
+    return document

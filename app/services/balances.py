@@ -19,9 +19,16 @@ ReaderFactory = Callable[[ChainSpec], ChainReader]
 
 
 class BalanceService:
-    def __init__(self, reader_factory: ReaderFactory, chain_timeout: float = 45.0) -> None:
+    def __init__(
+        self, reader_factory: ReaderFactory, chain_timeout: float | Callable[[], float] = 45.0
+    ) -> None:
+        """``chain_timeout``: seconds, or a callable asked on every read (a live setting)."""
         self._factory = reader_factory
-        self._timeout = chain_timeout
+        self._timeout_of = chain_timeout if callable(chain_timeout) else lambda: chain_timeout
+
+    @property
+    def _timeout(self) -> float:
+        return float(self._timeout_of())
 
     async def refresh(
         self, chains: Sequence[ChainSpec], wallets: Sequence[Wallet]
@@ -37,10 +44,11 @@ class BalanceService:
             return ChainReadResult(
                 spec.chain_id, SourceState.FAILED, error=f"Cannot read {spec.name}: {exc}"
             )
+        timeout = self._timeout
         try:
-            return await asyncio.wait_for(reader.read_balances(wallets), self._timeout)
+            return await asyncio.wait_for(reader.read_balances(wallets), timeout)
         except TimeoutError:
-            reason = f"{spec.name} did not answer within {self._timeout:g} s."
+            reason = f"{spec.name} did not answer within {timeout:g} s."
             partial = reader.partial_result()
             if partial is not None and partial.balances:
                 # Keep what was read in full; the rest is carried over as stale by the refresh.

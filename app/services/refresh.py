@@ -1,9 +1,15 @@
-"""RefreshService: read every chain, price what was found, write one snapshot.
+"""RefreshService: the one refresh pipeline the window, the tray, the scheduler and the CLI run.
 
-A refresh requested while one runs joins it (the same task is awaited). After each snapshot
-the store's retention rule is applied. A chain that fails
-keeps its last good holdings from the previous snapshot, marked stale with the time they were
-read; nothing stored is ever lost. Progress is published as events to any listener.
+A refresh reads every enabled chain that has a wallet of its family on it, prices what was
+found once, builds one snapshot and stores it in one transaction; then the steps registered in
+the composition root run (retention, alert checks, price-history backfill, …). Front ends only
+start a refresh and show its :class:`RefreshResult`.
+
+Truthful outcomes: a refresh is ``ok``, ``partial`` or ``failed`` (``empty`` with no wallet).
+A chain that fails keeps its last good holdings, carried over and marked stale; a chain that
+ran out of time part-way keeps the wallets it did read and carries the others over. When
+nothing at all could be read and nothing can be carried over, no snapshot is written: history
+never gets a fake zero. A refresh requested while one runs joins it.
 """
 
 from __future__ import annotations
@@ -12,19 +18,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+from app.domain.addresses import AddressFamily
 from app.domain.balances import AssetInfo, Balance, ChainReadResult, SourceState
-from app.domain.chains import ChainSpec
+from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.ids import AccountId, AssetId
 from app.domain.model import Wallet
+from app.domain.outcome import RefreshStatus, plain_reason, summarize_failures
 from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
 from app.domain.valuation import holding_value
 
 log = logging.getLogger(__name__)
+
+_FAMILY_OF_CHAIN = {ChainFamily.EVM: AddressFamily.EVM, ChainFamily.SOLANA: AddressFamily.SOLANA}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +58,19 @@ class PricedHolding(Protocol):
     @property
     def price(self) -> Decimal | None: ...
 
+
+class PriceReport(Protocol):
+    """What valuing a refresh's balances found: one price per holding, and what went wrong."""
+
     @property
-    def value(self) -> Decimal | None: ...
+    def holdings(self) -> Sequence[PricedHolding]: ...
+
+    @property
+    def errors(self) -> Sequence[str]: ...
 
 
 class Pricer(Protocol):
-    async def __call__(
-        self, balances: Sequence[Balance], currency: str
-    ) -> Sequence[PricedHolding]: ...
+    async def __call__(self, balances: Sequence[Balance], currency: str) -> PriceReport: ...
 
 
 class SnapshotStore(Protocol):
@@ -63,11 +78,61 @@ class SnapshotStore(Protocol):
 
     def latest(self) -> Snapshot | None: ...
 
-    def compact(self, now: int) -> int: ...
-
 
 ReadChain = Callable[[ChainSpec, Sequence[Wallet]], Awaitable[ChainReadResult]]
 Listener = Callable[[RefreshProgress], None]
+Step = Callable[["RefreshResult"], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """One chain's part of a refresh, as logged and shown."""
+
+    chain: str
+    name: str
+    state: SourceState  # as stored: ok, stale (carried over) or failed (nothing to carry)
+    reason: str | None
+    seconds: float
+    requests: int
+    read: int  # holdings read fresh in this refresh
+    partial: bool = False  # read part-way: some wallets carried over
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh did. ``snapshot`` is what was stored (None when nothing was), or, for a
+    refresh that stores nothing by request, what would have been."""
+
+    status: RefreshStatus
+    summary: str  # one plain sentence for the status bar, the tray and the log
+    started_at: int
+    currency: str
+    chains: tuple[ChainReport, ...] = ()
+    results: tuple[ChainReadResult, ...] = ()
+    snapshot: Snapshot | None = None
+    stored: bool = False
+    prices: PriceReport | None = None
+    alerts: list[Any] = field(default_factory=list)  # FiredAlert, set by the alerts step
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (RefreshStatus.OK, RefreshStatus.PARTIAL)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the refresh counts as failed (for the backoff), or None."""
+        return self.summary if self.status is RefreshStatus.FAILED else None
+
+    @property
+    def price_errors(self) -> list[str]:
+        return [] if self.prices is None else list(self.prices.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    name: str
+    step: Step
+    background: bool
 
 
 class RefreshService:
@@ -76,11 +141,13 @@ class RefreshService:
         chains: Callable[[], Sequence[ChainSpec]],
         wallets: Callable[[], Sequence[Wallet]],
         read_chain: ReadChain,
-        pricer: Pricer,
+        pricer: Callable[[], Pricer],
         store: SnapshotStore,
         currency: Callable[[], str],
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``chains``, ``pricer`` and ``currency`` are asked on every refresh, so settings
+        changed while the app runs apply to the next refresh."""
         self._chains = chains
         self._wallets = wallets
         self._read_chain = read_chain
@@ -88,14 +155,20 @@ class RefreshService:
         self._store = store
         self._currency = currency
         self._clock = clock
-        self._running: asyncio.Task[Snapshot] | None = None
-        # What each chain reported in the latest refresh (request counts, per-call failures),
-        # for callers that show more than the snapshot keeps.
-        self.last_results: tuple[ChainReadResult, ...] = ()
+        self._running: asyncio.Task[RefreshResult] | None = None
         self._listeners: list[Listener] = []
+        self._steps: list[_Registered] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self.last: RefreshResult | None = None
 
+    # --- wiring -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def add_step(self, name: str, step: Step, *, background: bool = False) -> None:
+        """Run ``step(result)`` after every stored snapshot, in registration order. A
+        ``background`` step is not awaited by the refresh (see :meth:`drain`)."""
+        self._steps.append(_Registered(name, step, background))
 
     def _emit(self, event: RefreshProgress) -> None:
         for listener in list(self._listeners):
@@ -108,72 +181,255 @@ class RefreshService:
     def running(self) -> bool:
         return self._running is not None and not self._running.done()
 
-    async def refresh(self) -> Snapshot:
-        """Run a refresh, or join the one already running."""
+    # --- running ------------------------------------------------------------------------
+    async def refresh(self, *, store: bool = True, chains: Sequence[str] = ()) -> RefreshResult:
+        """Run a refresh, or join the one already running.
+
+        ``store=False`` reads (and carries over) without pricing or storing anything, for
+        ``refresh --no-prices``; ``chains`` limits the refresh to these CAIP-2 ids.
+        """
         if self._running is None or self._running.done():
-            self._running = asyncio.ensure_future(self._refresh())
+            self._running = asyncio.ensure_future(self._refresh(store, tuple(chains)))
         return await asyncio.shield(self._running)
 
-    async def _refresh(self) -> Snapshot:
-        now = int(self._clock())
-        chains = list(self._chains())
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for background steps (at most ``timeout`` s), then cancel what is left."""
+        pending = {t for t in self._background if not t.done()}
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        tasks = [t for t in (self._running, *self._background) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _select(
+        self, only: tuple[str, ...]
+    ) -> tuple[list[ChainSpec], list[Wallet], dict[str, list[Wallet]], list[str]]:
+        """Enabled chains that have a wallet of their family (a chain nobody watches is not
+        read and not counted), each chain's wallets, and the chains left out by ``only``."""
         wallets = list(self._wallets())
+        chains: list[ChainSpec] = []
+        per_chain: dict[str, list[Wallet]] = {}
+        skipped: list[str] = []
+        for spec in self._chains():
+            family = _FAMILY_OF_CHAIN.get(spec.family)
+            mine = [w for w in wallets if w.family is family]
+            if not spec.enabled or not mine:
+                continue
+            if only and str(spec.chain_id) not in only:
+                skipped.append(str(spec.chain_id))
+                continue
+            chains.append(spec)
+            per_chain[str(spec.chain_id)] = mine
+        return chains, wallets, per_chain, skipped
+
+    async def _refresh(self, store: bool, only: tuple[str, ...]) -> RefreshResult:
+        now = int(self._clock())
+        # Settings files and the wallet table are read off the loop's thread.
+        chains, wallets, per_chain, skipped = await asyncio.to_thread(self._select, only)
+        currency = self._currency()
+        if not wallets:
+            result = RefreshResult(
+                RefreshStatus.EMPTY, "No wallets to refresh: add one first.", now, currency
+            )
+            self._finish(result)
+            return result
         self._emit(RefreshProgress("started", total=len(chains)))
         done = 0
 
-        async def read(spec: ChainSpec) -> ChainReadResult:
+        async def read(spec: ChainSpec) -> tuple[ChainReadResult, float]:
             nonlocal done
-            result = await self._read_chain(spec, wallets)
+            started = time.monotonic()
+            try:
+                result = await self._read_chain(spec, per_chain[str(spec.chain_id)])
+            except Exception as exc:  # a reader must not sink the other chains
+                log.exception("reading %s failed unexpectedly", spec.name)
+                result = ChainReadResult(
+                    spec.chain_id, SourceState.FAILED, error=f"reading failed: {exc}"
+                )
             done += 1
             self._emit(
                 RefreshProgress("chain", str(spec.chain_id), result.state, done, len(chains))
             )
-            return result
+            return result, time.monotonic() - started
 
-        results = await asyncio.gather(*(read(c) for c in chains))
-        self.last_results = tuple(results)
-        # Database work runs off the event loop's thread: with thousands of holdings a read or
-        # a write takes long enough to stall the window.
+        reads = await asyncio.gather(*(read(c) for c in chains))
         previous = await asyncio.to_thread(self._store.latest)
-        balances: list[tuple[Balance, SourceState, int]] = []
-        sources: list[SourceStatus] = []
-        accounts: list[LendingAccount] = []
-        for result in results:
-            chain = str(result.chain)
-            if result.state is SourceState.OK:
-                sources.append(SourceStatus(chain, SourceState.OK, None, now))
-                balances.extend((b, SourceState.OK, now) for b in result.balances)
-                accounts.extend(result.accounts)
-                continue
-            carried, as_of = _carry_over(previous, chain)
-            state = SourceState.STALE if carried else SourceState.FAILED
-            sources.append(SourceStatus(chain, state, result.error, as_of or now))
-            balances.extend((b, SourceState.STALE, a) for b, a in carried)
-            if previous is not None:
-                accounts.extend(a for a in previous.accounts if a.chain == chain)
-        self._emit(RefreshProgress("pricing", done=done, total=len(chains)))
-        currency = self._currency()
-        priced = await self._pricer([b for b, _, _ in balances], currency)
-        # One price per asset; the value is computed here because a wallet can hold the same
-        # asset twice (in the wallet and as a DeFi position).
-        prices = {p.asset_id: p.price for p in priced}
-        holdings = await asyncio.to_thread(_holdings, balances, prices)  # 10,000s take a while
+        built = _Merge(now, previous)
+        for res, _ in reads:
+            built.add(res)
+        for chain in skipped:  # not asked for this time: kept as they were, marked stale
+            built.keep(chain)
+        reports = tuple(
+            _report(spec, res, seconds, built.states[str(spec.chain_id)])
+            for spec, (res, seconds) in zip(chains, reads, strict=True)
+        )
+        status, summary = _status(reports)
+        prices: PriceReport | None = None
+        price_map: dict[str, Decimal | None] = {}
+        if store and built.balances:
+            self._emit(RefreshProgress("pricing", done=done, total=len(chains)))
+            # A pricer that raises (a bug, not an unreachable source: those come back as
+            # stale or missing prices with errors) stores nothing rather than unpriced zeros.
+            prices = await self._pricer()([b for b, _, _ in built.balances], currency)
+            price_map = {p.asset_id: p.price for p in prices.holdings}
+        holdings = await asyncio.to_thread(_holdings, built.balances, price_map)  # 10,000s
         snapshot = Snapshot(
-            now, currency, tuple(holdings), tuple(sources), accounts=tuple(accounts)
+            now, currency, tuple(holdings), tuple(built.sources), accounts=tuple(built.accounts)
         )
-        self._emit(RefreshProgress("saving", done=done, total=len(chains)))
-        snapshot_id = await asyncio.to_thread(self._store.write, snapshot)
-        # Retention runs after every refresh.
-        await asyncio.to_thread(self._store.compact, now)
-        self._emit(RefreshProgress("done", done=done, total=len(chains)))
-        return Snapshot(
-            snapshot.taken_at,
-            snapshot.currency,
-            snapshot.holdings,
-            snapshot.sources,
-            snapshot_id,
-            snapshot.accounts,
+        result = RefreshResult(
+            status,
+            summary,
+            now,
+            currency,
+            reports,
+            tuple(r for r, _ in reads),
+            snapshot,
+            prices=prices,
         )
+        # Nothing read and nothing to carry over: storing would put a fake zero into history.
+        if store and (status is not RefreshStatus.FAILED or holdings):
+            self._emit(RefreshProgress("saving", done=done, total=len(chains)))
+            snapshot_id = await asyncio.to_thread(self._store.write, snapshot)
+            result.snapshot = _with_id(snapshot, snapshot_id)
+            result.stored = True
+            await self._run_steps(result)
+        elif store:
+            result.snapshot = None
+        self._finish(result)
+        return result
+
+    async def _run_steps(self, result: RefreshResult) -> None:
+        for registered in self._steps:
+            if registered.background:
+                task = asyncio.ensure_future(self._guarded(registered, result))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            else:
+                await self._guarded(registered, result)
+
+    async def _guarded(self, registered: _Registered, result: RefreshResult) -> None:
+        """A failing step is logged: after-refresh work never undoes a stored snapshot."""
+        try:
+            await registered.step(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("after-refresh step %r failed", registered.name)
+
+    def _finish(self, result: RefreshResult) -> None:
+        self.last = result
+        for c in result.chains:
+            log.info(
+                "refresh %s: %s%s in %.2f s, %d requests, %d holdings read%s",
+                c.name,
+                c.state.value,
+                " (partial)" if c.partial else "",
+                c.seconds,
+                c.requests,
+                c.read,
+                f": {plain_reason(c.reason)}" if c.reason else "",
+            )
+        log.info(
+            "refresh %s%s: %s",
+            result.status.value,
+            ", snapshot stored" if result.stored else ", nothing stored",
+            result.summary,
+        )
+        self._emit(RefreshProgress("done", done=len(result.chains), total=len(result.chains)))
+
+
+class _Merge:
+    """Fresh balances where a chain answered; the previous snapshot's where it did not."""
+
+    def __init__(self, now: int, previous: Snapshot | None) -> None:
+        self.now = now
+        self.previous = previous
+        self.balances: list[tuple[Balance, SourceState, int]] = []
+        self.sources: list[SourceStatus] = []
+        self.accounts: list[LendingAccount] = []
+        self.states: dict[str, SourceState] = {}
+
+    def keep(self, chain: str) -> None:
+        """A chain not read in this refresh keeps its previous holdings and status time."""
+        carried, as_of = _carry_over(self.previous, chain)
+        if not carried:
+            return
+        self.balances.extend((b, SourceState.STALE, a) for b, a in carried)
+        if self.previous is not None:
+            self.accounts.extend(a for a in self.previous.accounts if a.chain == chain)
+        self.sources.append(
+            SourceStatus(chain, SourceState.STALE, "not read in this refresh", as_of)
+        )
+
+    def add(self, result: ChainReadResult) -> None:
+        chain = str(result.chain)
+        now = self.now
+        if result.state is SourceState.OK:
+            self.balances.extend((b, SourceState.OK, now) for b in result.balances)
+            self.accounts.extend(result.accounts)
+            if not result.unread:
+                self.sources.append(SourceStatus(chain, SourceState.OK, None, now))
+                self.states[chain] = SourceState.OK
+                return
+            # Read part-way: the wallets not read keep their last good holdings.
+            unread = {str(w) for w in result.unread}
+            carried, as_of = _carry_over(self.previous, chain, unread)
+            self.balances.extend((b, SourceState.STALE, a) for b, a in carried)
+            if self.previous is not None:
+                self.accounts.extend(
+                    a for a in self.previous.accounts if a.chain == chain and a.wallet in unread
+                )
+            self.sources.append(SourceStatus(chain, SourceState.STALE, result.error, as_of or now))
+            self.states[chain] = SourceState.STALE
+            return
+        carried, as_of = _carry_over(self.previous, chain)
+        state = SourceState.STALE if carried else SourceState.FAILED
+        self.sources.append(SourceStatus(chain, state, result.error, as_of or now))
+        self.balances.extend((b, SourceState.STALE, a) for b, a in carried)
+        if self.previous is not None:
+            self.accounts.extend(a for a in self.previous.accounts if a.chain == chain)
+        self.states[chain] = state
+
+
+def _report(
+    spec: ChainSpec, result: ChainReadResult, seconds: float, state: SourceState
+) -> ChainReport:
+    read = len(result.balances) if result.state is SourceState.OK else 0
+    return ChainReport(
+        str(spec.chain_id),
+        spec.name,
+        state if result.state is not SourceState.OK or result.unread else SourceState.OK,
+        result.error,
+        round(seconds, 3),
+        result.http_requests,
+        read,
+        partial=result.partial,
+    )
+
+
+def _status(reports: Sequence[ChainReport]) -> tuple[RefreshStatus, str]:
+    fresh = [r for r in reports if r.read or (r.state is SourceState.OK and not r.partial)]
+    whole = [r for r in reports if r.state is SourceState.OK and not r.partial]
+    troubled = [(r.name, r.reason) for r in reports if r not in whole]
+    if not reports:
+        return RefreshStatus.OK, "Refreshed: no enabled network has a wallet of its kind."
+    if len(whole) == len(reports):
+        return RefreshStatus.OK, "Refreshed."
+    detail = summarize_failures(troubled)
+    if not fresh:
+        return RefreshStatus.FAILED, f"Nothing could be read. {detail}."
+    n = len(troubled)
+    return (
+        RefreshStatus.PARTIAL,
+        f"Refreshed, but {n} chain{'s' if n != 1 else ''} could not be read in full. {detail}.",
+    )
 
 
 def _holdings(
@@ -181,11 +437,12 @@ def _holdings(
 ) -> list[SnapshotHolding]:
     holdings = []
     for b, state, as_of in balances:
-        price = prices.get(str(b.asset.asset_id))
+        asset_id = str(b.asset.asset_id)
+        price = prices.get(asset_id)
         holdings.append(
             SnapshotHolding(
                 wallet=str(b.wallet),
-                asset_id=str(b.asset.asset_id),
+                asset_id=asset_id,
                 symbol=b.asset.symbol,
                 decimals=b.asset.decimals,
                 raw=b.raw,
@@ -200,13 +457,27 @@ def _holdings(
     return holdings
 
 
-def _carry_over(previous: Snapshot | None, chain: str) -> tuple[list[tuple[Balance, int]], int]:
-    """The last good holdings of a chain from the previous snapshot, with when they were read."""
+def _with_id(snapshot: Snapshot, snapshot_id: int) -> Snapshot:
+    return Snapshot(
+        snapshot.taken_at,
+        snapshot.currency,
+        snapshot.holdings,
+        snapshot.sources,
+        snapshot_id,
+        snapshot.accounts,
+    )
+
+
+def _carry_over(
+    previous: Snapshot | None, chain: str, wallets: set[str] | None = None
+) -> tuple[list[tuple[Balance, int]], int]:
+    """The last good holdings of a chain (of ``wallets`` only, when given) from the previous
+    snapshot, with when they were read."""
     if previous is None:
         return [], 0
     carried: list[tuple[Balance, int]] = []
     for h in previous.holdings:
-        if h.chain != chain:
+        if h.chain != chain or (wallets is not None and h.wallet not in wallets):
             continue
         asset = AssetInfo(
             AssetId.parse(h.asset_id), h.symbol, h.symbol, h.decimals, is_spam=h.is_spam

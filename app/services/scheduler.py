@@ -5,8 +5,8 @@ seconds (``next_run_at`` is shown to the person), and the loop never sleeps long
 ``max_sleep`` at once: after the computer wakes from suspend, a refresh that fell due runs
 within that time instead of after the whole remaining monotonic sleep.
 
-A refresh counts as failed when it raises, or when every source failed (all chains stale or
-failed: nothing new was read). Consecutive failures retry sooner than the interval at first,
+A refresh counts as failed when it raises, or when its result says nothing could be read
+(:attr:`RefreshResult.failure`). Consecutive failures retry sooner than the interval at first,
 then back off exponentially up to a cap; one success resets the streak. Every refresh, whether
 the timer or the person started it, goes through :meth:`refresh_now`, so each one is counted
 once and restarts the timer.
@@ -20,9 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from app.domain.balances import SourceState
 from app.domain.errors import ChainfolioError
+from app.domain.outcome import plain_reason
 from app.domain.snapshot import Snapshot
+from app.services.refresh import RefreshResult
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +47,21 @@ class ScheduleState:
 
 @dataclass(frozen=True, slots=True)
 class RefreshOutcome:
-    snapshot: Snapshot | None
+    snapshot: Snapshot | None  # the snapshot stored by this refresh, if any
     error: str | None  # why it failed, for the person; None on success
     failures: int  # the failure streak after this refresh
+    result: RefreshResult | None = None  # None when the refresh raised
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
-
-def nothing_read(snapshot: Snapshot) -> str | None:
-    """Why a snapshot counts as a failed refresh (every source failed), or None."""
-    if not snapshot.sources or any(s.state is SourceState.OK for s in snapshot.sources):
-        return None
-    reasons = sorted({s.reason for s in snapshot.sources if s.reason})
-    detail = f": {reasons[0]}" if len(reasons) == 1 else ""
-    return f"no network could be read{detail}"
+    @property
+    def summary(self) -> str:
+        """One sentence for the status bar and the tray."""
+        if self.result is not None:
+            return self.result.summary
+        return f"Refresh failed: {self.error}" if self.error else "Refreshed."
 
 
 def backoff_delay(
@@ -80,7 +80,7 @@ def backoff_delay(
     return float(min(base * 2**exponent, limit))
 
 
-Refresh = Callable[[], Awaitable[Snapshot]]
+Refresh = Callable[[], Awaitable[RefreshResult]]
 StateListener = Callable[[ScheduleState], None]
 OutcomeListener = Callable[[RefreshOutcome], None]
 
@@ -210,15 +210,16 @@ class RefreshScheduler:
         return await asyncio.shield(self._current)
 
     async def _run_refresh(self) -> RefreshOutcome:
-        snapshot: Snapshot | None = None
+        result: RefreshResult | None = None
         try:
-            snapshot = await self._refresh()
-            error = nothing_read(snapshot)
+            result = await self._refresh()
+            error = result.failure
         except ChainfolioError as exc:
             error = str(exc)
         except Exception as exc:
             log.exception("refresh failed")
-            error = f"unexpected error: {exc}"
+            error = f"something went wrong ({plain_reason(str(exc))}); see the log"
+        snapshot = result.snapshot if result is not None and result.stored else None
         self._anchor = self._clock()
         self._first_delay = None
         if error is None:
@@ -228,7 +229,7 @@ class RefreshScheduler:
             self._failures += 1
             log.info("refresh failed (%d in a row): %s", self._failures, error)
         self._last_error = error
-        outcome = RefreshOutcome(snapshot, error, self._failures)
+        outcome = RefreshOutcome(snapshot, error, self._failures, result)
         for listener in list(self._outcome_listeners):
             try:
                 listener(outcome)
@@ -316,5 +317,4 @@ __all__ = [
     "ScheduleState",
     "backoff_delay",
     "describe",
-    "nothing_read",
 ]

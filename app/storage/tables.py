@@ -56,14 +56,6 @@ tokens = Table(
     Column("added_at", String(32), nullable=False),
 )
 
-wallet_tokens = Table(
-    "wallet_tokens",
-    metadata,
-    Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), primary_key=True),
-    Column("asset_id", String(200), primary_key=True),
-    Column("first_seen", String(32), nullable=False),
-)
-
 # ---- prices (revision 0004) -------------------------------------------------------------------
 prices = Table(
     "prices",

@@ -1,11 +1,9 @@
-"""Known tokens (curated, user-added, detected) and which wallet holds which, keyed by CAIP-19.
+"""Known tokens (curated, user-added, detected), keyed by CAIP-19.
 
 Chain-agnostic: EVM and Solana readers both store here. Metadata is stored already cleaned.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects.sqlite import insert
@@ -13,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert
 from app.domain.balances import AssetInfo, AssetKind
 from app.domain.ids import AssetId, ChainId
 from app.domain.model import utcnow
-from app.storage.tables import tokens, wallet_tokens
+from app.storage.tables import tokens
 
 
 class TokenStore:
@@ -64,22 +62,4 @@ class TokenStore:
 
     def remove(self, asset: AssetId) -> bool:
         with self._engine.begin() as con:
-            con.execute(delete(wallet_tokens).where(wallet_tokens.c.asset_id == str(asset)))
             return con.execute(delete(tokens).where(tokens.c.asset_id == str(asset))).rowcount > 0
-
-    def remember_held(self, wallet_id: int, assets: Iterable[AssetId]) -> None:
-        """Tokens found for a wallet; kept so later refreshes know what it holds."""
-        rows = [
-            {"wallet_id": wallet_id, "asset_id": str(a), "first_seen": utcnow().isoformat()}
-            for a in assets
-        ]
-        if rows:
-            with self._engine.begin() as con:
-                con.execute(insert(wallet_tokens).values(rows).on_conflict_do_nothing())
-
-    def held(self, wallet_id: int) -> set[str]:
-        with self._engine.connect() as con:
-            rows = con.execute(
-                select(wallet_tokens.c.asset_id).where(wallet_tokens.c.wallet_id == wallet_id)
-            ).fetchall()
-        return {str(r.asset_id) for r in rows}

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import os
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -34,6 +33,7 @@ from app.ui.tray import Tray, tray_available
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
     from app.domain.snapshot import Snapshot
+    from app.services.refresh import RefreshResult
     from app.services.scheduler import RefreshOutcome, RefreshScheduler
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class ChainfolioApp:
             self.tray.show()
         self._quitting = False
         self._finished = asyncio.Event()
-        self._warm_up: threading.Thread | None = None
+        self._warmed: asyncio.Future[None] | None = None
         self._tray_snapshot: Snapshot | None = None
 
     def show_window(self) -> None:
@@ -177,21 +177,22 @@ class ChainfolioApp:
     def _attach_portfolio(self) -> None:
         """The last snapshot is shown before any network; the first refresh follows."""
         assert self.context is not None
-        from app.bootstrap import build_refresh_service
-        from app.chains.registry import ChainRegistry
         from app.services.scheduler import RefreshScheduler
-        from app.storage.snapshot_store import SqlSnapshotStore
 
         context = self.context
-        registry = ChainRegistry(self.paths.config_dir / "networks.toml", context.secrets)
-        names = {str(c.chain_id): c.name for c in registry.all()}
-        refresher = build_refresh_service(context, registry.enabled)
-        self.window.set_refresher(refresher, names)
-        self._attach_defi(names)
-        latest = SqlSnapshotStore(context.engine).latest()
-        self.window.show_snapshot(latest)
+        refresher = context.refresh
+        self.window.set_refresher(refresher, context.chain_names)
+        self._attach_defi()
+
+        async def refresh() -> RefreshResult:
+            # Never import the chain libraries on two threads at once: a refresh waits for
+            # the warm-up imports (a half-initialised module breaks the importer otherwise).
+            if self._warmed is not None:
+                await asyncio.shield(self._warmed)
+            return await refresher.refresh()
+
         self.scheduler = RefreshScheduler(
-            refresher.refresh,
+            refresh,
             lambda: int(self.settings.get("refresh.interval_minutes")),
             lambda: bool(self.settings.get("refresh.auto")),
             has_work=lambda: bool(context.wallets.list()),
@@ -200,17 +201,15 @@ class ChainfolioApp:
         self.scheduler.subscribe(on_outcome=self._on_outcome)
         if self.tray is not None:
             self.scheduler.subscribe(on_state=self.tray.show_schedule)
-            self._show_in_tray(latest)
 
-    def _attach_defi(self, chain_names: dict[str, str]) -> None:
+    def _show_latest(self, latest: Snapshot | None) -> None:
+        self.window.show_snapshot(latest)
+        self._show_in_tray(latest)
+
+    def _attach_defi(self) -> None:
         """Risk and Alerts tabs; fired alerts become desktop notifications from the tray."""
         assert self.context is not None
-        from app.services.alerts import build_alert_service
-        from app.services.risk import build_risk_service
-
-        risk = build_risk_service(self.context.engine)
-        alerts = build_alert_service(self.context.engine, risk=risk.assess, chain_names=chain_names)
-        self.window.set_defi(risk.assess, alerts)
+        self.window.set_defi(self.context.risk.assess, self.context.alerts)
         assert self.window.alerts_page is not None
         self.window.alerts_page.alert_fired.connect(self._alert_fired)
 
@@ -222,11 +221,30 @@ class ChainfolioApp:
 
     def start(self) -> None:
         """Open the data, then refresh in the background: at once, then on the schedule."""
-        if not self.open_data() or self.scheduler is None:
+        if not self.open_data() or self.scheduler is None or self.context is None:
             return
+
+        # The last snapshot is read off the window's thread (thousands of holdings take a
+        # while); the scheduler starts once it is shown, so the first refresh never races it.
+        def shown(latest: Snapshot | None) -> None:
+            self._show_latest(latest)
+            self._start_background()
+
+        def unreadable(exc: BaseException) -> None:
+            log.error("cannot read the last snapshot: %s", exc)
+            self._start_background()
+
+        self.tasks.run(
+            asyncio.to_thread(self.context.snapshots.latest),
+            on_success=shown,
+            on_failure=unreadable,
+            key="latest",
+        )
+
+    def _start_background(self) -> None:
+        assert self.scheduler is not None
         if not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):
-            self._warm_up = threading.Thread(target=warm_up, name="warm-up")
-            self._warm_up.start()
+            self._warmed = asyncio.ensure_future(asyncio.to_thread(warm_up))
         if os.environ.get("CHAINFOLIO_TRAY_PROBE"):
             from app.ui.probe import install_probe  # the end-to-end test's hook
 
@@ -256,6 +274,8 @@ class ChainfolioApp:
         self.tray.show_portfolio(snapshot, portfolio.day)
 
     def on_settings_changed(self, keys: list[str]) -> None:
+        if self.context is not None:  # networks, URLs, prices, currency, keys: next refresh
+            self.context.settings_changed(keys)
         if "ui.theme" in keys:
             apply_theme(self.qapp, str(self.settings.get("ui.theme")))
         if "currency" in keys:
@@ -298,10 +318,10 @@ class ChainfolioApp:
         if self.scheduler is not None:
             await self.scheduler.aclose()
         await self.tasks.cancel_all()
-        if self._warm_up is not None:
-            await asyncio.to_thread(self._warm_up.join)
+        if self._warmed is not None:
+            await asyncio.gather(self._warmed, return_exceptions=True)
         if self.context is not None:
-            self.context.close()
+            await self.context.aclose()
         if self.tray is not None:
             self.tray.hide()
         self.instance.close()

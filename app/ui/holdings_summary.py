@@ -158,25 +158,35 @@ class PortfolioSummary(QWidget):
         stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(taken))
         self.updated_label.setText(f"Last refresh {stamp} ({describe_age(now - taken)})")
 
+    def show_refresh_problem(self, text: str) -> None:
+        """A refresh that stored nothing (nothing could be read): say why, keep what is shown."""
+        self.stale_label.setText(f"✖ The last refresh could not read anything. {text}")
+        self.stale_banner.show()
+        if self.portfolio.taken_at is None:
+            self.updated_label.setText("No data yet: the first refresh could not read anything.")
+
     def _show_stale(self, portfolio: Portfolio, chain_names: dict[str, str], now: float) -> None:
+        from app.domain.outcome import summarize_failures
+
         stale = [s for s in portfolio.sources.values() if s.state is SourceState.STALE]
         failed = [s for s in portfolio.sources.values() if s.state is SourceState.FAILED]
         parts = []
         if stale:
-            names = _names([chain_names.get(s.source, s.source) for s in stale])
+            why = summarize_failures(
+                [(chain_names.get(s.source, s.source), s.reason) for s in stale]
+            )
             oldest = min(s.as_of for s in stale)
-            reason = f" ({stale[0].reason})" if len(stale) == 1 and stale[0].reason else ""
             parts.append(
-                f"⚠ {names} could not be read in the last refresh{reason}; "
+                f"⚠ Not read in the last refresh: {why}. "
                 f"{money_text(portfolio.stale_total, portfolio.currency)} of the total is "
                 f"from earlier data (read {describe_age(now - oldest)})."
             )
         if failed:
-            names = _names([chain_names.get(s.source, s.source) for s in failed])
-            reason = f" ({failed[0].reason})" if len(failed) == 1 and failed[0].reason else ""
+            why = summarize_failures(
+                [(chain_names.get(s.source, s.source), s.reason) for s in failed]
+            )
             parts.append(
-                f"✖ {names} could not be read{reason} and no earlier data exists: "
-                "missing from the total."
+                f"✖ Could not be read, and no earlier data exists: {why}. Missing from the total."
             )
         if parts:
             self.stale_label.setText("  ".join(parts))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.domain.model import Wallet
+from app.domain.outcome import plain_reason
 from app.domain.snapshot import Snapshot
 from app.services.scheduler import describe
 from app.ui.dialogs.wallet_dialog import WalletDialog
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from app.bootstrap import AppContext
     from app.config import Settings
     from app.services.alerts import AlertService
-    from app.services.refresh import RefreshProgress, RefreshService
+    from app.services.refresh import RefreshProgress, RefreshResult, RefreshService
     from app.services.scheduler import RefreshOutcome, RefreshScheduler, ScheduleState
     from app.ui.alerts_page import AlertsPage
     from app.ui.risk_page import Assess, RiskPage
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.wallets_page, "Wallets")
         self.setCentralWidget(self.tabs)
         self.refresher: RefreshService | None = None
+        self.last_result: RefreshResult | None = None
         self.scheduler: RefreshScheduler | None = None
         self.risk_page: RiskPage | None = None
         self.alerts_page: AlertsPage | None = None
@@ -208,7 +210,8 @@ class MainWindow(QMainWindow):
         names = {**self.chain_names}
         names.update({w.address: w.display_name for w in self.wallets_model.wallets()})
         currency = str(self.context.settings.get("currency"))
-        self.timeline_page.set_store(self.context.engine, currency, names)
+        context = self.context
+        self.timeline_page.set_store(lambda: context.history, currency, names)
 
     def set_defi(self, assess: Assess, alerts: AlertService) -> None:
         """The Risk and Alerts tabs, once the database is open (they read its history)."""
@@ -229,9 +232,8 @@ class MainWindow(QMainWindow):
             # Rows are prepared and the day-earlier snapshot read off the GUI thread: with
             # thousands of holdings either would stall the window.
             from app.services.day_change import comparison_time
-            from app.storage.snapshot_store import SqlSnapshotStore
 
-            store = SqlSnapshotStore(self.context.engine)
+            store = self.context.snapshots
             baseline = (
                 None
                 if snapshot is None
@@ -268,7 +270,7 @@ class MainWindow(QMainWindow):
             return
         self.tasks.run(
             self.refresher.refresh(),
-            on_success=self._on_refreshed,
+            on_success=self._on_result,
             on_failure=self._on_refresh_failed,
         )
         self._update_actions()
@@ -288,9 +290,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_outcome(self, outcome: RefreshOutcome) -> None:
-        if outcome.snapshot is not None:
-            self._on_refreshed(outcome.snapshot)
-        if outcome.error is not None:
+        if outcome.result is not None:
+            self._on_result(outcome.result)
+        elif outcome.error is not None:
             self._on_refresh_failed(outcome.error)
 
     def _on_schedule(self, state: ScheduleState) -> None:
@@ -309,19 +311,29 @@ class MainWindow(QMainWindow):
         if self.scheduler is not None:
             self.scheduler.set_paused(paused)
 
-    def _on_refreshed(self, snapshot: Snapshot) -> None:
+    def _on_result(self, result: RefreshResult) -> None:
+        """Show what a refresh did: its snapshot if one was stored, and its outcome in words.
+        (Alert checks and the rest of the after-refresh work ran in the pipeline.)"""
+        from app.domain.outcome import RefreshStatus
+
         self.progress.hide()
-        self.show_snapshot(snapshot)
-        self.update_timeline()
-        if self.alerts_page is not None:  # every refresh checks the user's alert rules
-            self.alerts_page.run_check(snapshot)
+        self.last_result = result
+        if result.stored and result.snapshot is not None:
+            self.show_snapshot(result.snapshot)
+            self.update_timeline()
+        elif result.status is RefreshStatus.FAILED:
+            self.holdings_page.summary.show_refresh_problem(result.summary)
         self._update_actions()
-        self.statusBar().showMessage("Refreshed", 4000)
+        failed = result.status is RefreshStatus.FAILED
+        self.statusBar().showMessage(
+            f"Refresh failed. {result.summary}" if failed else result.summary,
+            30000 if failed or result.status is RefreshStatus.PARTIAL else 4000,
+        )
 
     def _on_refresh_failed(self, exc: BaseException | str) -> None:
         self.progress.hide()
         self._update_actions()
-        self.statusBar().showMessage(f"Refresh failed: {exc}", 15000)
+        self.statusBar().showMessage(f"Refresh failed: {plain_reason(str(exc))}", 30000)
 
     def _update_actions(self) -> None:
         ready = self.context is not None
@@ -430,7 +442,9 @@ class MainWindow(QMainWindow):
             return None
         from app.ui.dialogs.settings_dialog import open_settings_dialog
 
-        dialog = open_settings_dialog(self.context.settings, self.context.secrets, parent=self)
+        dialog = open_settings_dialog(
+            self.context.settings, self.context.secrets, parent=self, registry=self.context.networks
+        )
         dialog.settings_changed.connect(self.settings_changed)
         return dialog
 

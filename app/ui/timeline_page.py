@@ -94,7 +94,7 @@ class TimelinePage(QWidget):
     ) -> None:
         super().__init__(parent)
         self._clock = clock
-        self._source: Engine | HistoryService | None = None
+        self._source: Engine | HistoryService | Callable[[], HistoryService] | None = None
         self._service: HistoryService | None = None
         self.currency = "USD"
         self.names: dict[str, str] = {}
@@ -225,9 +225,13 @@ class TimelinePage(QWidget):
 
     # --- public API ---------------------------------------------------------------------
     def set_store(
-        self, source: Engine | HistoryService, currency: str, names: Mapping[str, str]
+        self,
+        source: Engine | HistoryService | Callable[[], HistoryService],
+        currency: str,
+        names: Mapping[str, str],
     ) -> None:
-        """Show the history in ``source`` (the app's SQLAlchemy engine, or a HistoryService).
+        """Show the history in ``source`` (the app's history service or what builds it, or a
+        SQLAlchemy engine).
         ``names`` maps chain ids (CAIP-2) and wallet addresses to the names to show."""
         self._source = source
         self._service = None
@@ -292,6 +296,8 @@ class TimelinePage(QWidget):
 
             if isinstance(self._source, HistoryService):
                 self._service = self._source
+            elif callable(self._source):  # the app's history service, built on first use
+                self._service = self._source()
             else:
                 from app.storage.history_store import SqlHistoryStore
 

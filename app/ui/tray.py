@@ -59,6 +59,8 @@ def tooltip_text(
         elif state.failures:
             n = state.failures
             lines.append(f"Last {n} refresh{'es' if n != 1 else ''} failed")
+            if state.last_error:
+                lines.append(state.last_error)
         if state.paused:
             lines.append("Auto-refresh paused")
     return "\n".join(lines)

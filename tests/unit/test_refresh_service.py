@@ -16,7 +16,8 @@ from app.domain.balances import AssetInfo, Balance, ChainReadResult, SourceState
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.ids import AccountId, ChainId
 from app.domain.model import Wallet
-from app.services.refresh import RefreshProgress, RefreshService
+from app.domain.snapshot import Snapshot
+from app.services.refresh import ReadChain, RefreshProgress, RefreshResult, RefreshService
 from app.storage.database import open_database
 from app.storage.snapshot_store import SqlSnapshotStore
 
@@ -44,20 +45,28 @@ class Priced:
     value: Decimal | None
 
 
+@dataclass
+class Prices:
+    holdings: list[Priced]
+    errors: tuple[str, ...] = ()
+
+
 class FakePricer:
     def __init__(self, price: str = "2000") -> None:
         self.price = Decimal(price)
         self.calls = 0
         self.fail = False
 
-    async def __call__(self, balances: Sequence[Balance], currency: str) -> list[Priced]:
+    async def __call__(self, balances: Sequence[Balance], currency: str) -> Prices:
         self.calls += 1
         if self.fail:
             raise RuntimeError("price source exploded")
-        return [
-            Priced(str(b.wallet), str(b.asset.asset_id), self.price, b.amount * self.price)
-            for b in balances
-        ]
+        return Prices(
+            [
+                Priced(str(b.wallet), str(b.asset.asset_id), self.price, b.amount * self.price)
+                for b in balances
+            ]
+        )
 
 
 class FakeChains:
@@ -83,18 +92,40 @@ def store(tmp_path: Path) -> SqlSnapshotStore:
     return SqlSnapshotStore(open_database(tmp_path / "db.sqlite3", tmp_path / "b"))
 
 
+def service_of(
+    chains: Sequence[ChainSpec], read: ReadChain, store: SqlSnapshotStore, now: list[float],
+    pricer: FakePricer | None = None, wallets: Sequence[Wallet] = (WALLET,),
+) -> RefreshService:  # fmt: skip
+    """The service as the composition root wires it, retention step included."""
+    priced = pricer or FakePricer()
+    service = RefreshService(
+        lambda: chains, lambda: wallets, read, lambda: priced, store, lambda: "USD",
+        clock=lambda: now[0],
+    )  # fmt: skip
+
+    async def retention(result: RefreshResult) -> None:
+        await asyncio.to_thread(store.compact, result.started_at)
+
+    service.add_step("retention", retention)
+    return service
+
+
 def make(
     store: SqlSnapshotStore, chains: FakeChains, pricer: FakePricer, now: list[float]
 ) -> RefreshService:
-    return RefreshService(
-        lambda: [A, B], lambda: [WALLET], chains.read, pricer, store, lambda: "USD",
-        clock=lambda: now[0],
-    )  # fmt: skip
+    return service_of([A, B], chains.read, store, now, pricer)
+
+
+def refresh(service: RefreshService) -> Snapshot:
+    """Run one refresh that must store a snapshot; return the stored snapshot."""
+    result = asyncio.run(service.refresh())
+    assert result.stored and result.snapshot is not None, result.summary
+    return result.snapshot
 
 
 def test_snapshot_values_every_holding(store: SqlSnapshotStore) -> None:
     chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
-    snap = asyncio.run(make(store, chains, pricer, now).refresh())
+    snap = refresh(make(store, chains, pricer, now))
     assert snap.id is not None and snap.total == Decimal(6000)
     latest = store.latest()
     assert latest is not None and latest.total == Decimal(6000) and latest.stale_total == 0
@@ -109,7 +140,7 @@ def test_failed_chain_keeps_last_good_holdings_marked_stale(store: SqlSnapshotSt
     chains.failing.add(B.chain_id)
     chains.raw[A.chain_id] = 3 * 10**18
     now[0] = 2000.0
-    snap = asyncio.run(service.refresh())
+    snap = refresh(service)
     by_chain = {h.chain: h for h in snap.holdings}
     assert by_chain["eip155:1"].state is SourceState.OK and by_chain["eip155:1"].raw == 3 * 10**18
     stale = by_chain["eip155:8453"]
@@ -124,7 +155,7 @@ def test_failed_chain_keeps_last_good_holdings_marked_stale(store: SqlSnapshotSt
 def test_failed_chain_without_history_is_failed_not_zero(store: SqlSnapshotStore) -> None:
     chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
     chains.failing.add(A.chain_id)
-    snap = asyncio.run(make(store, chains, pricer, now).refresh())
+    snap = refresh(make(store, chains, pricer, now))
     assert {s.source: s.state for s in snap.sources}["eip155:1"] is SourceState.FAILED
     assert [h.chain for h in snap.holdings] == ["eip155:8453"]
 
@@ -141,7 +172,8 @@ def test_concurrent_requests_join_one_refresh(store: SqlSnapshotStore) -> None:
         second = asyncio.ensure_future(service.refresh())
         chains.gate.set()
         a, b = await asyncio.gather(first, second)
-        return a.id, b.id
+        assert a is b and a.snapshot is not None
+        return a.snapshot.id, b.snapshot.id if b.snapshot else None
 
     a, b = asyncio.run(scenario())
     assert a == b and chains.reads == 2 and pricer.calls == 1 and store.count() == 1
@@ -262,11 +294,7 @@ def test_wallet_balance_and_position_of_same_asset_are_valued_separately(
             accounts=(account,) if chain == A else (),
         )  # fmt: skip
 
-    service = RefreshService(
-        lambda: [A, B], lambda: [WALLET], read, FakePricer(), store, lambda: "USD",
-        clock=lambda: 1000.0,
-    )  # fmt: skip
-    snap = asyncio.run(service.refresh())
+    snap = refresh(service_of([A, B], read, store, [1000.0]))
     values = {h.position: h.value for h in snap.holdings}
     assert values == {
         "": Decimal(2000), "aave-v3:supplied": Decimal(6000),
@@ -299,13 +327,10 @@ def test_failed_chain_carries_positions_and_accounts_over(store: SqlSnapshotStor
         )
 
     now = [1000.0]
-    service = RefreshService(
-        lambda: [A], lambda: [WALLET], read, FakePricer(), store, lambda: "USD",
-        clock=lambda: now[0],
-    )  # fmt: skip
-    asyncio.run(service.refresh())
+    service = service_of([A], read, store, now)
+    refresh(service)
     failing[0], now[0] = True, 2000.0
-    snap = asyncio.run(service.refresh())
+    snap = refresh(service)
     [held] = snap.holdings
     assert (held.position, held.state, held.as_of) == ("lido:staked", SourceState.STALE, 1000)
     assert snap.accounts == (account,)

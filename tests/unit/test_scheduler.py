@@ -11,14 +11,15 @@ from collections.abc import Awaitable, Callable
 
 from app.domain.balances import SourceState
 from app.domain.errors import ChainfolioError
+from app.domain.outcome import RefreshStatus
 from app.domain.snapshot import Snapshot, SourceStatus
+from app.services.refresh import RefreshResult
 from app.services.scheduler import (
     RefreshOutcome,
     RefreshScheduler,
     ScheduleState,
     backoff_delay,
     describe,
-    nothing_read,
 )
 
 MIN = 60.0
@@ -72,20 +73,28 @@ def snap(*states: SourceState) -> Snapshot:
     return Snapshot(0, "USD", (), sources)
 
 
-OK = snap(SourceState.OK, SourceState.FAILED)  # partial failure still counts as success
-ALL_FAILED = snap(SourceState.STALE, SourceState.FAILED)
+def result(status: RefreshStatus, summary: str, *states: SourceState) -> RefreshResult:
+    stored = status is not RefreshStatus.EMPTY
+    return RefreshResult(status, summary, 0, "USD", snapshot=snap(*states), stored=stored)
+
+
+# A partial refresh still counts as a success; nothing read at all is a failure.
+OK = result(RefreshStatus.PARTIAL, "Refreshed, but 1 chain…", SourceState.OK, SourceState.FAILED)
+ALL_FAILED = result(
+    RefreshStatus.FAILED, "Nothing could be read. node down.", SourceState.STALE, SourceState.FAILED
+)
 
 
 class Script:
-    """A fake refresh: each call takes the next result (a Snapshot or an exception)."""
+    """A fake refresh: each call takes the next result (a RefreshResult or an exception)."""
 
-    def __init__(self, *results: Snapshot | Exception) -> None:
+    def __init__(self, *results: RefreshResult | Exception) -> None:
         self.results = list(results)
         self.calls: list[float] = []
         self.gate: asyncio.Event | None = None
 
-    def make(self, t: FakeTime) -> Callable[[], Awaitable[Snapshot]]:
-        async def refresh() -> Snapshot:
+    def make(self, t: FakeTime) -> Callable[[], Awaitable[RefreshResult]]:
+        async def refresh() -> RefreshResult:
             self.calls.append(t.now)
             if self.gate is not None:
                 await self.gate.wait()
@@ -119,9 +128,9 @@ def test_backoff_sequence_and_cap() -> None:
 
 
 def test_what_counts_as_a_failed_refresh() -> None:
-    assert nothing_read(OK) is None
-    assert nothing_read(snap()) is None  # nothing to read is not a failure
-    assert nothing_read(ALL_FAILED) == "no network could be read: node down"
+    assert OK.failure is None
+    assert result(RefreshStatus.EMPTY, "No wallets").failure is None  # nothing to read
+    assert ALL_FAILED.failure == "Nothing could be read. node down."
 
 
 def test_runs_at_start_then_every_interval() -> None:
@@ -159,7 +168,7 @@ def test_backoff_after_failures_then_reset_on_success() -> None:
         await t.advance(1 * MIN)
         assert [o.failures for o in outcomes] == [1, 2]
         assert sched.state.next_run_at == t.now + 2 * MIN
-        assert sched.state.last_error == "no network could be read: node down"
+        assert sched.state.last_error == "Nothing could be read. node down."
         await t.advance(2 * MIN)
         assert sched.state.failures == 3 and sched.state.next_run_at == t.now + 4 * MIN
         await t.advance(4 * MIN)  # success: back to the normal interval
@@ -184,7 +193,7 @@ def test_backoff_reaches_its_cap() -> None:
             assert sched.state.next_run_at == t.now + expected * MIN
             await t.advance(expected * MIN)
         assert sched.state.failures == 7
-        assert (sched.state.last_error or "").startswith("unexpected error")
+        assert (sched.state.last_error or "").startswith("something went wrong")
         await sched.aclose()
 
     asyncio.run(main())

@@ -327,6 +327,7 @@ def open_settings_dialog(
     secrets: SecretStore,
     parent: QWidget | None = None,
     networks_file: Path | None = None,
+    registry: ChainRegistry | None = None,
 ) -> SettingsDialog:
     """What the main window calls: builds the dialog, shows it with ``open()`` and returns it.
 
@@ -337,7 +338,8 @@ def open_settings_dialog(
     from app.secrets import KeyringSecretStore, secret_status
 
     status = secrets.status() if isinstance(secrets, KeyringSecretStore) else secret_status()
-    registry = ChainRegistry(networks_file or settings.path.with_name("networks.toml"), secrets)
+    if registry is None:  # the window passes the app's registry; tests may pass a file
+        registry = ChainRegistry(networks_file or settings.path.with_name("networks.toml"), secrets)
     dialog = SettingsDialog(settings, secrets, status, parent, registry=registry)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
