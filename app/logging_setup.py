@@ -32,6 +32,12 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` without secrets: wallet-secret shapes, the keys of keyed URLs (every form
+    :func:`app.domain.secret_text.split_url_secrets` knows, registered or not: httpx logs each
+    request's URL) and every registered value."""
+    from app.domain.secret_text import redact_secrets
+
+    text = redact_secrets(text)
     for shape in _SECRET_SHAPES:
         text = shape.sub(REDACTED, text)
     with _lock:
