@@ -128,7 +128,7 @@ REDACTED = "«redacted»"
 
 def redact_secrets(text: str) -> str:
     """``text`` with every wallet secret and every URL key replaced (for error text and logs)."""
-    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group()), text)
+    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(), REDACTED), text)
     if secret_kind(text) is None:
         return text
     text = _HEX64.sub(REDACTED, text)
