@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from app.cli.env import CliEnv
 from app.domain.errors import ChainfolioError
 from app.domain.text import safe_cell
+from app.domain.valuation import decimal_text, optional_text
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     e = sub.add_parser("export", help="export data")
     es = e.add_subparsers(dest="export_command", metavar="WHAT", required=True)
-    hold = es.add_parser("holdings", help="the holdings of the latest snapshot")
+    hold = es.add_parser(
+        "holdings", help="the holdings of the latest snapshot, in the currency it was stored in"
+    )
     hold.add_argument("--csv", action="store_true", required=True, help="CSV on stdout")
     hold.add_argument(
         "--include-spam", action="store_true", help="also export tokens marked as spam"
@@ -47,24 +50,51 @@ def _iso(ts: int) -> str:
 
 
 def _history(args: argparse.Namespace, env: CliEnv) -> int:
+    """Totals in the display currency where the exchange rate of their day is stored; otherwise
+    in the currency they were stored in, with a note saying so (never relabelled)."""
+    from app.domain.history import in_currency
+    from app.storage.price_store import SqlBackfillStore
     from app.storage.snapshot_store import SqlSnapshotStore
 
-    store = SqlSnapshotStore(env.context.engine)
-    rows = store.totals(_epoch(args.start), _epoch(args.end))
-    currency = str(env.settings.get("currency"))
+    stored = SqlSnapshotStore(env.context.engine).currency_totals(
+        _epoch(args.start), _epoch(args.end)
+    )
+    currency = str(env.settings.get("currency")).upper()
+    rates = SqlBackfillStore(env.context.engine).usd_rate_days
+    points, notes = in_currency(stored, currency, rates)
     if args.json:
         env.print_json(
-            {"currency": currency, "points": [{"time": _iso(t), "total": str(v)} for t, v in rows]}
+            {
+                "currency": currency,
+                "points": [
+                    {
+                        "time": _iso(p.taken_at),
+                        "total": decimal_text(p.total),
+                        "currency": p.currency,
+                        "stored_total": decimal_text(p.stored_total),
+                        "stored_currency": p.stored_currency,
+                        "rate_date": None if p.rate_day is None else _iso(p.rate_day)[:10],
+                    }
+                    for p in points
+                ],
+                "notes": notes,
+            }
         )
     elif args.csv:
         writer = csv.writer(env.out, lineterminator="\n")
-        writer.writerow(["time", f"total_{currency.lower()}"])
-        writer.writerows([_iso(t), str(v)] for t, v in rows)
-    elif not rows:
+        writer.writerow(["time", "total", "currency", "stored_total", "stored_currency"])
+        writer.writerows(
+            [_iso(p.taken_at), decimal_text(p.total), p.currency, decimal_text(p.stored_total),
+             p.stored_currency]
+            for p in points
+        )  # fmt: skip
+    elif not points:
         env.print("No snapshots yet: run `chainfolio refresh --once` first.")
     else:
-        for t, v in rows:
-            env.print(f"{_iso(t)}  {v} {currency}")
+        for p in points:
+            env.print(f"{_iso(p.taken_at)}  {decimal_text(p.total)} {p.currency}")
+        for note in notes:
+            env.print(note)
     return 0
 
 
@@ -88,7 +118,7 @@ def _export_holdings(args: argparse.Namespace, env: CliEnv) -> int:
             [
                 _iso(snapshot.taken_at), h.wallet, h.asset_id, h.position, safe_cell(h.symbol),
                 str(h.raw), h.decimals, format(to_decimal_amount(h.raw, h.decimals), "f"),
-                "" if h.price is None else str(h.price), "" if h.value is None else str(h.value),
+                optional_text(h.price) or "", optional_text(h.value) or "",
                 snapshot.currency, h.state.value, _iso(h.as_of), "yes" if h.is_spam else "",
             ]
         )  # fmt: skip

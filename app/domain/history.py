@@ -2,15 +2,22 @@
 
 The service (app/services/history.py) depends on this Protocol; app/storage/history_store.py
 implements it on SQLite. Money crosses it as exact Decimal text; floats only for drawing.
+
+Each snapshot keeps the currency it was stored in. :func:`in_currency` shows stored totals in
+the display currency only where the exchange rates of the snapshot's own day are stored, and
+says so plainly where they are not, instead of relabelling them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from app.domain.snapshot import SnapshotHolding
+from app.domain.valuation import USD, convert
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +55,89 @@ class HistoryStore(Protocol):
     def symbols(self, where: Mapping[str, int]) -> dict[str, str]: ...
 
     def snapshot_near(self, when: int, after: bool = False) -> StoredSnapshot | None: ...
+
+
+DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTotal:
+    """One snapshot's total as stored, in the currency it was stored in."""
+
+    taken_at: int
+    currency: str
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ShownTotal:
+    """A stored total as shown in the display currency, or in its own currency when it cannot
+    be converted honestly. ``total`` is in ``currency``; ``rate_day`` is the day of the exchange
+    rates used (None when not converted)."""
+
+    taken_at: int
+    total: Decimal
+    currency: str
+    stored_total: Decimal
+    stored_currency: str
+    rate_day: int | None = None
+
+
+def in_currency(
+    points: Sequence[StoredTotal],
+    target: str,
+    usd_rates: Callable[[str], Mapping[int, Decimal]],
+) -> tuple[list[ShownTotal], list[str]]:
+    """Totals in ``target`` where the exchange rates of the snapshot's own day are stored, and
+    plain notes about the rest, which keep the currency they were stored in: a stored figure is
+    never relabelled.
+
+    ``usd_rates(code)`` gives the stored daily rates of a currency (day start -> units of the
+    currency per US dollar); the US dollar itself needs none.
+    """
+    target = target.upper()
+    cache: dict[str, Mapping[int, Decimal]] = {}
+
+    def rate(code: str, day: int) -> Decimal | None:
+        if code == USD:
+            return Decimal(1)
+        if code not in cache:
+            cache[code] = usd_rates(code)
+        return cache[code].get(day)
+
+    shown: list[ShownTotal] = []
+    kept: dict[str, list[int]] = {}
+    converted: dict[str, int] = {}
+    for p in points:
+        code = p.currency.upper()
+        if code == target:
+            shown.append(ShownTotal(p.taken_at, p.total, code, p.total, code))
+            continue
+        day = p.taken_at - p.taken_at % DAY
+        have, want = rate(code, day), rate(target, day)
+        if have and want:
+            value = convert(p.total, have, want)
+            shown.append(ShownTotal(p.taken_at, value, target, p.total, code, day))
+            converted[code] = converted.get(code, 0) + 1
+        else:
+            shown.append(ShownTotal(p.taken_at, p.total, code, p.total, code))
+            kept.setdefault(code, []).append(p.taken_at)
+    notes = [
+        f"{n} {'snapshot' if n == 1 else 'snapshots'} stored in {code} "
+        f"{'is' if n == 1 else 'are'} shown in {target} at the exchange rate stored for "
+        f"{'its' if n == 1 else 'their'} day."
+        for code, n in sorted(converted.items())
+    ]
+    for code, times in sorted(kept.items()):
+        first, last = _date(min(times)), _date(max(times))
+        span = first if first == last else f"{first} to {last}"
+        notes.append(
+            f"Earlier history is in {code}; no exchange rate is stored for those dates "
+            f"({span}), so {'that total is' if len(times) == 1 else 'those totals are'} "
+            f"shown in {code}."
+        )
+    return shown, notes
+
+
+def _date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()

@@ -106,6 +106,7 @@ class Comparison:
     after_time: int | None
     currency: str
     rows: list[AssetChange]
+    note: str = ""  # why there are no rows when two snapshots cannot be compared
 
     def _sum(self, attr: str) -> Decimal:
         with money_context():
@@ -224,5 +225,11 @@ class HistoryService:
         if after is None or before is None or before.taken_at >= after.taken_at:
             currency = after.currency if after is not None else ""
             return Comparison(None, None, currency, [])
+        if before.currency != after.currency:  # values in two currencies never mix
+            note = (
+                f"The snapshot of the start is in {before.currency} and the one of the end in "
+                f"{after.currency}: what changed cannot be split across two currencies."
+            )
+            return Comparison(before.taken_at, after.taken_at, after.currency, [], note)
         rows = what_changed(before.holdings, after.holdings)
         return Comparison(before.taken_at, after.taken_at, after.currency, rows)

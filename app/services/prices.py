@@ -27,6 +27,7 @@ from app.domain.valuation import (
     PricedAsset,
     Quote,
     RefusedPrice,
+    convert,
     exact_mul,
     exact_sum,
     holding_value,
@@ -178,7 +179,7 @@ class PriceService:
         for asset_id, (price, cur) in self._store.overrides().items():
             if asset_id in unique:
                 if cur.upper() != currency.upper():
-                    price = price / await self.usd_rate(cur, errors) * rate
+                    price = convert(price, await self.usd_rate(cur, errors), rate)
                 results[asset_id] = PriceResult(asset_id, price, "manual", None, False)
         cached = self._store.cached(a for a in unique if a not in results)
         for asset_id, q in cached.items():

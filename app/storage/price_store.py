@@ -210,6 +210,10 @@ class SqlBackfillStore:
             with self._engine.begin() as con:
                 con.execute(insert(price_history).on_conflict_do_nothing(), rows)
 
+    def usd_rate_days(self, code: str) -> dict[int, Decimal]:
+        """Stored daily exchange rates of one currency: day start -> units of it per US dollar."""
+        return dict(self.history(fx_id(code)))
+
     def history(self, asset_id: str, since: int = 0) -> list[tuple[int, Decimal]]:
         """Daily USD prices (day start, price), oldest first; for ``fx:<CODE>``, units of CODE
         per US dollar. Rows outside the price bounds are left out."""

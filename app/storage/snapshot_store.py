@@ -8,8 +8,10 @@ from decimal import Decimal
 from sqlalchemy import Engine, insert, select
 
 from app.domain.balances import SourceState
+from app.domain.history import StoredTotal
 from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+from app.domain.valuation import decimal_text, optional_text
 from app.storage.history_store import breakdown_rows
 from app.storage.tables import (
     snapshot_accounts,
@@ -24,7 +26,7 @@ def _dec(text: str | None) -> Decimal | None:
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return optional_text(value)  # every digit, never E-notation
 
 
 class SqlSnapshotStore:
@@ -38,8 +40,8 @@ class SqlSnapshotStore:
                 insert(snapshots).values(
                     taken_at=snapshot.taken_at,
                     currency=snapshot.currency,
-                    total=str(snapshot.total),
-                    stale_total=str(snapshot.stale_total),
+                    total=decimal_text(snapshot.total),
+                    stale_total=decimal_text(snapshot.stale_total),
                     sources=json.dumps(
                         [
                             {
@@ -172,6 +174,20 @@ class SqlSnapshotStore:
             query = query.where(snapshots.c.taken_at <= end)
         with self._engine.connect() as con:
             return [(int(t), Decimal(v)) for t, v in con.execute(query)]
+
+    def currency_totals(
+        self, start: int | None = None, end: int | None = None
+    ) -> list[StoredTotal]:
+        """Like :meth:`totals`, with the currency each snapshot was stored in."""
+        query = select(snapshots.c.taken_at, snapshots.c.currency, snapshots.c.total).order_by(
+            snapshots.c.taken_at, snapshots.c.id
+        )
+        if start is not None:
+            query = query.where(snapshots.c.taken_at >= start)
+        if end is not None:
+            query = query.where(snapshots.c.taken_at <= end)
+        with self._engine.connect() as con:
+            return [StoredTotal(int(t), str(c), Decimal(v)) for t, c, v in con.execute(query)]
 
     def compact(self, now: int) -> int:
         """Apply the retention rule (see :func:`compact`)."""

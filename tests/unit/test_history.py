@@ -308,3 +308,41 @@ def test_migration_0007_backfills_existing_snapshots(tmp_path: Path) -> None:
         ("wallet", "0xabc", "0.3"),  # exact: no float 0.30000000000000004
     ]
     engine.dispose()
+
+
+def test_switching_back_converts_with_the_rates_stored_while_the_other_currency_was_used() -> None:
+    from app.domain.history import StoredTotal, in_currency
+
+    day = 86_400
+    points = [
+        StoredTotal(10 * day + 5, "EUR", Decimal("900")),
+        StoredTotal(11 * day + 5, "EUR", Decimal("450")),
+        StoredTotal(12 * day + 5, "USD", Decimal("1000")),
+    ]
+    asked: list[str] = []
+
+    def rates(code: str) -> dict[int, Decimal]:
+        asked.append(code)
+        return {10 * day: Decimal("0.9")}  # EUR per USD, stored on day 10 only
+
+    shown, notes = in_currency(points, "usd", rates)
+    assert [(s.total, s.currency, s.rate_day) for s in shown] == [
+        (Decimal("1000"), "USD", 10 * day),
+        (Decimal("450"), "EUR", None),
+        (Decimal("1000"), "USD", None),
+    ]
+    assert asked == ["EUR"]  # each currency's rates are read once
+    assert notes == [
+        "1 snapshot stored in EUR is shown in USD at the exchange rate stored for its day.",
+        "Earlier history is in EUR; no exchange rate is stored for those dates (1970-01-12), "
+        "so that total is shown in EUR.",
+    ]
+
+
+def test_what_changed_never_mixes_two_currencies(engine: Engine) -> None:
+    store = SqlSnapshotStore(engine)
+    store.write(Snapshot(3600, "USD", (h(A, ETH, "ETH", 18, 10**18, "2000"),), ()))
+    store.write(Snapshot(7200, "EUR", (h(A, ETH, "ETH", 18, 10**18, "1800"),), ()))
+    cmp = HistoryService(SqlHistoryStore(engine)).what_changed(0, 8000)
+    assert cmp.rows == [] and cmp.change == 0
+    assert "USD" in cmp.note and "EUR" in cmp.note and "currenc" in cmp.note
