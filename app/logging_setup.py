@@ -62,15 +62,33 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; when it cannot be written any more (a full disk), it says so once on
+    stderr and drops later lines instead of printing a traceback for each."""
+
+    _failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not self._failed:
+            self._failed = True
+            print(
+                f"chainfolio: warning: the log file {self.baseFilename} cannot be written "
+                "(is the disk full?); later log lines are dropped.",
+                file=sys.stderr,
+            )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self._failed:
+            super().emit(record)
+
+
 def _open_log_file(path: Path) -> logging.Handler | None:
     """The rotating log file, private to the user; None when it cannot be opened (a read-only
     or full data folder): the app then logs warnings to stderr, after saying so once."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        return logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-        )
+        return _LogFile(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     except OSError as exc:
         print(
             f"chainfolio: warning: the log file {path} cannot be written "

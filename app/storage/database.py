@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,11 +57,12 @@ def describe_storage_error(exc: BaseException, path: Path, backups_dir: Path) ->
             f"The database {path} is locked by another program. "
             "Close it (or the other Chainfolio) and try again."
         )
-    if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
-        return (
-            f"The disk holding the database {path} is full: free some space and try again "
-            "(nothing stored so far was lost)."
-        )
+    if (
+        primary == sqlite3.SQLITE_FULL
+        or "disk is full" in text
+        or (primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN) and disk_nearly_full(path))
+    ):
+        return full_sentence(path)
     if primary == sqlite3.SQLITE_READONLY or "readonly database" in text:
         return (
             f"The database {path} is read-only, so nothing can be saved: make the file and its "
@@ -81,6 +83,25 @@ def describe_storage_error(exc: BaseException, path: Path, backups_dir: Path) ->
     return None
 
 
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def disk_nearly_full(path: Path) -> bool:
+    """Less than 1 MiB free where the database lives: SQLite then fails to grow its shared
+    memory file and says "disk I/O error", which really means "disk full"."""
+    try:
+        return shutil.disk_usage(path.parent).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def full_sentence(path: Path) -> str:
+    return (
+        f"The disk holding the database {path} is full: free some space and try again "
+        "(nothing stored so far was lost)."
+    )
+
+
 def damaged_sentence(path: Path, backups_dir: Path) -> str:
     newest = sorted(backups_dir.glob("chainfolio-r*.sqlite3")) if backups_dir.is_dir() else []
     if newest:
@@ -94,17 +115,32 @@ def damaged_sentence(path: Path, backups_dir: Path) -> str:
     )
 
 
+def _read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """Read without writing. Without its shared-memory file (a WAL database closed cleanly),
+    SQLite must create one even to read; where it cannot (a read-only folder, a full disk) the
+    file is read as immutable: safe there, since nothing can change it meanwhile."""
+    from urllib.parse import quote
+
+    if Path(f"{path}-shm").exists():
+        immutable = False
+    elif not os.access(path.parent, os.W_OK):
+        immutable = True
+    return f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def create_sqlite_engine(
-    path: Path, *, read_only: bool = False, backups_dir: Path | None = None
+    path: Path,
+    *,
+    read_only: bool = False,
+    backups_dir: Path | None = None,
+    full_disk: bool = False,
 ) -> Engine:
     """An engine whose SQLite failures on the file (locked, full, read-only, damaged) come out
     as :class:`DatabaseError` sentences; ``read_only`` opens it for reading only (a read-only
-    file or folder), without the shared-memory file when the folder cannot hold one."""
+    file or folder), without the shared-memory file when the folder cannot hold one;
+    ``full_disk``: read-only because the disk is full, and a write says so."""
     if read_only:
-        from urllib.parse import quote
-
-        immutable = not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
-        uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+        uri = _read_only_uri(path, immutable=full_disk)
 
         def connect() -> sqlite3.Connection:
             return sqlite3.connect(
@@ -123,6 +159,8 @@ def create_sqlite_engine(
 
     def translate(context: ExceptionContext) -> BaseException | None:
         sentence = describe_storage_error(context.original_exception, path, backups)
+        if full_disk and sentence is not None and "read-only" in sentence:
+            sentence = full_sentence(path)
         if sentence is None:
             return None
         log.info("database %s: %s", path, context.original_exception)
@@ -137,10 +175,9 @@ def read_revision(path: Path, backups_dir: Path | None = None) -> str | None:
     if not path.exists() or path.stat().st_size == 0:
         return None
     backups = backups_dir if backups_dir is not None else path.parent / "backups"
-    immutable = not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
     try:
         con = sqlite3.connect(
-            f"file:{path}?mode=ro" + ("&immutable=1" if immutable else ""),
+            _read_only_uri(path, immutable=disk_nearly_full(path)),
             uri=True,
             timeout=BUSY_TIMEOUT_MS / 1000,
         )
@@ -171,7 +208,7 @@ def read_revision(path: Path, backups_dir: Path | None = None) -> str | None:
 
 def backup(path: Path, backups_dir: Path, revision: str) -> Path:
     """Copy the database with SQLite's online backup API (consistent even in WAL mode)."""
-    backups_dir.mkdir(parents=True, exist_ok=True)
+    backups_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = backups_dir / f"chainfolio-r{revision}-{stamp}.sqlite3"
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
@@ -250,6 +287,11 @@ def open_database(path: Path, backups_dir: Path) -> Engine:
             )
         log.info("the database %s is read-only: it is opened for reading only", path)
         return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir)
+    if current == HEAD_REVISION and disk_nearly_full(path) and not Path(f"{path}-shm").exists():
+        # SQLite cannot even create its shared-memory file to read: read without it, and let a
+        # write say that the disk is full.
+        log.warning("the disk holding %s is full: the database is opened for reading only", path)
+        return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir, full_disk=True)
     engine = create_sqlite_engine(path, backups_dir=backups_dir)
     if current != HEAD_REVISION:
         if current is not None:

@@ -26,7 +26,7 @@ def _chmod_tree(root: Path, dirs: int, files: int) -> None:
 
 def _seeded(tmp_path: Path) -> tuple[Path, list[tuple[object, ...]]]:
     data = tmp_path / "data"
-    before = seed(data)
+    seed(data)
     assert cli(data, "config", "set", "currency", "EUR").returncode == 0
     assert cli(data, "wallets", "label", WALLET, "savings").returncode == 0
     return data, history(data)
@@ -36,7 +36,7 @@ def _reads_work(data: Path) -> None:
     listing = cli(data, "wallets", "list", drop_root=True)
     assert listing.returncode == 0, listing.stderr
     assert WALLET in listing.stdout and "savings" in listing.stdout
-    assert TRACEBACK_FREE(listing.stderr)
+    assert quiet(listing.stderr)
     shown = cli(data, "history", "--json", drop_root=True)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count('"time"') == 3 and '"EUR"' in shown.stdout
@@ -45,7 +45,7 @@ def _reads_work(data: Path) -> None:
     assert WALLET in exported.stdout
 
 
-def TRACEBACK_FREE(stderr: str) -> bool:  # noqa: N802
+def quiet(stderr: str) -> bool:
     """At most one warning (the log file), never a traceback."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     return "Traceback" not in stderr and len(lines) <= 1
