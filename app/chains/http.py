@@ -4,6 +4,12 @@ Why its own client: public RPC endpoints rate-limit and fail often; one keep-ali
 pool, retries with backoff and jitter (honouring Retry-After), rotation through the URL list and
 a circuit breaker per endpoint let one flaky provider cost seconds, not the whole refresh.
 The payload is opaque JSON (one request or a batch array), so any JSON-RPC chain can use it.
+
+Limits are per URL and learned: a URL starts fast, and a 429 or a rate-limit error reply
+(``RateLimited`` from the caller's ``check``) spaces its requests out, remembered in the
+session's :class:`~app.chains.endpoints.EndpointMemory`. With a :class:`ChainCheck`, the first
+request to each URL carries an ``eth_chainId`` item in the same batch (no extra round trip); a
+URL that serves another chain is never used again in the session.
 """
 
 from __future__ import annotations
@@ -11,29 +17,46 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
+from app.chains.endpoints import EndpointMemory
 from app.domain.errors import ChainfolioError
 from app.tls import tls_context
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+CHAIN_ID_ITEM_ID = "chainfolio-chain-id"
 
 
 class RpcTransportError(ChainfolioError):
     """No endpoint of a chain gave a usable reply."""
 
 
-class Pacer(Protocol):
-    """Paces requests per endpoint: awaited before each send, told when an endpoint refuses
-    one for its rate (HTTP 429)."""
+class ReplyError(ValueError):
+    """The endpoint answered, but not with a usable reply (an error object where data belongs,
+    a result that is not hex, a batch with missing or repeated ids): retried and rotated like a
+    timeout. Its text is a plain reason a person may read."""
 
-    async def wait(self, url: str, payload: Any) -> None: ...
 
-    def refused(self, url: str) -> None: ...
+class RateLimited(ReplyError):
+    """The endpoint refused the request for going too fast (e.g. JSON-RPC -32005)."""
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The chain every URL must serve; ``names`` name other chains in the refusal."""
+
+    chain_id: int
+    name: str
+    names: Mapping[int, str] = field(default_factory=dict)
+
+    def refusal(self, served: int) -> str:
+        other = self.names.get(served)
+        which = f"chain {served} ({other})" if other else f"chain {served}"
+        return f"This RPC URL serves {which}, not {self.name} ({self.chain_id})."
 
 
 @dataclass
@@ -57,6 +80,10 @@ class _Breaker:
             self.opened_at = now
 
 
+class _WrongChain(Exception):
+    """The URL serves another chain: it is skipped, not retried."""
+
+
 @dataclass
 class JsonRpcTransport:
     """Posts JSON to a list of URLs in fallback order; counts the HTTP requests it made."""
@@ -68,7 +95,8 @@ class JsonRpcTransport:
     backoff_cap: float = 8.0
     max_connections: int = 16
     requests: int = 0
-    pacer: Pacer | None = None
+    chain_check: ChainCheck | None = None
+    memory: EndpointMemory = field(default_factory=EndpointMemory)
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
     _breakers: dict[str, _Breaker] = field(default_factory=dict, repr=False)
 
@@ -95,14 +123,13 @@ class JsonRpcTransport:
         self,
         payload: Any,
         decode: Callable[[bytes], Any] | None = None,
-        *,
-        answered_by: list[str] | None = None,
+        check: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send ``payload``; return the parsed JSON reply of the first endpoint that answers.
         ``decode`` (body bytes to reply, raising ValueError when the body is not a reply) replaces
-        the plain JSON parse; a reply it refuses is retried like one that is not JSON.
-
-        ``answered_by``, when given, receives the URL that answered.
+        the plain JSON parse; a reply it refuses is retried like one that is not JSON. ``check``
+        (reply to reply) raises :class:`ReplyError` for a reply that parsed but is not usable, or
+        :class:`RateLimited`; both are retried, the latter also slows this URL down.
 
         Raises RpcTransportError with a human reason (never a URL: it may hold a key).
         """
@@ -110,25 +137,31 @@ class JsonRpcTransport:
             raise RpcTransportError("This network has no RPC URL configured.")
         last = "no endpoint answered"
         for attempt in range(self.retries + 1):
+            usable = [u for u in self.urls if not self._wrong_chain(u)]
+            if not usable:
+                raise RpcTransportError(self._refusal())
             now = time.monotonic()
-            candidates = [u for u in self.urls if self._breaker(u).allows(now)]
-            if not candidates:
-                candidates = list(self.urls)
+            candidates = [u for u in usable if self._breaker(u).allows(now)] or usable
             retry_after: str | None = None
-            for idx, url in enumerate(candidates):
+            for url in candidates:
+                if self._wrong_chain(url):  # learned meanwhile by a concurrent request
+                    continue
+                pace = self.memory.pace(url)
+                verify = decode is None and self._unverified(url)
+                await pace.wait()
                 try:
-                    if self.pacer is not None:
-                        await self.pacer.wait(url, payload)
                     self.requests += 1
-                    resp = await self._http().post(url, json=payload)
+                    resp = await self._http().post(
+                        url, json=self._with_chain_id(payload) if verify else payload
+                    )
                 except httpx.TimeoutException:
                     last = "the RPC endpoint timed out"
                 except httpx.HTTPError as exc:
                     last = f"the RPC endpoint could not be reached ({type(exc).__name__})"
                 else:
+                    if resp.status_code == 429:
+                        pace.refused()
                     if resp.status_code in RETRY_STATUS:
-                        if resp.status_code == 429 and self.pacer is not None:
-                            self.pacer.refused(url)
                         last = f"the RPC endpoint answered HTTP {resp.status_code}"
                         retry_after = resp.headers.get("retry-after") or retry_after
                     elif resp.status_code >= 400:
@@ -136,18 +169,78 @@ class JsonRpcTransport:
                     else:
                         try:
                             data = decode(resp.content) if decode else resp.json()
+                            if verify:
+                                data = self._verified(url, data, payload)
+                            if check is not None:
+                                data = check(data)
+                        except _WrongChain as exc:
+                            last = str(exc)
+                            continue  # not the URL's health: no breaker strike
+                        except RateLimited as exc:
+                            pace.refused()
+                            last = str(exc)
+                        except ReplyError as exc:
+                            last = str(exc)
                         except ValueError:
                             last = "the RPC endpoint sent a reply that is not JSON"
                         else:
+                            pace.answered()
                             self._breaker(url).ok()
-                            if answered_by is not None:
-                                answered_by.append(url)
                             return data
                 self._breaker(url).fail(time.monotonic())
-                del idx
             if attempt < self.retries:
                 await asyncio.sleep(self._delay(attempt, retry_after))
+        if not [u for u in self.urls if not self._wrong_chain(u)]:
+            raise RpcTransportError(self._refusal())
         raise RpcTransportError(f"Could not read the network: {last}.")
+
+    def _unverified(self, url: str) -> bool:
+        return self.chain_check is not None and url not in self.memory.served
+
+    def _wrong_chain(self, url: str) -> bool:
+        served = self.memory.served.get(url)
+        return (
+            self.chain_check is not None
+            and served is not None
+            and served != self.chain_check.chain_id
+        )
+
+    def _refusal(self) -> str:
+        assert self.chain_check is not None
+        reasons = [self.chain_check.refusal(self.memory.served[u]) for u in self.urls]
+        return " ".join(dict.fromkeys(reasons))
+
+    @staticmethod
+    def _with_chain_id(payload: Any) -> list[Any]:
+        item = {"jsonrpc": "2.0", "id": CHAIN_ID_ITEM_ID, "method": "eth_chainId", "params": []}
+        return [item, *payload] if isinstance(payload, list) else [item, payload]
+
+    def _verified(self, url: str, data: Any, payload: Any) -> Any:
+        """The reply without its ``eth_chainId`` item, after recording the chain the URL serves.
+
+        A reply that is one object answers the batch as a whole (body too large, rate limit):
+        it goes to the caller's check unchanged, and the URL stays unverified."""
+        assert self.chain_check is not None
+        if isinstance(data, dict) and "error" in data:
+            return data
+        if not isinstance(data, list):
+            raise ReplyError("the RPC endpoint sent a malformed reply")
+        mine = [i for i in data if isinstance(i, dict) and i.get("id") == CHAIN_ID_ITEM_ID]
+        rest = [i for i in data if not (isinstance(i, dict) and i.get("id") == CHAIN_ID_ITEM_ID)]
+        if len(mine) != 1:
+            raise ReplyError("the RPC endpoint did not answer every request of a batch")
+        try:
+            served = int(str(mine[0].get("result")), 16)
+        except (TypeError, ValueError):
+            raise ReplyError("the RPC endpoint did not tell which chain it serves") from None
+        self.memory.served[url] = served
+        if served != self.chain_check.chain_id:
+            raise _WrongChain(self.chain_check.refusal(served))
+        if isinstance(payload, list):
+            return rest
+        if len(rest) != 1:
+            raise ReplyError("the RPC endpoint did not answer every request of a batch")
+        return rest[0]
 
     def _breaker(self, url: str) -> _Breaker:
         return self._breakers.setdefault(url, _Breaker())

@@ -98,7 +98,7 @@ async def product(
                          max_request_bytes=MAX_BYTES, gas_cap=GAS_CAP,
                          max_concurrency=16)  # fmt: skip
 
-    chunking.forget_learned()  # every run starts from the same budgets, nothing learned
+    # Every run starts from the same budgets: each transport brings its own endpoint memory.
     results = await BalanceService(factory).refresh(specs, wallets)
     assert all(r.state is SourceState.OK and not r.failures for r in results), results[0].error
     return sum(len(r.balances) for r in results)
@@ -118,7 +118,6 @@ async def product_with_positions(
                          max_request_bytes=MAX_BYTES, gas_cap=GAS_CAP, max_concurrency=16,
                          positions=sources[str(spec.chain_id)])  # fmt: skip
 
-    chunking.forget_learned()
     results = await BalanceService(factory).refresh(specs, wallets)
     assert all(r.state is SourceState.OK and not r.failures for r in results), results[0].failures
     for r in results:

@@ -6,8 +6,8 @@ alone either wastes round trips or trips one of those limits, so a chunk is fill
 budget is spent. The per-call gas figures are estimates with a safety margin: measured on anvil, a
 cold ``balanceOf`` of an OpenZeppelin ERC-20 inside aggregate3 costs ~6.2k gas and
 ``getEthBalance`` ~6.4k; proxy tokens (USDC-style) cost about twice that. When a node still rejects
-a chunk, the reader splits it and the call count that worked is remembered per endpoint URL for
-the rest of the process, so later refreshes (and other reader instances) start from it.
+a chunk, the reader splits it and the call count that worked is remembered per endpoint URL in
+the session's endpoint memory (``app.chains.endpoints``), so later refreshes start from it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ ENVELOPE_BYTES = 256
 AGGREGATE3_HEAD = 4 + 32 + 32
 # Batch fallback: one {"jsonrpc", "id", "method": "eth_call", "params": [{to, data}, "latest"]}.
 BATCH_ENTRY_OVERHEAD = 160
-
-_learned_calls: dict[str, int] = {}
 
 
 class SizedCall(Protocol):
@@ -89,20 +87,3 @@ def split(
     if cur:
         chunks.append(cur)
     return chunks
-
-
-def learned_calls(url: str) -> int | None:
-    """Most calls per chunk known to work on this endpoint, if a rejection taught us one."""
-    return _learned_calls.get(url)
-
-
-def remember_calls(url: str, calls: int) -> None:
-    """Keep the smaller of the known limit and ``calls`` (a size that a split made work)."""
-    calls = max(1, calls)
-    old = _learned_calls.get(url)
-    _learned_calls[url] = calls if old is None else min(old, calls)
-
-
-def forget_learned() -> None:
-    """Clear what was learned (tests, or after the user edits a chain's RPC URLs)."""
-    _learned_calls.clear()

@@ -2,9 +2,12 @@
 
 Every call of the chain is packed into Multicall3 ``aggregate3`` (allowFailure = true), chunked
 by JSON body bytes and estimated gas (see ``chunking``), and the chunks are sent concurrently over
-one keep-alive pool. A chunk the node rejects (too large, out of gas) is split in two and retried;
-the size that worked is remembered per endpoint URL for the whole process. Without Multicall3 the
-reader falls back to JSON-RPC batch arrays, chunked by bytes. One bad token is one CallFailure.
+one keep-alive pool. A chunk the node refuses as too large or too costly (or whose aggregate3
+reverted as a whole) is split in two and retried; the size that worked is remembered per
+endpoint URL in the session's endpoint memory. Without Multicall3 the reader falls back to
+JSON-RPC batch arrays, chunked by bytes. One bad token is one CallFailure; a bad node is never
+one: its error objects, non-hex results and broken batches are retried and then fail the whole
+chain (see ``replies``), so the refresh carries the chain's last holdings over as stale.
 
 DeFi position sources (``app.defi``) add their calls to the same first pass, so positions whose
 calls are known up front cost no extra round trip; calls that depend on those answers go out
@@ -15,10 +18,11 @@ never also reported as plain balances.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from app.chains.evm import calls, chunking
+from app.chains.evm import calls, chunking, replies
 from app.chains.http import JsonRpcTransport, RpcTransportError
 from app.defi.ports import Call, PositionSource
 from app.defi.session import PositionPass
@@ -35,6 +39,8 @@ from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId
 from app.domain.model import Wallet
 
+Reply = tuple[bool, bytes]
+
 
 @dataclass(frozen=True, slots=True)
 class _Call:
@@ -48,8 +54,25 @@ class _Call:
         return self.asset.kind is AssetKind.NATIVE
 
 
-class _NodeRejected(Exception):
-    """The node answered with a JSON-RPC error for the whole chunk (size, gas, revert)."""
+@dataclass
+class _Progress:
+    """The first round of a read in flight: the balance calls and the answers so far."""
+
+    plan: list[_Call]
+    answers: list[Reply | None]
+    positions_pending: bool
+    started_requests: int
+
+
+async def _all(coros: Sequence[Coroutine[Any, Any, list[Reply]]]) -> list[list[Reply]]:
+    """Run concurrently; the first failure cancels the others (a failed node fails them all)."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(c) for c in coros]
+    except ExceptionGroup as group:
+        first = group.exceptions[0]
+        raise first from None
+    return [t.result() for t in tasks]
 
 
 class EvmReader:
@@ -73,6 +96,7 @@ class EvmReader:
         self._max_bytes = max_request_bytes
         self._gas_cap = gas_cap
         self._sem = asyncio.Semaphore(max_concurrency)
+        self._progress: _Progress | None = None
 
     @property
     def spec(self) -> ChainSpec:
@@ -100,7 +124,7 @@ class EvmReader:
             plan,
             max_bytes=self._max_bytes,
             gas_cap=None if not self._spec.multicall3 else self._gas_cap,
-            max_calls=chunking.learned_calls(self._endpoint),
+            max_calls=self._transport.memory.learned_calls(self._endpoint),
             batch=not self._spec.multicall3,
         )
 
@@ -122,31 +146,29 @@ class EvmReader:
         accounts = list(dict.fromkeys(c.wallet for c in plan if c.native))
         pass_ = PositionPass(self._positions, accounts)
         start = self._transport.requests
+        first = pass_.calls()
+        progress = _Progress(plan, [None] * len(plan), bool(first), start)
+        self._progress = progress
         per_round: list[int] = []
         try:
-            replies = await self._send([*plan, *pass_.calls()])
+            answers: list[Reply | None] = [*progress.answers, *([None] * len(first))]
+            progress.answers = answers  # filled chunk by chunk: partial_result reads it
+            await self._send([*plan, *first], answers)
             per_round.append(self._transport.requests - start)
-            pass_.feed(replies[len(plan) :])
+            pass_.feed(_answered(answers[len(plan) :]))
             while not pass_.done:  # dependent protocol calls: one more round for all of them
-                pass_.feed(await self._send(pass_.calls()))
+                more = pass_.calls()
+                got: list[Reply | None] = [None] * len(more)
+                await self._send(more, got)
+                pass_.feed(_answered(got))
                 per_round.append(self._transport.requests - start - sum(per_round))
-        except (RpcTransportError, _NodeRejected) as exc:
+        except RpcTransportError as exc:
             return ChainReadResult(
                 self._spec.chain_id, SourceState.FAILED, error=str(exc),
                 http_requests=self._transport.requests - start,
             )  # fmt: skip
         found = pass_.outcome()
-        balances: list[Balance] = []
-        failures: list[CallFailure] = []
-        for call, (ok, raw) in zip(plan, replies[: len(plan)], strict=True):
-            value = calls.decode_uint256(raw) if ok else None
-            if call.asset.asset_id.asset_reference.lower() in found.covered:
-                continue  # a receipt token the positions already account for
-            if value is None:
-                reason = "the token contract reverted" if not ok else "the token returned garbage"
-                failures.append(CallFailure(call.wallet, call.asset.asset_id, reason))
-            elif value or call.asset.kind is AssetKind.NATIVE:
-                balances.append(Balance(call.wallet, call.asset, value))
+        balances, failures = self._collect(plan, _answered(answers[: len(plan)]), found.covered)
         return ChainReadResult(
             self._spec.chain_id, SourceState.OK, (*balances, *found.balances),
             (*failures, *found.failures),
@@ -155,49 +177,68 @@ class EvmReader:
             accounts=tuple(found.accounts),
         )  # fmt: skip
 
-    async def _send(self, plan: Sequence[_Call | Call]) -> list[tuple[bool, bytes]]:
-        """Every call of one round, chunked and sent concurrently; answers in plan order."""
-        if not plan:
-            return []
-        if self._spec.multicall3:
-            parts = await asyncio.gather(*(self._multicall(c) for c in self.chunks(plan)))
-        else:
-            parts = await asyncio.gather(*(self._batch(c) for c in self.chunks(plan)))
-        return [r for part in parts for r in part]
+    @staticmethod
+    def _collect(
+        plan: Sequence[_Call], answers: Sequence[Reply], covered: set[str]
+    ) -> tuple[list[Balance], list[CallFailure]]:
+        balances: list[Balance] = []
+        failures: list[CallFailure] = []
+        for call, (ok, raw) in zip(plan, answers, strict=True):
+            value = calls.decode_uint256(raw) if ok else None
+            if call.asset.asset_id.asset_reference.lower() in covered:
+                continue  # a receipt token the positions already account for
+            if value is None:
+                reason = "the token contract reverted" if not ok else "the token returned garbage"
+                failures.append(CallFailure(call.wallet, call.asset.asset_id, reason))
+            elif value or call.asset.kind is AssetKind.NATIVE:
+                balances.append(Balance(call.wallet, call.asset, value))
+        return balances, failures
 
-    async def _eth_call(self, to: str, data: bytes) -> bytes:
+    async def _send(self, plan: Sequence[_Call | Call], into: list[Reply | None]) -> None:
+        """Every call of one round, chunked and sent concurrently; each chunk's answers are
+        written into ``into`` (plan order) as soon as that chunk is answered."""
+        if not plan:
+            return
+        send = self._multicall if self._spec.multicall3 else self._batch
+
+        async def one(at: int, chunk: list[_Call | Call]) -> list[Reply]:
+            got = await send(chunk)
+            into[at : at + len(got)] = got
+            return got
+
+        jobs = []
+        at = 0
+        for chunk in self.chunks(plan):
+            jobs.append(one(at, chunk))
+            at += len(chunk)
+        await _all(jobs)
+
+    async def _multicall(self, chunk: list[_Call | Call]) -> list[Reply]:
+        assert self._spec.multicall3
         payload = {
             "jsonrpc": "2.0", "id": 1, "method": "eth_call",
-            "params": [{"to": to, "data": "0x" + data.hex()}, "latest"],
+            "params": [
+                {"to": self._spec.multicall3,
+                 "data": "0x" + calls.encode_aggregate3([(c.target, c.data) for c in chunk]).hex()},
+                "latest",
+            ],
         }  # fmt: skip
         async with self._sem:
-            reply = await self._transport.post(payload)
-        if not isinstance(reply, dict):
-            raise RpcTransportError("The RPC endpoint sent a malformed reply.")
-        if "error" in reply or not isinstance(reply.get("result"), str):
-            raise _NodeRejected("The node rejected the balance request.")
-        return bytes.fromhex(reply["result"].removeprefix("0x"))
+            got = await self._transport.post(payload, check=replies.multicall_check(len(chunk), 1))
+        if not isinstance(got, replies.Rejected):
+            return list(got)
+        if len(chunk) == 1:
+            if got.kind != "size" and not chunk[0].native:
+                return [(False, b"")]  # this one call sinks the aggregate: the token's fault
+            # The multicall's own getEthBalance cannot revert, nor is one call too large.
+            raise RpcTransportError(f"Could not read the network: {got.reason}.")
+        half = len(chunk) // 2
+        self._transport.memory.remember_calls(self._endpoint, half)  # the size that can work
+        a, b = await _all([self._multicall(chunk[:half]), self._multicall(chunk[half:])])
+        return a + b
 
-    async def _multicall(self, chunk: list[_Call | Call]) -> list[tuple[bool, bytes]]:
-        assert self._spec.multicall3
-        try:
-            raw = await self._eth_call(
-                self._spec.multicall3, calls.encode_aggregate3([(c.target, c.data) for c in chunk])
-            )
-            return calls.decode_aggregate3(raw)
-        except (_NodeRejected, ValueError, OverflowError):
-            if len(chunk) == 1:
-                return [(False, b"")]
-            half = len(chunk) // 2
-            chunking.remember_calls(self._endpoint, half)  # the size that can work
-            a, b = await asyncio.gather(
-                self._multicall(chunk[:half]), self._multicall(chunk[half:])
-            )
-            return a + b
-
-    async def _batch(self, part: list[_Call | Call]) -> list[tuple[bool, bytes]]:
+    async def _batch(self, part: list[_Call | Call]) -> list[Reply]:
         """Fallback without Multicall3: eth_getBalance / eth_call in one JSON-RPC batch array."""
-        out: list[tuple[bool, bytes]] = []
         payload = []
         for n, c in enumerate(part):
             if c.native:  # getEthBalance(owner) calldata: the owner is its last 20 bytes
@@ -208,31 +249,40 @@ class EvmReader:
             else:
                 params = [{"to": c.target, "data": "0x" + c.data.hex()}, "latest"]
                 payload.append({"jsonrpc": "2.0", "id": n, "method": "eth_call", "params": params})
+        check = replies.batch_check([c.native for c in part])
         async with self._sem:
-            reply = await self._transport.post(payload)
-        if not isinstance(reply, list):
-            raise RpcTransportError("The RPC endpoint does not accept JSON-RPC batches.")
-        by_id = {r.get("id"): r for r in reply if isinstance(r, dict)}
-        for n, c in enumerate(part):
-            r = by_id.get(n, {})
-            res = r.get("result")
-            if not isinstance(res, str):
-                out.append((False, b""))
-                continue
-            try:
-                if c.native:  # a hex quantity such as "0x0"
-                    value = int(res, 16)
-                    data = value.to_bytes(32, "big") if 0 <= value < 2**256 else b""
-                else:
-                    data = bytes.fromhex(res.removeprefix("0x"))
-            except ValueError:
-                out.append((True, b""))
-                continue
-            out.append((True, data))
-        return out
+            got: list[Reply] = await self._transport.post(payload, check=check)
+        return got
 
     def partial_result(self) -> ChainReadResult | None:
-        return None  # the whole chain is read in one pass; a cut-short read has no whole wallet
+        """The wallets whose every balance call was answered, when the read was cut short.
+
+        Position calls run in the same first round and may need a second one; a wallet's
+        positions are only known when every round is done, so a chain with positions to read
+        has no finished wallet before the whole read is finished (None)."""
+        progress = self._progress
+        if progress is None or progress.positions_pending:
+            return None
+        pairs = list(zip(progress.plan, progress.answers[: len(progress.plan)], strict=True))
+        unread = list(dict.fromkeys(c.wallet for c, a in pairs if a is None))
+        missing = set(unread)
+        done = [(c, a) for c, a in pairs if c.wallet not in missing and a is not None]
+        if not done:
+            return None
+        balances, failures = self._collect([c for c, _ in done], [a for _, a in done], set())
+        return ChainReadResult(
+            self._spec.chain_id, SourceState.OK, tuple(balances), tuple(failures),
+            http_requests=self._transport.requests - progress.started_requests,
+            unread=tuple(unread),
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+def _answered(answers: Sequence[Reply | None]) -> list[Reply]:
+    """Answers of a finished round (every one present)."""
+    out = [a for a in answers if a is not None]
+    if len(out) != len(answers):
+        raise RpcTransportError("Could not read the network: a reply was lost.")
+    return out

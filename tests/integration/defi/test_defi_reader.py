@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from app.chains.evm import chunking
 from app.chains.evm.reader import EvmReader
 from app.chains.http import JsonRpcTransport
 from app.defi.registry import build_sources, load_config
@@ -20,11 +19,6 @@ from tests.integration.defi.world import E18, WALLETS, DefiWorld, new
 from tests.integration.evm.anvil import MULTICALL3
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _fresh_chunk_memory() -> None:
-    chunking.forget_learned()
 
 
 def _spec(world: DefiWorld, multicall: bool = True) -> ChainSpec:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.chains.endpoints import EndpointMemory
 from app.chains.evm import chunking
 from app.chains.evm.reader import EvmReader
 from app.chains.evm.tokens import erc20_asset_id
@@ -50,12 +51,6 @@ def _setup(node: Anvil) -> World:
         tokens.append(AssetInfo(erc20_asset_id(chain, addr), sym, sym, 18))
     node.set_native(W1, 3 * 10**18)
     return World(node, tokens, {t.symbol: t for t in tokens})
-
-
-@pytest.fixture(autouse=True)
-def _fresh_chunk_memory() -> None:
-    """What one test's node taught about chunk sizes must not leak into the next."""
-    chunking.forget_learned()
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +160,11 @@ def test_unreachable_chain_fails_with_a_reason(world: World) -> None:
 MANY = [Wallet(f"0x{i:040x}", AddressFamily.EVM) for i in range(1, 1501)]
 
 
-async def _read_many(spec: ChainSpec, tokens: list[AssetInfo], **budgets: int) -> ChainReadResult:
-    reader = EvmReader(spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, **budgets)
+async def _read_many(
+    spec: ChainSpec, tokens: list[AssetInfo], memory: EndpointMemory, **budgets: int
+) -> ChainReadResult:
+    transport = JsonRpcTransport(spec.rpc_urls, retries=0, memory=memory)
+    reader = EvmReader(spec, transport, tokens, **budgets)
     try:
         return await reader.read_balances(MANY)
     finally:
@@ -177,21 +175,23 @@ def test_default_budgets_stay_under_the_node_body_limit(world: World) -> None:
     # 6000 calls are ~2.7 MB of JSON: one request would exceed anvil's 2 MiB limit and be
     # rejected (then split: 3 requests). Sized by bytes, it is two requests that both pass.
     spec = _spec(world.node, MULTICALL3)
-    result = asyncio.run(_read_many(spec, world.tokens[:3]))
+    memory = EndpointMemory()
+    result = asyncio.run(_read_many(spec, world.tokens[:3], memory))
     assert result.state is SourceState.OK and not result.failures
     assert len([b for b in result.balances if b.asset.symbol == "ETH"]) == 1500
     assert result.http_requests == 2
-    assert chunking.learned_calls(world.node.url) is None  # nothing was rejected
+    assert memory.learned_calls(world.node.url) is None  # nothing was rejected
 
 
 def test_oversized_chunk_is_split_and_the_size_remembered_per_endpoint(world: World) -> None:
     spec = _spec(world.node, MULTICALL3)
     budgets = {"max_request_bytes": 10_000_000, "gas_cap": 10**12}  # one ~2.7 MB chunk
+    memory = EndpointMemory()  # the session's, shared by every reader it builds
 
     async def go() -> tuple[ChainReadResult, ChainReadResult]:
-        first = await _read_many(spec, world.tokens[:3], **budgets)
+        first = await _read_many(spec, world.tokens[:3], memory, **budgets)
         # A new reader with its own transport, to the same URL, starts from the learned size.
-        second = await _read_many(spec, world.tokens[:3], **budgets)
+        second = await _read_many(spec, world.tokens[:3], memory, **budgets)
         return first, second
 
     first, second = asyncio.run(go())
@@ -199,9 +199,9 @@ def test_oversized_chunk_is_split_and_the_size_remembered_per_endpoint(world: Wo
         assert result.state is SourceState.OK and not result.failures
         assert len([b for b in result.balances if b.asset.symbol == "ETH"]) == 1500
     assert first.http_requests == 3  # rejected once, then two halves
-    assert chunking.learned_calls(world.node.url) == 3000
+    assert memory.learned_calls(world.node.url) == 3000
     assert second.http_requests == 2  # the size that worked is used from then on
 
     other = _spec(world.node, MULTICALL3, (world.node.url + "/",))  # another endpoint URL
-    third = asyncio.run(_read_many(other, world.tokens[:3], **budgets))
+    third = asyncio.run(_read_many(other, world.tokens[:3], memory, **budgets))
     assert third.state is SourceState.OK and third.http_requests == 3  # learns on its own

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.chains.endpoints import EndpointMemory
 from app.chains.evm import calls, chunking
 
 MC = "0xcA11bde05977b3631167028862bE2a173976CA11"
@@ -84,13 +85,11 @@ def test_a_single_huge_call_is_still_sent() -> None:
 
 
 def test_learned_size_is_per_endpoint_and_only_shrinks() -> None:
-    chunking.forget_learned()
-    try:
-        chunking.remember_calls("http://a", 500)
-        chunking.remember_calls("http://a", 900)
-        chunking.remember_calls("http://b", 0)
-        assert chunking.learned_calls("http://a") == 500
-        assert chunking.learned_calls("http://b") == 1
-        assert chunking.learned_calls("http://c") is None
-    finally:
-        chunking.forget_learned()
+    memory = EndpointMemory()
+    memory.remember_calls("http://a", 500)
+    memory.remember_calls("http://a", 900)
+    memory.remember_calls("http://b", 0)
+    assert memory.learned_calls("http://a") == 500
+    assert memory.learned_calls("http://b") == 1
+    assert memory.learned_calls("http://c") is None
+    assert EndpointMemory().learned_calls("http://a") is None  # one session's lesson only
