@@ -2,7 +2,8 @@
 refreshes show for that mint (its symbol, name, price id and spam mark are taken from the store).
 
 Reads the mint account and its Metaplex metadata account in one ``getMultipleAccounts`` call and
-applies the same parsing, cleaning and spam rules as a refresh.
+applies the same parsing, cleaning and spam rules as a refresh, except one: a mint without
+metadata is not marked as spam, since adding it is the user saying it is theirs.
 """
 
 from __future__ import annotations
@@ -66,4 +67,4 @@ async def read_token(spec: ChainSpec, mint: str, *, timeout: float = 20.0) -> As
         return AssetInfo(
             asset_id, known.symbol, known.name, known.decimals, price_id=known.price_id
         )
-    return onchain_asset(asset_id, info.decimals, info)
+    return onchain_asset(asset_id, info.decimals, info, user_added=True)

@@ -1,7 +1,8 @@
 """What the Solana reader knows about a mint, and the one round that reads what it does not.
 
 A holding's metadata comes, in this order, from the curated list, the token store (tokens the
-user added: their symbol, price id and spam mark are respected), or the mint account itself
+user added: their symbol, price id and spam mark are respected; adding a mint is the user saying
+it is theirs, so "unlisted mint without metadata" never hides one), or the mint account itself
 (Token-2022 metadata extension, else the Metaplex metadata account). Mint accounts read once are
 kept for the life of the process (``MintCache``): decimals never change and the set of Token-2022
 extensions is fixed when a mint is created, so later refreshes skip the metadata round entirely
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.chains.solana.tokens import (
     METAPLEX_PROGRAM,
@@ -36,6 +37,7 @@ TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 MAX_SYMBOL = 16
 MAX_NAME = 64
+NO_METADATA = "unlisted mint without metadata"
 
 
 class MintCache:
@@ -109,7 +111,11 @@ class MintDirectory:
 
     def _stored_for(self, mint: str, decimals: int) -> AssetInfo | None:
         known = self._stored.get(mint)
-        return known if known is not None and known.decimals == decimals else None
+        if known is None or known.decimals != decimals:
+            return None
+        if known.spam_reason == NO_METADATA:  # stored so before the user's word counted
+            return replace(known, is_spam=False, spam_reason=None)
+        return known
 
     def needs_read(self, mint: str, program: str, decimals: int) -> bool:
         """Whether the mint account must be read before this holding can be shown."""
@@ -145,11 +151,14 @@ class MintDirectory:
         stored = self._stored_for(mint, decimals)
         if stored is not None:
             return Resolved(stored)
-        return Resolved(onchain_asset(asset_id, decimals, info))
+        return Resolved(onchain_asset(asset_id, decimals, info, user_added=mint in self._stored))
 
 
-def onchain_asset(asset_id: AssetId, decimals: int, info: MintInfo | None) -> AssetInfo:
-    """An unlisted mint's asset from its own metadata, cleaned and checked by the spam rules."""
+def onchain_asset(
+    asset_id: AssetId, decimals: int, info: MintInfo | None, *, user_added: bool = False
+) -> AssetInfo:
+    """A mint's asset from its own metadata, cleaned and checked by the spam rules. A mint
+    without metadata is hidden as spam unless the user added it."""
     symbol = clean_text(info.symbol, MAX_SYMBOL) if info and info.symbol else ""
     name = clean_text(info.name, MAX_NAME) if info and info.name else ""
     if symbol:
@@ -157,7 +166,7 @@ def onchain_asset(asset_id: AssetId, decimals: int, info: MintInfo | None) -> As
     else:
         mint = asset_id.asset_reference
         symbol = f"{mint[:4]}…{mint[-4:]}"
-        reason = "unlisted mint without metadata"
+        reason = None if user_added else NO_METADATA
     return AssetInfo(
         asset_id, symbol, name or symbol, decimals, is_spam=reason is not None, spam_reason=reason
     )

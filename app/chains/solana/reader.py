@@ -16,11 +16,16 @@ new unknown mint costs one request more than the minimum; a guess wrong the othe
 round trip, never a request.
 
 Every reply is checked before use (:mod:`app.chains.solana.replies`).
+
+A read cut short (the chain's time ran out) keeps what it finished: ``partial_result`` gives the
+wallets whose SOL, token (both programs) and stake reads were all answered and whose every mint
+is known, as balances; every other wallet is listed as unread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,20 +72,31 @@ class _Job:
     essential: bool = True
 
 
+# Round-1 replies each wallet needs: its SOL (in a getMultipleAccounts), its token accounts
+# under each of the two programs, and the stake accounts it is the staker or withdrawer of.
+PARTS_PER_WALLET = 5
+
+
 @dataclass
 class _Read:
     """What one refresh has gathered so far."""
 
-    balances: list[Balance] = field(default_factory=list)
+    natives: list[Balance] = field(default_factory=list)
     failures: list[CallFailure] = field(default_factory=list)
-    # token holdings by (mint, program, decimals): thousands of holdings, a few mints
-    tokens: dict[tuple[str, str, int], list[tuple[AccountId, int]]] = field(default_factory=dict)
+    # token holdings by (mint, program, decimals), each wallet's token accounts of that mint
+    # summed (an ATA plus an auxiliary account is one holding): thousands of holdings, few mints
+    tokens: dict[tuple[str, str, int], dict[AccountId, int]] = field(default_factory=dict)
     epoch: int | None = None
     stake: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)  # key: owner, l, data
     stake_failed: set[str] = field(default_factory=set)
     wanted: set[str] = field(default_factory=set)  # mints read in the metadata round
     pdas: dict[str, str] = field(default_factory=dict)  # their Metaplex metadata addresses
     accounts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # owner, data by key
+    parts: dict[str, int] = field(default_factory=dict)  # round-1 replies handled per wallet
+    metadata_read: bool = False  # the metadata round was answered (or was not needed)
+
+    def handled(self, owner: str) -> None:
+        self.parts[owner] = self.parts.get(owner, 0) + 1
 
 
 def pack(feeders: list[_Job], independent: list[_Job], batch: int) -> tuple[list[_Job], list[_Job]]:
@@ -125,13 +141,56 @@ class SolanaReader:
         self.mints = MintDirectory(
             spec.chain_id, curated_tokens(), stored, cache if cache is not None else MintCache()
         )
+        self._state: _Read | None = None  # the read under way, for ``partial_result``
+        self._owners: list[str] = []
+        self._start = 0
 
     @property
     def spec(self) -> ChainSpec:
         return self._spec
 
     def partial_result(self) -> ChainReadResult | None:
-        return None  # the whole chain is read in one pass; a cut-short read has no whole wallet
+        """What a read cut short had finished (see the module docstring); None if no wallet."""
+        st, chain = self._state, self._spec.chain_id
+        if st is None:
+            return None
+        mints = self.mints
+        if st.metadata_read and st.wanted:
+            mints = copy.copy(self.mints)  # resolve with the round's answers, cache untouched
+            mints.cache = self.mints.cache.copy()
+            for mint, info in parse_metadata(st.wanted, st.pdas, st.accounts).items():
+                mints.cache.put(mint, info)
+        pending = (  # wallets holding a mint the metadata round has yet to read
+            set()
+            if st.metadata_read
+            else {
+                wallet
+                for (mint, program, decimals), held in st.tokens.items()
+                if mints.needs_read(mint, program, decimals)
+                for wallet in held
+            }
+        )
+        done = [
+            o
+            for o in self._owners
+            if st.parts.get(o, 0) == PARTS_PER_WALLET and AccountId(chain, o) not in pending
+        ]
+        if not done:
+            return None
+        ids = {AccountId(chain, o) for o in done}
+        tokens, token_failures = self._token_balances(st, mints, ids)
+        stake, extra = self._stake_balances(st, self._owners, done)
+        return ChainReadResult(
+            chain=chain,
+            state=SourceState.OK,
+            balances=(*(b for b in st.natives if b.wallet in ids), *tokens, *stake),
+            failures=(*(f for f in st.failures if f.wallet in ids), *token_failures),
+            http_requests=self._client.http_requests - self._start,
+            extra=extra,
+            unread=tuple(
+                AccountId(chain, o) for o in self._owners if AccountId(chain, o) not in ids
+            ),
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -160,11 +219,12 @@ class SolanaReader:
         )
 
     async def read_balances(self, wallets: Sequence[Wallet]) -> ChainReadResult:
-        start = self._client.http_requests
+        start = self._start = self._client.http_requests
         owners = list(dict.fromkeys(w.address for w in wallets if w.family is AddressFamily.SOLANA))
-        state = _Read()
+        state = self._state = _Read()
+        self._owners = owners
         try:
-            extra = await self._read(owners, state)
+            balances, failures, extra = await self._read(owners, state)
         except RpcError as exc:
             return ChainReadResult(
                 chain=self._spec.chain_id,
@@ -175,8 +235,8 @@ class SolanaReader:
         return ChainReadResult(
             chain=self._spec.chain_id,
             state=SourceState.OK,
-            balances=tuple(state.balances),
-            failures=tuple(state.failures),
+            balances=tuple(balances),
+            failures=tuple(failures),
             http_requests=self._client.http_requests - start,
             extra=extra,
         )
@@ -197,9 +257,12 @@ class SolanaReader:
         if failed:
             raise RpcError(failed[0])
 
-    async def _read(self, owners: list[str], st: _Read) -> dict[str, str]:
+    async def _read(
+        self, owners: list[str], st: _Read
+    ) -> tuple[list[Balance], list[CallFailure], dict[str, str]]:
+        """Every balance and failure of ``owners``, and the stake split by wallet."""
         if not owners:
-            return {}
+            return [], [], {}
         feeders: list[_Job] = []
         independent: list[_Job] = [_Job(Call("getEpochInfo", []), self._on_epoch(st))]
         for i in range(0, len(owners), KEYS_PER_CALL):
@@ -234,8 +297,9 @@ class SolanaReader:
             await self._run(first)
             if not round2:
                 start_round2()
-            extra = self._stake_balances(st, owners)  # while round 2 is on the wire
+            stake, extra = self._stake_balances(st, owners, owners)  # while round 2 is on the wire
             await round2[0]
+            st.metadata_read = True
         finally:
             for task in round2:
                 if task.done() and not task.cancelled():
@@ -245,8 +309,8 @@ class SolanaReader:
         for mint, info in parse_metadata(st.wanted, st.pdas, st.accounts).items():
             self.mints.cache.put(mint, info)
         self.mints.cache.saw_owners(owners)
-        self._token_balances(st)
-        return extra
+        tokens, token_failures = self._token_balances(st, self.mints)
+        return [*st.natives, *tokens, *stake], [*st.failures, *token_failures], extra
 
     # --- round 1 handlers ----------------------------------------------------------------------
     def _on_epoch(self, st: _Read) -> Callable[[CallResult], None]:
@@ -268,10 +332,12 @@ class SolanaReader:
                 st.failures += [
                     CallFailure(AccountId(chain, o), native.asset_id, str(exc)) for o in chunk
                 ]
-                return
-            for owner, acc in zip(chunk, accounts, strict=False):
-                lamports = acc.lamports if acc is not None else 0
-                st.balances.append(Balance(AccountId(chain, owner), native, lamports))
+            else:
+                for owner, acc in zip(chunk, accounts, strict=False):
+                    lamports = acc.lamports if acc is not None else 0
+                    st.natives.append(Balance(AccountId(chain, owner), native, lamports))
+            for owner in chunk:
+                st.handled(owner)
 
         return handle
 
@@ -279,6 +345,7 @@ class SolanaReader:
         wallet = AccountId(self._spec.chain_id, owner)
 
         def handle(result: CallResult) -> None:
+            st.handled(owner)
             try:
                 found = token_holdings(result, owner)
             except (BadReply, ValueError) as exc:
@@ -287,12 +354,14 @@ class SolanaReader:
                 st.failures.append(CallFailure(wallet, asset, reason))
                 return
             for mint, raw, decimals in found:
-                st.tokens.setdefault((mint, program, decimals), []).append((wallet, raw))
+                held = st.tokens.setdefault((mint, program, decimals), {})
+                held[wallet] = held.get(wallet, 0) + raw
 
         return handle
 
     def _on_stake(self, st: _Read, owner: str) -> Callable[[CallResult], None]:
         def handle(result: CallResult) -> None:
+            st.handled(owner)
             if result.result is not None and bytes(result.result) == b"[]":
                 return  # most wallets have no stake account: nothing for solders to check
             try:
@@ -335,28 +404,50 @@ class SolanaReader:
 
         return handle
 
-    def _token_balances(self, st: _Read) -> None:
+    def _token_balances(
+        self, st: _Read, mints: MintDirectory, only: set[AccountId] | None = None
+    ) -> tuple[list[Balance], list[CallFailure]]:
+        """One balance per (wallet, mint): the sum of its token accounts of that mint."""
         chain = self._spec.chain_id
+        balances: list[Balance] = []
+        failures: list[CallFailure] = []
+        seen: dict[tuple[AccountId, str], tuple[str, int]] = {}
+        clash: set[tuple[AccountId, str]] = set()
         for (mint, program, decimals), held in st.tokens.items():
-            resolved = self.mints.resolve(mint, program, decimals)
-            if resolved.asset is None:
-                asset_id, reason = AssetId(chain, "token", mint), str(resolved.unsupported)
-                st.failures += [CallFailure(wallet, asset_id, reason) for wallet, _ in held]
-            else:
-                asset = resolved.asset
-                st.balances += [Balance(wallet, asset, raw) for wallet, raw in held]
+            for wallet in held:  # one mint under two programs or decimals: a reply that lies
+                if seen.setdefault((wallet, mint), (program, decimals)) != (program, decimals):
+                    clash.add((wallet, mint))
+        for (mint, program, decimals), held in st.tokens.items():
+            resolved = mints.resolve(mint, program, decimals)
+            asset_id = AssetId(chain, "token", mint)
+            for wallet, raw in held.items():
+                if only is not None and wallet not in only:
+                    continue
+                if (wallet, mint) in clash:
+                    if seen.pop((wallet, mint), None) is not None:
+                        reason = "the node reported this mint inconsistently"
+                        failures.append(CallFailure(wallet, asset_id, reason))
+                elif resolved.asset is None:
+                    failures.append(CallFailure(wallet, asset_id, str(resolved.unsupported)))
+                else:
+                    balances.append(Balance(wallet, resolved.asset, raw))
+        return balances, failures
 
-    def _stake_balances(self, st: _Read, owners: list[str]) -> dict[str, str]:
-        """One stake holding per wallet: the exact sum of its stake accounts' lamports; the
-        per-status split goes to ``extra["stake:<wallet>"]`` as JSON of raw lamports."""
-        per_wallet = attribute(st.stake.values(), owners, st.epoch)
+    def _stake_balances(
+        self, st: _Read, tracked: list[str], owners: list[str]
+    ) -> tuple[list[Balance], dict[str, str]]:
+        """One stake holding per wallet of ``owners``: the exact sum of its stake accounts'
+        lamports, each account attributed among all ``tracked`` wallets; the per-status split
+        goes to ``extra["stake:<wallet>"]`` as JSON of raw lamports."""
+        per_wallet = attribute(st.stake.values(), tracked, st.epoch)
         asset = self._stake_asset()
+        balances: list[Balance] = []
         extra: dict[str, str] = {}
         for owner in owners:
             accounts = per_wallet.get(owner, [])
             total = sum(a.lamports for a in accounts)
             if owner in st.stake_failed or total == 0:
                 continue
-            st.balances.append(Balance(AccountId(self._spec.chain_id, owner), asset, total))
+            balances.append(Balance(AccountId(self._spec.chain_id, owner), asset, total))
             extra[f"stake:{owner}"] = json.dumps(stake_split(accounts), sort_keys=True)
-        return extra
+        return balances, extra

@@ -65,6 +65,7 @@ class _Account(msgspec.Struct, gc=False):
 
 
 class _Keyed(msgspec.Struct, gc=False):
+    pubkey: str
     account: _Account
 
 
@@ -89,12 +90,17 @@ def _checked_key(text: str) -> str:
 
 def token_holdings(result: CallResult, owner: str) -> list[tuple[str, int, int]]:
     """(mint, raw amount, decimals) of each non-empty account in a jsonParsed
-    ``getTokenAccountsByOwner`` reply. Raises BadReply, or ValueError naming what is wrong."""
+    ``getTokenAccountsByOwner`` reply; an account listed twice counts once. Raises BadReply,
+    or ValueError naming what is wrong."""
     if result.result is None:
         raise BadReply(result.error or "no reply")
     value = _TOKEN_ACCOUNTS.decode(result.result).value  # msgspec.ValidationError: a ValueError
     out = []
+    seen: set[str] = set()
     for item in value:
+        if item.pubkey in seen:
+            continue
+        seen.add(item.pubkey)
         info = item.account.data.parsed.info
         if info.owner != owner:
             raise ValueError("token account of another owner")

@@ -113,6 +113,13 @@ def test_token_accounts_are_checked_field_by_field() -> None:
         token_holdings(CallResult(None, "RPC error: boom"), owner)
 
 
+def test_a_token_account_listed_twice_counts_once() -> None:
+    owner, mint = str(Pubkey.new_unique()), str(Pubkey.new_unique())
+    same = _item(owner, mint, "5")
+    other = {**_item(owner, mint, "7"), "pubkey": "y"}
+    assert token_holdings(_reply([same, same, other]), owner) == [(mint, 5, 6), (mint, 7, 6)]
+
+
 def test_metadata_comes_from_curated_then_store_then_the_mint() -> None:
     curated_mint, stored_mint, other = (str(Pubkey.new_unique()) for _ in range(3))
     curated = {curated_mint: KnownToken(curated_mint, "CUR", "Curated", 6, "coingecko:cur")}
