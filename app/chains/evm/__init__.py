@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from app.chains.endpoints import EndpointMemory
     from app.chains.factory import ReaderContext
     from app.defi.ports import PositionSource
     from app.domain.balances import AssetInfo
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     from app.chains.evm.reader import EvmReader
     from app.chains.evm.tokens import curated_tokens
-    from app.chains.http import JsonRpcTransport
+    from app.chains.http import ChainCheck, JsonRpcTransport
 
     s = ctx.settings
     tokens = ctx.options.get("tokens")
@@ -37,6 +38,8 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         spec.rpc_urls,
         timeout=s.get("chains.request_timeout_ms") / 1000,
         retries=s.get("chains.retries"),
+        chain_check=ChainCheck(int(spec.chain_id.reference), spec.name, _chain_names(ctx)),
+        memory=_endpoints(ctx),
     )
     return EvmReader(
         spec,
@@ -47,6 +50,31 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         max_concurrency=s.get("chains.max_concurrency"),
         positions=positions,
     )
+
+
+def _endpoints(ctx: ReaderContext) -> EndpointMemory:
+    """The session's memory of EVM endpoints (chain served, pace, chunk size): it outlives one
+    refresh's readers because the reader context that holds it does."""
+    from app.chains.endpoints import EndpointMemory
+
+    found = ctx.session.get("evm.endpoints")
+    if not isinstance(found, EndpointMemory):
+        found = ctx.session["evm.endpoints"] = EndpointMemory()
+    return found
+
+
+def _chain_names(ctx: ReaderContext) -> dict[int, str]:
+    """Names of the known EVM chains by id, to name the chain a wrong RPC URL serves."""
+    found = ctx.session.get("evm.chain_names")
+    if not isinstance(found, dict):
+        from app.chains.registry import load_builtin
+        from app.domain.chains import ChainFamily
+
+        found = {
+            int(c.chain_id.reference): c.name for c in load_builtin() if c.family is ChainFamily.EVM
+        }
+        ctx.session["evm.chain_names"] = found
+    return found
 
 
 def _positions(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,33 @@ def test_the_chain_id_rides_in_the_first_request_only(any_world: World, proxy: F
     assert first.http_requests == 1 and second.http_requests == 1  # no extra round trip
     assert "eth_chainId" in proxy.methods[0]
     assert "eth_chainId" not in proxy.methods[1]  # checked once per URL per session
+
+
+def test_readers_of_one_session_share_what_they_learned(world: World, tmp_path: Path) -> None:
+    """Through the factory, as a refresh builds them: the wrong URL is named with the chain
+    registry's names and skipped by every later reader of the same reader context."""
+    from app.chains.factory import ReaderContext, create_reader
+    from app.config import Settings
+
+    linea, scroll = FaultProxy(world.node.url), FaultProxy(world.node.url)
+    linea.chain_id, scroll.chain_id = 59144, 534352
+    ctx = ReaderContext(Settings(tmp_path / "settings.toml"), None, None,  # type: ignore[arg-type]
+                        {"tokens": world.tokens, "positions": False})  # fmt: skip
+
+    async def read(spec: ChainSpec) -> ChainReadResult:
+        reader = create_reader(spec, ctx)
+        try:
+            return await reader.read_balances(WALLETS)
+        finally:
+            await reader.aclose()
+
+    try:
+        alone = asyncio.run(read(_scroll(world.node, linea.url)))
+        assert alone.error == "This RPC URL serves chain 59144 (Linea), not Scroll (534352)."
+        for _ in range(2):  # two refreshes: the wrong URL is asked once in the session
+            _exact(world, asyncio.run(read(_scroll(world.node, linea.url, scroll.url))))
+        assert linea.requests == 1
+        assert [m for ms in scroll.methods for m in ms].count("eth_chainId") == 1
+    finally:
+        linea.stop()
+        scroll.stop()
