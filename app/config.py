@@ -217,7 +217,7 @@ def validate_url(key: str) -> Validator:
 
     def check(value: Any) -> None:
         try:
-            check_url(value, f"URL for {key}")
+            check_url(value, f"URL for {key}", keyed=False)
         except ChainfolioError as exc:
             raise SettingsError(str(exc)) from None
         if split_url_secrets(value)[1]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.errors import ChainfolioError
+from app.domain.secret_text import refuse_secret
 from app.logging_setup import redact, register_secret
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def secret_status(backend: Any | None = None) -> SecretStatus:
 
 
 def check_name(name: str) -> str:
+    refuse_secret(name, "key name")
     if not NAME_PATTERN.match(name):
         raise InvalidSecretName(
             f"'{name[:60]}' is not a valid key name: use letters, digits and . _ : - "
@@ -208,8 +210,12 @@ class KeyringSecretStore:
         return value
 
     def set(self, name: str, value: str) -> None:
+        """Store ``value`` under ``name``. A wallet secret pasted as the value is refused: an
+        API key is never a seed phrase. The secret part of an RPC URL (``rpc.*``) may be 64 hex
+        digits, which some providers' keys are."""
         check_name(name)
         register_secret(value)
+        refuse_secret(value, "key value", allow_hex_key=name.startswith("rpc."))
         if not value or len(value) > MAX_VALUE_LENGTH or "\n" in value or "\0" in value:
             raise SecretStoreError(
                 f"The value for '{name}' is empty, too long or spans several lines; "

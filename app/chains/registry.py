@@ -113,21 +113,14 @@ class ChainRegistry:
         self._user = self._read_user()
 
     def _read_user(self) -> dict[str, Any]:
-        if not self._user_file.exists():
-            return {"network": [], "override": {}}
-        with self._user_file.open("rb") as fh:
-            data = tomllib.load(fh)
-        data.setdefault("network", [])
-        data.setdefault("override", {})
-        return data
+        from app.chains.user_networks import read_user_networks
+
+        return read_user_networks(self._user_file)
 
     def _save(self) -> None:
-        import tomli_w
+        from app.chains.user_networks import write_user_networks
 
-        self._user_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._user_file.with_suffix(".tmp")
-        tmp.write_bytes(tomli_w.dumps(self._user).encode())
-        tmp.replace(self._user_file)
+        write_user_networks(self._user_file, self._user)
 
     def _resolve_urls(self, chain: str, urls: list[str]) -> tuple[str, ...]:
         out: list[str] = []
@@ -176,6 +169,20 @@ class ChainRegistry:
         self, chain_id: int, name: str, symbol: str, rpc_urls: list[str], **extra: Any
     ) -> ChainSpec:
         """Add a custom EVM network; every field is checked before anything is written."""
+        table = self.check_new(chain_id, name, symbol, rpc_urls, **extra)
+        self._user["network"].append(table)
+        try:
+            self.set_rpc(str(table["id"]), rpc_urls)
+        except BaseException:
+            self._user["network"].remove(table)
+            raise
+        return self.get(str(table["id"]))
+
+    def check_new(
+        self, chain_id: int, name: str, symbol: str, rpc_urls: list[str], **extra: Any
+    ) -> dict[str, Any]:
+        """Check a custom network's fields without writing anything (before its URLs are asked
+        for their chain id, so nothing refused is ever sent); return the table to store."""
         cid = str(ChainId.evm(chain_id))
         clean_name = person_text(name, "network name", MAX_NETWORK_NAME, required=True)
         clean_symbol = person_text(symbol, "symbol", MAX_SYMBOL, required=True)
@@ -184,7 +191,7 @@ class ChainRegistry:
         )
         explorer = str(extra.get("explorer_url") or "")
         if explorer:
-            check_url(explorer, "explorer URL")
+            check_url(explorer, "explorer URL", keyed=False)
             if split_url_secrets(explorer)[1]:
                 raise InvalidTextError(
                     "The explorer URL carries a key or a password, which an explorer link never "
@@ -198,20 +205,13 @@ class ChainRegistry:
         self._check_urls(rpc_urls)
         if any(str(s.chain_id) == cid for s in self.all()):
             raise NetworkError(f"A network with chain id {chain_id} already exists.")
-        table = {
+        return {
             "id": cid, "name": clean_name, "family": "evm", "native_symbol": clean_symbol,
             "native_name": native_name,
             "native_decimals": int(extra.get("native_decimals", 18)),
             "native_slip44": 60, "rpc_urls": [], "multicall3": multicall3,
             "explorer_url": explorer,
         }  # fmt: skip
-        self._user["network"].append(table)
-        try:
-            self.set_rpc(cid, rpc_urls)
-        except BaseException:
-            self._user["network"].remove(table)
-            raise
-        return self.get(cid)
 
     @staticmethod
     def _check_urls(urls: list[str]) -> None:

@@ -58,8 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse_spread_secret(argv: Sequence[str]) -> None:
+    """A seed phrase typed without quotes is spread over many arguments, and argparse would
+    print the extra ones back: refuse it before parsing (one argument is its field's job)."""
+    from app.domain.secret_text import SEED_PHRASE, secret_kind
+
+    if secret_kind(" ".join(argv)) == SEED_PHRASE and not any(secret_kind(a) for a in argv):
+        print(
+            "chainfolio: error: The command line looks like it holds a seed phrase. Chainfolio "
+            "never needs it: nothing was saved. Anyone who has it controls the funds: keep it "
+            "offline.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     parser = build_parser()
+    _refuse_spread_secret(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     out = stdout or sys.stdout
     if args.self_test:
@@ -80,7 +96,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except BrokenPipeError:
         return _quiet_broken_pipe(out)
     except ChainfolioError as exc:
-        print(f"chainfolio: error: {exc}", file=sys.stderr)
+        from app.domain.secret_text import redact_secrets  # a net under every field's own check
+
+        print(f"chainfolio: error: {redact_secrets(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:
         sentence = os_error_sentence(exc)

@@ -56,7 +56,7 @@ def _read_value(name: str) -> str:
 def _set(args: argparse.Namespace, env: CliEnv) -> int:
     from app.secrets import check_name
 
-    check_name(args.name)
+    check_name(args.name)  # refuses a wallet secret given as the name, without echoing it
     store = _store(env)
     store.require()  # say what is missing before asking for the value
     value = _read_value(args.name)

@@ -6,10 +6,15 @@ import argparse
 from typing import TYPE_CHECKING
 
 from app.cli.env import CliEnv
+from app.domain.errors import ChainfolioError
 
 if TYPE_CHECKING:
     from app.chains.registry import ChainRegistry
     from app.domain.ports import SecretStore
+
+
+class NetworkCheckError(ChainfolioError):
+    """A URL given for a new network did not answer that network's chain id."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +32,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("urls", nargs="+", metavar="URL")
     add.add_argument("--multicall3", default="", help="Multicall3 address, if deployed")
     add.add_argument("--explorer", default="", help="block explorer URL")
+    add.add_argument(
+        "--no-check",
+        action="store_true",
+        help="add without asking each URL for its chain id (e.g. while offline)",
+    )
     add.set_defaults(func=_add)
 
     rm = ns.add_parser("remove", help="remove a custom network")
@@ -59,7 +69,7 @@ def _secret_store() -> SecretStore:
 
 
 def _list(args: argparse.Namespace, env: CliEnv) -> int:
-    from app.chains.registry import SECRET_MARK
+    from app.domain.secret_text import redact_url
 
     registry, _ = open_registry(env)
     specs = registry.all()
@@ -68,33 +78,63 @@ def _list(args: argparse.Namespace, env: CliEnv) -> int:
             {
                 "chain": str(s.chain_id), "name": s.name, "family": s.family.value,
                 "enabled": s.enabled, "custom": s.custom, "native": s.native_symbol,
-                "multicall3": s.multicall3, "rpc_urls": [_redact(u) for u in s.rpc_urls],
+                "multicall3": s.multicall3, "rpc_urls": [redact_url(u) for u in s.rpc_urls],
             }
             for s in specs
         ])  # fmt: skip
         return 0
-    del SECRET_MARK
     for s in specs:
         flag = "on " if s.enabled else "off"
         env.print(f"[{flag}] {s.chain_id!s:<50} {s.name}{' (custom)' if s.custom else ''}")
     return 0
 
 
-def _redact(url: str) -> str:
-    from app.chains.registry import split_secret
-
-    template, secret = split_secret(url)
-    return template.replace("{secret}", "***") if secret else url
-
-
 def _add(args: argparse.Namespace, env: CliEnv) -> int:
     registry, _ = open_registry(env)
-    spec = registry.add(
-        args.chain_id, args.name, args.symbol, args.urls,
-        multicall3=args.multicall3, explorer_url=args.explorer,
-    )  # fmt: skip
+    fields = {"multicall3": args.multicall3, "explorer_url": args.explorer}
+    registry.check_new(args.chain_id, args.name, args.symbol, args.urls, **fields)
+    if not args.no_check:
+        for url, found in zip(args.urls, _check_chain_ids(args.urls, args.chain_id), strict=True):
+            env.print(f"{_shown(url)}: chain id {found}")
+    spec = registry.add(args.chain_id, args.name, args.symbol, args.urls, **fields)
     env.print(f"Added network {spec.name} ({spec.chain_id})")
     return 0
+
+
+def _shown(url: str) -> str:
+    from app.domain.secret_text import redact_url
+
+    return redact_url(url)
+
+
+def _check_chain_ids(urls: list[str], expected: int) -> list[int]:
+    """Ask every URL for its chain id, as the Settings dialog does before it adds a network:
+    one that answers another id, or cannot be reached, refuses the network with the reason."""
+    import asyncio
+
+    from app.chains.probe import ProbeResult, probe_chain_id
+    from app.domain.errors import ChainfolioError
+
+    async def ask() -> list[ProbeResult | BaseException]:
+        return await asyncio.gather(*(probe_chain_id(u) for u in urls), return_exceptions=True)
+
+    found: list[int] = []
+    for url, result in zip(urls, asyncio.run(ask()), strict=True):
+        if isinstance(result, ChainfolioError):
+            raise NetworkCheckError(
+                f"{_shown(url)} could not be checked: {result} The network was not added; to "
+                "add it without the check (for example while offline), run the command again "
+                "with --no-check."
+            )
+        if isinstance(result, BaseException):
+            raise result
+        if result.chain_id != expected:
+            raise NetworkCheckError(
+                f"{_shown(url)} answers chain id {result.chain_id}, not {expected}: it belongs "
+                "to another network, so the network was not added."
+            )
+        found.append(result.chain_id)
+    return found
 
 
 def _remove(args: argparse.Namespace, env: CliEnv) -> int:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from app.cli.env import CliEnv
 from app.domain.errors import ChainfolioError
 from app.domain.ids import AssetId, ChainId
+from app.domain.secret_text import refuse_secret
+from app.domain.text import clean_text
 from app.domain.valuation import PricedAsset, check_price, decimal_text, optional_text
 
 if TYPE_CHECKING:
@@ -37,18 +39,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_run)
 
 
+def _shown(text: str) -> str:
+    return repr(clean_text(text, 80))
+
+
 def _parse_asset(text: str) -> PricedAsset:
+    refuse_secret(text, "asset")
     if text.startswith("coingecko:"):
         coin = text.split(":", 1)[1]
         if not coin:
-            raise PriceInputError(f"{text!r}: write coingecko:<coin id>, e.g. coingecko:bitcoin")
+            raise PriceInputError(
+                f"{_shown(text)}: write coingecko:<coin id>, e.g. coingecko:bitcoin"
+            )
         # A synthetic CAIP-19 id in CoinGecko's own namespace, used only for this lookup.
         return PricedAsset(AssetId(ChainId("coingecko", "coins"), "coin", coin), text)
     try:
         return PricedAsset(AssetId.parse(text))
     except ValueError:
         raise PriceInputError(
-            f"{text!r} is not an asset id; use e.g. eip155:1/slip44:60 or coingecko:bitcoin"
+            f"{_shown(text)} is not an asset id; use e.g. eip155:1/slip44:60 or coingecko:bitcoin"
         ) from None
 
 
@@ -62,8 +71,20 @@ def _secrets() -> SecretStore | None:
         return None
 
 
+def _currency(code: str) -> str:
+    from app.config import SUPPORTED_CURRENCIES
+
+    refuse_secret(code, "currency")
+    if code.upper() not in SUPPORTED_CURRENCIES:
+        raise PriceInputError(
+            f"{_shown(code)} is not a supported currency; use one of "
+            f"{', '.join(SUPPORTED_CURRENCIES)}."
+        )
+    return code.upper()
+
+
 def _run(args: argparse.Namespace, env: CliEnv) -> int:
-    currency = (args.currency or env.settings.get("currency")).upper()
+    currency = _currency(args.currency or env.settings.get("currency"))
     if args.assets[0] == "override":
         return _override(args.assets[1:], args.remove, currency, env)
     assets = [_parse_asset(a) for a in args.assets]
@@ -127,6 +148,7 @@ def _override(rest: list[str], remove: bool, currency: str, env: CliEnv) -> int:
     if len(rest) != 2:
         raise PriceInputError("usage: chainfolio prices override ASSET PRICE [--currency CODE]")
     asset = _parse_asset(rest[0])
+    refuse_secret(rest[1], "price")
     price, why = check_price(rest[1].strip())
     if price is None:
         raise PriceInputError(

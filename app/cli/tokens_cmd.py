@@ -34,8 +34,10 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
     from app.chains.http import JsonRpcTransport
     from app.cli.networks_cmd import open_registry
     from app.domain.chains import ChainFamily
+    from app.domain.secret_text import refuse_secret
     from app.storage.token_store import TokenStore
 
+    refuse_secret(args.address, "token address")
     registry, _ = open_registry(env)
     spec = registry.get(args.chain)
     transport = JsonRpcTransport(
@@ -95,8 +97,10 @@ def _remove(args: argparse.Namespace, env: CliEnv) -> int:
     from app.cli.networks_cmd import open_registry
     from app.domain.chains import ChainFamily
     from app.domain.errors import ChainfolioError
+    from app.domain.secret_text import refuse_secret
     from app.storage.token_store import TokenStore
 
+    refuse_secret(args.address, "token address")
     spec = open_registry(env)[0].get(args.chain)
     if spec.family is ChainFamily.SOLANA:
         from app.chains.solana.lookup import spl_asset_id

@@ -211,6 +211,8 @@ def split_url_secrets(url: str) -> tuple[str, list[str]]:
         parts = urlsplit(url)
     except ValueError:
         return url, []
+    if not parts.scheme or not parts.netloc:
+        return url, []  # not a URL: nothing in it is a provider key
     secrets: list[str] = []
     netloc = parts.netloc
     if "@" in netloc:

@@ -90,13 +90,18 @@ def check_url(
     *,
     schemes: tuple[str, ...] = ("http", "https"),
     max_length: int = MAX_URL,
+    keyed: bool = True,
 ) -> str:
     """A URL exactly as typed, checked strictly: scheme, host, no spaces or control characters.
 
     Nothing is trimmed or repaired. The message names ``field`` but never repeats the URL: it
-    may hold a provider key.
+    may hold a provider key. ``keyed``: the URL may carry a provider key (an RPC URL, whose key
+    goes to the keyring), so 64 hex digits in a key's place are a key, not a private key.
     """
-    refuse_url_secret(text, field)
+    if keyed:
+        refuse_url_secret(text, field)
+    else:
+        refuse_secret(text, field)
     if len(text) > max_length:
         raise _bad_url(field, f"it is longer than {max_length} characters.")
     if any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in text):

@@ -30,10 +30,10 @@ from tests.unit.test_wallet_service import ADDR, FakeRepo
 
 # BIP39 test vectors (trezor/python-mnemonic vectors.json) and the classic key examples.
 SEED_12 = "legal winner thank year wave sausage worth useful legal winner thank yellow"
-SEED_15 = "letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor accident"  # noqa: E501
-SEED_18 = "gravity machine north sort system female filter attitude volume fold club stay feature office ecology stable narrow fog"  # noqa: E501
+SEED_15 = "letter advice cage absurd amount doctor acoustic avoid letter advice cage absurd amount doctor accident"
+SEED_18 = "gravity machine north sort system female filter attitude volume fold club stay feature office ecology stable narrow fog"
 SEED_21 = " ".join(["zoo"] * 20 + ["when"])
-SEED_24 = "void come effort suffer camp survey warrior heavy shoot primary clutch crush open amazing screen patrol group space point ten exist slush involve unfold"  # noqa: E501
+SEED_24 = "void come effort suffer camp survey warrior heavy shoot primary clutch crush open amazing screen patrol group space point ten exist slush involve unfold"
 HEX_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 SOL_KEY = base58.b58encode(bytes(range(1, 65))).decode()
 SOL_ARRAY = json.dumps(list(range(100, 164)))
@@ -118,7 +118,11 @@ KEY = "k3yXYZ"  # short on purpose: the /v2/<key> form must not depend on length
         (f"https://eth.example/v2/{KEY}", "https://eth.example/v2/{secret}", [KEY]),
         (f"https://eth.example/v3/{KEY}/", "https://eth.example/v3/{secret}/", [KEY]),
         ("https://eth.example/v2/" + "a" * 40, "https://eth.example/v2/{secret}", ["a" * 40]),
-        ("https://u:p%40ss@node.example:8545/", "https://{secret}@node.example:8545/", ["u:p%40ss"]),
+        (
+            "https://u:p%40ss@node.example:8545/",
+            "https://{secret}@node.example:8545/",
+            ["u:p%40ss"],
+        ),
         (
             f"https://u:pw@h.example/v2/{KEY}?token=t0k",
             "https://{secret}@h.example/v2/{secret:1}?token={secret:2}",
@@ -196,7 +200,9 @@ def test_seed_phrase_inside_a_url_is_refused() -> None:
 
 
 @pytest.mark.parametrize("field", ["label", "group"])
-@pytest.mark.parametrize("secret", [SEED_12, HEX_KEY, SOL_ARRAY, XPRV], ids=["seed", "hex", "sol", "xprv"])
+@pytest.mark.parametrize(
+    "secret", [SEED_12, HEX_KEY, SOL_ARRAY, XPRV], ids=["seed", "hex", "sol", "xprv"]
+)
 def test_wallet_label_and_group_refuse_secrets(field: str, secret: str) -> None:
     repo = FakeRepo()
     svc = WalletService(repo)
