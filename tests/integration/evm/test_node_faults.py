@@ -4,6 +4,7 @@ that answers error objects, non-hex results, broken batches and another chain's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.chains.endpoints import EndpointMemory
+from app.chains.evm import chunking
 from app.chains.evm.reader import EvmReader
 from app.chains.evm.tokens import erc20_asset_id
 from app.chains.http import ChainCheck, JsonRpcTransport
@@ -267,3 +269,51 @@ def test_readers_of_one_session_share_what_they_learned(world: World, tmp_path: 
     finally:
         linea.stop()
         scroll.stop()
+
+
+def test_a_read_cut_short_keeps_the_wallets_it_finished(any_world: World) -> None:
+    """The node holds every request after the first: W1's calls were answered, W2's never are.
+    Cancelled (as the chain's time limit does), the reader reports W1 exactly and W2 as unread."""
+    proxy = FaultProxy(any_world.node.url)
+    proxy.hold_after = 1
+    spec = _spec(any_world.node, (proxy.url,))
+    # One chunk per wallet: by gas (multicall: 10k + 2 x 15k) or by bytes (batch: 3 entries).
+    budget = chunking.ENVELOPE_BYTES + 3 * (chunking.BATCH_ENTRY_OVERHEAD + 2 * 36 + 42)
+    if spec.multicall3:
+        budget = 1_000_000
+    reader = EvmReader(
+        spec, JsonRpcTransport(spec.rpc_urls, retries=0), any_world.tokens,
+        gas_cap=40_000, max_request_bytes=budget, max_concurrency=1,
+    )  # fmt: skip
+
+    async def go() -> ChainReadResult | None:
+        task = asyncio.create_task(reader.read_balances(WALLETS))
+        while proxy.requests < 2 and not task.done():  # the second request is being held
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        try:
+            return reader.partial_result()
+        finally:
+            proxy.release()
+            await reader.aclose()
+
+    try:
+        partial = asyncio.run(go())
+    finally:
+        proxy.stop()
+    assert partial is not None and partial.state is SourceState.OK and partial.partial
+    assert [a.address for a in partial.unread] == [W2]
+    got = {(b.wallet.address, b.asset.symbol): b.raw for b in partial.balances}
+    assert got == {(W1, "ETH"): 3 * 10**18, (W1, "TKN"): 1234 * 10**18}
+    assert [(f.wallet.address, f.asset) for f in partial.failures] == [
+        (W1, any_world.tokens[1].asset_id)
+    ]
+
+
+def test_nothing_is_partial_before_a_wallet_is_finished(world: World) -> None:
+    spec = _spec(world.node, (world.node.url,))
+    reader = EvmReader(spec, JsonRpcTransport(spec.rpc_urls), world.tokens)
+    assert reader.partial_result() is None
+    asyncio.run(reader.aclose())
