@@ -22,6 +22,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -58,6 +59,7 @@ class AppContext:
     secrets: KeyringSecretStore
     _closed: bool = field(default=False, repr=False)
     _registry: ChainRegistry | None = field(default=None, repr=False)
+    _registry_stamp: tuple[int, int] | None = field(default=None, repr=False)
     _prices: PriceStack | None = field(default=None, repr=False)
     _retired: list[PriceStack] = field(default_factory=list, repr=False)
     _chain_names: dict[str, str] = field(default_factory=dict, repr=False)
@@ -77,14 +79,16 @@ class AppContext:
     # --- stores and registries -----------------------------------------------------------
     @property
     def networks(self) -> ChainRegistry:
-        """The chain registry as the files say now (rebuilt after a settings change)."""
+        """The chain registry as the file says now: rebuilt after a settings change, and when
+        the file changed on disk (``chainfolio networks …`` while the window runs)."""
+        path = self.paths.config_dir / "networks.toml"
+        stamp = _stamp(path)
         with self._lock:
-            if self._registry is None:
+            if self._registry is None or stamp != self._registry_stamp:
                 from app.chains.registry import ChainRegistry
 
-                self._registry = ChainRegistry(
-                    self.paths.config_dir / "networks.toml", self.secrets
-                )
+                self._registry = ChainRegistry(path, self.secrets)
+                self._registry_stamp = _stamp(path)
             return self._registry
 
     @property
@@ -168,6 +172,14 @@ class AppContext:
             return
         self._closed = True
         self.engine.dispose()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def load_settings(paths: Paths) -> Settings:

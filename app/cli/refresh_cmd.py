@@ -27,6 +27,7 @@ from app.cli.env import CliEnv
 from app.domain.balances import ChainReadResult
 from app.domain.chains import ChainSpec
 from app.domain.outcome import RefreshStatus
+from app.domain.valuation import decimal_text, optional_text
 
 if TYPE_CHECKING:
     from app.domain.balances import Balance
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from app.services.refresh import RefreshResult
 
 
-def money_text(value: Decimal) -> str:
-    """Exact, never in E-notation."""
-    return format(value, "f")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -194,23 +192,23 @@ def refresh_json(
             held = values.get((entry["wallet"], entry["asset"], entry.get("position", "")))
             quote = quotes.get((entry["wallet"], entry["asset"]))
             price = None if held is None else held.price
-            entry["price"] = None if price is None else str(price)
-            entry["value"] = None if held is None or held.value is None else money_text(held.value)
+            entry["price"] = optional_text(price)
+            entry["value"] = None if held is None or held.value is None else decimal_text(held.value)
             entry["price_source"] = getattr(quote, "source", None)
             entry["price_age_seconds"] = getattr(quote, "age_seconds", None)
             entry["price_stale"] = bool(getattr(quote, "stale", False))
     document.update(
         {
             "currency": result.currency,
-            "total": "0" if snapshot is None else money_text(snapshot.total),
+            "total": "0" if snapshot is None else decimal_text(snapshot.total),
             "price_errors": result.price_errors,
             "snapshot": None
             if snapshot is None or not result.stored
             else {
                 "id": snapshot.id,
                 "taken_at": snapshot.taken_at,
-                "total": money_text(snapshot.total),
-                "stale_total": money_text(snapshot.stale_total),
+                "total": decimal_text(snapshot.total),
+                "stale_total": decimal_text(snapshot.stale_total),
                 "sources": [
                     {
                         "chain": s.source,

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
@@ -130,6 +130,7 @@ class ChainfolioApp:
         self._quitting = False
         self._finished = asyncio.Event()
         self._warmed: asyncio.Future[None] | None = None
+        self._latest: asyncio.Future[Any] | None = None
         self._tray_snapshot: Snapshot | None = None
 
     def show_window(self) -> None:
@@ -170,6 +171,14 @@ class ChainfolioApp:
             return False
         self.window.attach(self.context)
         self._attach_portfolio()
+        # The last snapshot is read off the window's thread (thousands of holdings take a
+        # while) and shown before any network.
+        self._latest = self.tasks.run(
+            asyncio.to_thread(self.context.snapshots.latest),
+            on_success=self._show_latest,
+            on_failure=lambda exc: log.error("cannot read the last snapshot: %s", exc),
+            key="latest",
+        )
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
         return True
@@ -224,22 +233,16 @@ class ChainfolioApp:
         if not self.open_data() or self.scheduler is None or self.context is None:
             return
 
-        # The last snapshot is read off the window's thread (thousands of holdings take a
-        # while); the scheduler starts once it is shown, so the first refresh never races it.
-        def shown(latest: Snapshot | None) -> None:
-            self._show_latest(latest)
+        latest = self._latest
+
+        async def after_latest() -> None:
+            # The scheduler starts once the last snapshot is shown, so the first refresh
+            # never races it.
+            if latest is not None:
+                await asyncio.gather(latest, return_exceptions=True)
             self._start_background()
 
-        def unreadable(exc: BaseException) -> None:
-            log.error("cannot read the last snapshot: %s", exc)
-            self._start_background()
-
-        self.tasks.run(
-            asyncio.to_thread(self.context.snapshots.latest),
-            on_success=shown,
-            on_failure=unreadable,
-            key="latest",
-        )
+        self.tasks.run(after_latest(), key="start")
 
     def _start_background(self) -> None:
         assert self.scheduler is not None

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.domain.snapshot import Snapshot
+    from app.services.refresh import RefreshResult
+
 
 class MemorySecrets:
     """In-memory :class:`app.domain.ports.SecretStore` (the keyring adapter has its own tests)."""
@@ -20,3 +26,14 @@ class MemorySecrets:
 
     def names(self) -> list[str]:
         return sorted(self.values)
+
+
+def stored(snapshot: Snapshot) -> RefreshResult:
+    """What a successful refresh that stored ``snapshot`` returns (for fake refreshers)."""
+    from app.domain.outcome import RefreshStatus
+    from app.services.refresh import RefreshResult
+
+    return RefreshResult(
+        RefreshStatus.OK, "Refreshed.", snapshot.taken_at, snapshot.currency,
+        snapshot=snapshot, stored=True,
+    )  # fmt: skip

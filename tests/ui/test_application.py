@@ -79,11 +79,11 @@ def test_start_warms_up_heavy_imports_in_a_thread_joined_at_shutdown(
     paths = Paths.resolve(data_dir)
     paths.ensure()
     app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
-    app.start()
-    assert app._warm_up is not None and app._warm_up.name == "warm-up"
+    app.start()  # the last snapshot is read first, then the warm-up starts
+    qtbot.waitUntil(lambda: app._warmed is not None, timeout=10000)
     task = asyncio.ensure_future(app.shutdown())
     qtbot.waitUntil(task.done, timeout=20000)
-    assert not app._warm_up.is_alive()
+    assert app._warmed is not None and app._warmed.done()
     assert all(name in sys.modules for name in WARM_UP_MODULES)
     import gc
 

@@ -17,12 +17,13 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import AppContext
 from app.domain.snapshot import Snapshot
-from app.services.refresh import RefreshProgress
+from app.services.refresh import RefreshProgress, RefreshResult
 from app.ui.holdings_page import HoldingsPage
 from app.ui.main_window import MainWindow
 from app.ui.models.holdings_data import Column, Group, GroupBy, HoldingRow
 from app.ui.models.holdings_model import ROW_ROLE
 from app.ui.tasks import TaskRunner
+from tests.support.fakes import stored
 from tests.ui.holdings_sample import CHAIN_NAMES, DAY, WALLET_NAMES, T, baseline, latest
 
 
@@ -46,9 +47,9 @@ def test_summary_header(qtbot: QtBot) -> None:
     assert page.debt_label.text() == "of which debt −500.00 USD" and not page.debt_label.isHidden()
     assert "5 min ago" in page.updated_label.text()
     warning = page.summary.stale_warning
-    assert "Base could not be read in the last refresh (node timed out)" in warning
+    assert "Not read in the last refresh: Base: node timed out." in warning
     assert "2,000.00 USD of the total" in warning and "read 2 h ago" in warning
-    assert "OP Mainnet could not be read (HTTP 429 Too Many Requests)" in warning
+    assert "no earlier data exists: OP Mainnet: HTTP 429 Too Many Requests" in warning
 
     older = baseline(T - 40 * 3600)
     page.show_snapshot(latest(), CHAIN_NAMES, WALLET_NAMES, now=T, baseline=older)
@@ -249,7 +250,7 @@ class FakeRefresher:
     def subscribe(self, listener) -> None:  # type: ignore[no-untyped-def]
         self.listeners.append(listener)
 
-    async def refresh(self) -> Snapshot:
+    async def refresh(self) -> RefreshResult:
         self.calls += 1
         self.running = True
         for event in (
@@ -262,7 +263,7 @@ class FakeRefresher:
         for listener in self.listeners:
             listener(RefreshProgress("done", done=2, total=2))
         self.running = False
-        return latest()
+        return stored(latest())
 
 
 def test_refresh_now_updates_the_portfolio(
