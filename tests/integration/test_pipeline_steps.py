@@ -1,0 +1,100 @@
+"""After-refresh steps belong to the pipeline: a scheduler refresh with no window at all checks
+the alert rules and backfills price history. Real parts: the composition root, a real anvil
+node answering as chain 1, a local DefiLlama-format price server, the real database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.bootstrap import bootstrap
+from app.cli import main as cli
+from app.config import Paths, Settings
+from app.domain.alerts import AlertKind
+from app.domain.outcome import RefreshStatus
+from app.services.scheduler import RefreshScheduler
+from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
+from tests.support.fakes import MemorySecrets
+
+pytestmark = pytest.mark.integration
+WALLET = "0x8617E340B3D01FA5F11F306F4090FD50E238070D"
+
+
+@pytest.fixture
+def mainnet_anvil() -> Iterator[Anvil]:
+    if not ANVIL.exists():
+        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
+    node = Anvil(1)
+    yield node
+    node.stop()
+
+
+def run_cli(data_dir: Path, *argv: str) -> str:
+    out = io.StringIO()
+    assert cli(["--data-dir", str(data_dir), *argv], stdout=out) == 0, argv
+    return out.getvalue()
+
+
+def prepare(data_dir: Path, anvil: Anvil, prices_url: str) -> None:
+    run_cli(data_dir, "wallets", "add", WALLET)
+    for network in json.loads(run_cli(data_dir, "networks", "list", "--json")):
+        if network["enabled"] and network["chain"] != "eip155:1":
+            run_cli(data_dir, "networks", "disable", network["chain"])
+    run_cli(data_dir, "networks", "set-rpc", "eip155:1", anvil.url)
+    run_cli(data_dir, "config", "set", "prices.defillama.url", prices_url)
+    run_cli(data_dir, "config", "set", "prices.order", "defillama")
+
+
+def test_a_scheduler_refresh_checks_alerts_and_backfills_without_any_window(
+    tmp_path: Path, mainnet_anvil: Anvil
+) -> None:
+    data_dir = tmp_path / "data"
+    mainnet_anvil.set_native(WALLET, 2 * 10**18)
+    llama = FakeDefiLlama(prices={"coingecko:ethereum": 2000.0})
+    with serve_in_thread(llama) as prices_url:
+        prepare(data_dir, mainnet_anvil, prices_url)
+        paths = Paths.resolve(data_dir)
+        context = bootstrap(paths, Settings.load(paths.settings_file))
+        context.secrets = MemorySecrets()  # type: ignore[assignment]
+        fired: list[str] = []
+        context.alerts.subscribe(lambda alert: fired.append(alert.title))
+
+        async def scenario() -> None:
+            scheduler = RefreshScheduler(context.refresh.refresh, lambda: 15, lambda: True)
+            first = await scheduler.refresh_now()  # ETH is held from now on
+            assert first.ok and first.result is not None and first.result.alerts == []
+            context.alerts.add(
+                AlertKind.PRICE_ABOVE, "1500", asset="eip155:1/slip44:60", currency="USD"
+            )
+            outcome = await scheduler.refresh_now()
+            assert outcome.ok and outcome.result is not None, outcome.error
+            result = outcome.result
+            assert result.status is RefreshStatus.OK and result.stored
+            assert result.snapshot is not None and result.snapshot.total == Decimal(4000)
+            assert [a.kind for a in result.alerts] == [AlertKind.PRICE_ABOVE]
+            await context.refresh.drain(30)  # the backfill step runs in the background
+            await context.aclose()
+
+        asyncio.run(scenario())
+    assert len(fired) == 1 and "ETH" in fired[0]
+    assert any(entry.path.startswith("/chart/") for entry in llama.log), llama.log
+    again = bootstrap(paths, Settings.load(paths.settings_file))
+    try:
+        assert len(again.alerts.events()) == 1
+        with again.engine.connect() as con:
+            from sqlalchemy import text
+
+            days = con.execute(
+                text("SELECT count(*) FROM price_history WHERE asset_id = 'eip155:1/slip44:60'")
+            ).scalar()
+        assert days and days > 300  # a year of daily prices
+    finally:
+        again.close()
