@@ -125,8 +125,11 @@ class AppContext:
         """What every chain reader may use; lives as long as the app, so what readers learn
         about endpoints (verified chain ids, pacing) outlives one refresh."""
         from app.chains.factory import ReaderContext
+        from app.defi.registry import positions_for  # the EVM reader's DeFi sources
 
-        return ReaderContext(self.settings, self.engine, self.secrets)
+        return ReaderContext(
+            self.settings, self.engine, self.secrets, {"evm.positions": positions_for}
+        )
 
     def price_stack(self) -> PriceStack:
         with self._lock:

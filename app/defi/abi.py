@@ -17,8 +17,6 @@ from eth_abi.exceptions import DecodingError
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from app.chains.evm.metadata import decode_text
-
 MAX_UINT256 = 2**256 - 1
 
 
@@ -65,8 +63,19 @@ def decode_address(data: bytes) -> str | None:
 
 
 def decode_symbol(data: bytes) -> str:
-    """ERC-20 ``symbol()``/``name()``: ``string`` or MKR-style ``bytes32``; '' if neither."""
-    return decode_text(data) if data else ""
+    """ERC-20 ``symbol()``/``name()``: ``string`` or MKR-style ``bytes32``; '' if neither.
+
+    The same reading as the chain's token metadata (``app.chains.evm.metadata.decode_text``),
+    kept here so that the protocol modules never import the chain adapters."""
+    if not data:
+        return ""
+    if len(data) == 32:
+        return data.rstrip(b"\x00").decode("utf-8", "replace")
+    try:
+        (text,) = decode(["string"], data)
+    except Exception:
+        return ""
+    return str(text)
 
 
 def checksum(address: str) -> str:

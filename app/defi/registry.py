@@ -8,26 +8,38 @@ on those chains (so a custom network or a local fork can point Aave at its own p
 
 from __future__ import annotations
 
+import logging
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.chains.evm.tokens import erc20_asset_id
 from app.defi.aave_v3 import AaveMarket, AaveV3
 from app.defi.compound_v3 import CompoundV3
 from app.defi.eigenlayer import EigenLayer
 from app.defi.lido import Lido
 from app.defi.ports import PositionSource
 from app.defi.tokens import TokenBook, merge_known
+from app.domain.addresses import to_checksum_address
 from app.domain.balances import AssetInfo, AssetKind
 from app.domain.errors import ChainfolioError
-from app.domain.ids import ChainId
+from app.domain.ids import AssetId, ChainId
 from app.domain.text import clean_text
 
+log = logging.getLogger(__name__)
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 PROTOCOLS = ("aave_v3", "compound_v3", "lido", "eigenlayer")
 USER_FILE = "defi.toml"
+
+
+def erc20_asset_id(chain: ChainId, address: str) -> AssetId:
+    """The CAIP-19 id of a token, as ``app.chains.evm.tokens`` names it (EIP-55 address).
+    Raises ValueError for anything but a 20-byte hex address."""
+    if not _HEX_ADDRESS.fullmatch(address):
+        raise ValueError(f"{address!r} is not a contract address")
+    return AssetId(chain, "erc20", to_checksum_address(address))
 
 
 class DefiConfigError(ChainfolioError):
@@ -136,3 +148,17 @@ def build_sources(
     except (KeyError, ValueError, TypeError) as exc:
         raise DefiConfigError(f"A DeFi entry for {chain} is incomplete: missing {exc}") from exc
     return sources
+
+
+def positions_for(
+    chain: ChainId, tokens: Sequence[AssetInfo], native: AssetInfo, config_dir: Path
+) -> list[PositionSource]:
+    """The DeFi sources of a chain: ``resources/defi.toml`` overlaid with the person's own
+    ``defi.toml`` in ``config_dir`` (tests point it at contracts on a local node). The
+    composition root hands this to the EVM reader factory; a broken override never costs the
+    balances, only its own entries."""
+    try:
+        return build_sources(chain, load_config(config_dir / USER_FILE), tokens, native)
+    except DefiConfigError as exc:
+        log.warning("%s; using the shipped DeFi addresses only", exc)
+        return build_sources(chain, load_config(None), tokens, native)

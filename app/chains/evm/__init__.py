@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from app.chains.endpoints import EndpointMemory
     from app.chains.factory import ReaderContext
-    from app.defi.ports import PositionSource
     from app.domain.balances import AssetInfo
     from app.domain.chains import ChainSpec
     from app.domain.ports import ChainReader
+    from app.domain.position_reads import PositionSource
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,14 @@ def _chain_names(ctx: ReaderContext) -> dict[int, str]:
 def _positions(
     spec: ChainSpec, ctx: ReaderContext, tokens: list[AssetInfo]
 ) -> list[PositionSource]:
-    """DeFi sources of the chain: ``resources/defi.toml`` overlaid with the person's own
-    ``defi.toml`` beside settings.toml (tests point it at contracts on a local node)."""
+    """DeFi sources of the chain, from the builder the composition root put in
+    ``ctx.options["evm.positions"]`` (``app.defi.registry.positions_for``): the chain adapters
+    never import the protocol modules. No builder, or ``options["positions"] = False``: none."""
     from app.chains.evm.reader import EvmReader
-    from app.defi.registry import USER_FILE, DefiConfigError, build_sources, load_config
 
-    if ctx.options.get("positions") is False:
+    build = ctx.options.get("evm.positions")
+    if ctx.options.get("positions") is False or not callable(build):
         return []
     native = EvmReader.native_info_of(spec)
-    user_file = ctx.settings.path.parent / USER_FILE
-    try:
-        return build_sources(spec.chain_id, load_config(user_file), tokens, native)
-    except DefiConfigError as exc:  # a broken override must not cost the balances
-        log.warning("%s; using the shipped DeFi addresses only", exc)
-        return build_sources(spec.chain_id, load_config(None), tokens, native)
+    sources: list[PositionSource] = build(spec.chain_id, tokens, native, ctx.settings.path.parent)
+    return sources

@@ -9,7 +9,8 @@ JSON-RPC batch arrays, chunked by bytes. One bad token is one CallFailure; a bad
 one: its error objects, non-hex results and broken batches are retried and then fail the whole
 chain (see ``replies``), so the refresh carries the chain's last holdings over as stale.
 
-DeFi position sources (``app.defi``) add their calls to the same first pass, so positions whose
+DeFi position sources (``app.domain.position_reads``; the protocols in ``app.defi`` are handed
+in by the composition root) add their calls to the same first pass, so positions whose
 calls are known up front cost no extra round trip; calls that depend on those answers go out
 together in one more round. Receipt tokens a position accounts for (aTokens, Comet, stETH) are
 never also reported as plain balances.
@@ -24,8 +25,6 @@ from typing import Any
 
 from app.chains.evm import calls, chunking, replies
 from app.chains.http import JsonRpcTransport, RpcTransportError
-from app.defi.ports import Call, PositionSource
-from app.defi.session import PositionPass
 from app.domain.addresses import AddressFamily
 from app.domain.balances import (
     AssetInfo,
@@ -38,6 +37,7 @@ from app.domain.balances import (
 from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId
 from app.domain.model import Wallet
+from app.domain.position_reads import Call, PositionPass, PositionSource
 
 Reply = tuple[bool, bytes]
 
