@@ -13,11 +13,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("wallets", help="add, list, label and remove watch-only wallets")
     ws = p.add_subparsers(dest="wallets_command", metavar="ACTION", required=True)
 
-    add = ws.add_parser("add", help="watch an address (EVM 0x…, Solana base58 or name.eth)")
-    add.add_argument("address")
-    add.add_argument("--label", default="", help="a name for this wallet")
+    add = ws.add_parser(
+        "add",
+        help="watch one or more addresses (EVM 0x…, Solana base58 or name.eth); several are "
+        "added together or not at all",
+    )
+    add.add_argument("address", nargs="+")
+    add.add_argument("--label", default="", help="a name for this wallet (each, if several)")
     add.add_argument("--group", default="", help="a group, e.g. 'cold storage'")
     add.set_defaults(func=_add)
+
+    imp = ws.add_parser(
+        "import",
+        help="add many addresses from a file (- reads standard input): one per line, or CSV "
+        "address,label[,group]; all are added in one go, or none",
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.set_defaults(func=_import)
 
     ls = ws.add_parser("list", help="list watched wallets")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
@@ -51,11 +63,39 @@ def wallet_json(wallet: Wallet) -> dict[str, object]:
 
 
 def _add(args: argparse.Namespace, env: CliEnv) -> int:
-    wallet = asyncio.run(env.context.wallets.add(args.address, args.label, args.group))
+    if len(args.address) == 1:
+        wallet = asyncio.run(env.context.wallets.add(args.address[0], args.label, args.group))
+        _print_added(env, wallet)
+        return 0
+    from app.services.wallets import WalletEntry
+
+    count = len(args.address)
+    entries = [
+        WalletEntry(f"address {i} of {count}", text, args.label, args.group)
+        for i, text in enumerate(args.address, start=1)
+    ]
+    result = asyncio.run(env.context.wallets.add_many(entries))
+    for wallet in result.added:
+        _print_added(env, wallet)
+    if result.skipped:
+        env.print(f"{result.skipped} already watched (or repeated), skipped.")
+    return 0
+
+
+def _print_added(env: CliEnv, wallet: Wallet) -> None:
     env.print(
         f"Added {wallet.family.value} wallet {wallet.address}"
         + (f" ({wallet.label})" if wallet.label else "")
     )
+
+
+def _import(args: argparse.Namespace, env: CliEnv) -> int:
+    from app.cli.wallet_list import read_wallet_list
+
+    entries = read_wallet_list(args.file)
+    result = asyncio.run(env.context.wallets.add_many(entries))
+    skipped = f" ({result.skipped} already watched or repeated, skipped)" if result.skipped else ""
+    env.print(f"Added {len(result.added)} wallets{skipped}.")
     return 0
 
 

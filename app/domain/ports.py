@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -17,6 +18,10 @@ class WalletRepository(Protocol):
     def get_by_address(self, address: str) -> Wallet | None: ...
 
     def add(self, wallet: Wallet) -> Wallet: ...
+
+    def add_many(self, batch: Sequence[Wallet]) -> builtins.list[Wallet]:
+        """All in one transaction, or none (DuplicateWalletError)."""
+        ...
 
     def update(self, wallet: Wallet) -> Wallet: ...
 

@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app.domain.addresses import AddressFamily, ParsedAddress, is_ens_name, parse_address
-from app.domain.errors import DuplicateWalletError, InvalidAddressError, WalletNotFoundError
+from app.domain.errors import (
+    ChainfolioError,
+    DuplicateWalletError,
+    InvalidAddressError,
+    WalletNotFoundError,
+)
 from app.domain.model import MAX_GROUP_LENGTH, MAX_LABEL_LENGTH, Wallet
 from app.domain.ports import NameResolver, WalletRepository
 from app.domain.secret_text import refuse_secret
 from app.domain.text import MAX_CHAIN_REFERENCE, clean_text, person_text
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletEntry:
+    """One address of a list to add; ``where`` names it for the person ("line 7")."""
+
+    where: str
+    text: str
+    label: str = ""
+    group: str = ""
+    problem: str | None = None  # found while reading the list (e.g. too many columns)
+
+
+@dataclass(frozen=True, slots=True)
+class AddedWallets:
+    added: list[Wallet]
+    skipped: int  # already watched, or repeated in the list
+
+
+SHOWN_PROBLEMS = 5
 
 
 class WalletService:
@@ -66,6 +93,58 @@ class WalletService:
         saved = self._repo.add(wallet)
         log.info("added %s wallet id=%s", saved.family.value, saved.id)
         return saved
+
+    async def add_many(self, entries: Sequence[WalletEntry]) -> AddedWallets:
+        """Add a list of addresses in one transaction, all or none: a list with a bad entry adds
+        nothing, so it can be fixed and given again as it is. Addresses already watched (or
+        repeated) are skipped. Problems name each entry by ``where``, never by its text."""
+        known = {w.address for w in self._repo.list()}
+        problems: list[str] = []
+        batch: list[Wallet] = []
+        skipped = 0
+        for entry in entries:
+            try:
+                wallet = await self._entry_wallet(entry)
+            except ChainfolioError as exc:
+                problems.append(f"{entry.where}: {exc}")
+                continue
+            if wallet.address in known:
+                skipped += 1
+                continue
+            known.add(wallet.address)
+            batch.append(wallet)
+        if problems:
+            more = len(problems) - SHOWN_PROBLEMS
+            shown = " / ".join(problems[:SHOWN_PROBLEMS]) + (
+                f" / and {more} more" if more > 0 else ""
+            )
+            raise InvalidAddressError(
+                f"Nothing was added, so the list can be fixed and given again as it is "
+                f"({len(problems)} of {len(entries)} not usable): {shown}"
+            )
+        saved = self._repo.add_many(batch)
+        log.info("added %d wallets in one transaction (%d skipped)", len(saved), skipped)
+        return AddedWallets(saved, skipped)
+
+    async def _entry_wallet(self, entry: WalletEntry) -> Wallet:
+        if entry.problem is not None:
+            raise InvalidAddressError(entry.problem)
+        label = person_text(entry.label, "wallet label", MAX_LABEL_LENGTH)
+        group = person_text(entry.group, "wallet group", MAX_GROUP_LENGTH)
+        stripped = entry.text.strip()
+        ens_name: str | None = None
+        if is_ens_name(stripped):
+            if self._resolver is None:
+                raise InvalidAddressError(
+                    "ENS names cannot be resolved here: enter the 0x address."
+                )
+            ens_name = stripped.lower()
+            resolved = await self._resolver.resolve(ens_name)
+            if resolved is None:
+                raise InvalidAddressError(f"The ENS name {ens_name} does not point to an address.")
+            stripped = resolved
+        parsed = parse_address(stripped)
+        return Wallet(parsed.address, parsed.family, label, group, ens_name)
 
     def list(self) -> list[Wallet]:
         return self._repo.list()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -65,6 +68,34 @@ class SqlWalletRepository:
             ens_name=wallet.ens_name,
             created_at=wallet.created_at,
         )
+
+    def add_many(self, batch: Sequence[Wallet]) -> builtins.list[Wallet]:
+        """All in one transaction, or none (an address already stored adds none)."""
+        rows = [
+            {
+                "family": w.family.value,
+                "address": w.address,
+                "label": w.label,
+                "wallet_group": w.group,
+                "ens_name": w.ens_name,
+                "created_at": w.created_at.isoformat(),
+            }
+            for w in batch
+        ]
+        if not rows:
+            return []
+        stmt = insert(wallets).returning(
+            wallets.c.id, wallets.c.address, sort_by_parameter_order=True
+        )
+        try:
+            with self._engine.begin() as con:
+                ids = {str(r.address): int(r.id) for r in con.execute(stmt, rows)}
+        except IntegrityError:
+            raise DuplicateWalletError(
+                "One of these addresses is already in your wallets (added meanwhile by another "
+                "program?): nothing was added, run the command again."
+            ) from None
+        return [replace(w, id=ids[w.address]) for w in batch]
 
     def update(self, wallet: Wallet) -> Wallet:
         if wallet.id is None:
