@@ -164,6 +164,14 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_value(name: str, value: str) -> str:
+    """Refuse a wallet secret pasted as a key's value (an API key is never a seed phrase), never
+    repeating it. The secret part of an RPC URL (``rpc.*``) may be 64 hex digits: some
+    providers' keys are."""
+    refuse_secret(value, "key value", allow_hex_key=name.startswith("rpc."))
+    return value
+
+
 class KeyringSecretStore:
     """:class:`app.domain.ports.SecretStore` over keyring; degrades to "no keys" when refused."""
 
@@ -210,12 +218,9 @@ class KeyringSecretStore:
         return value
 
     def set(self, name: str, value: str) -> None:
-        """Store ``value`` under ``name``. A wallet secret pasted as the value is refused: an
-        API key is never a seed phrase. The secret part of an RPC URL (``rpc.*``) may be 64 hex
-        digits, which some providers' keys are."""
         check_name(name)
         register_secret(value)
-        refuse_secret(value, "key value", allow_hex_key=name.startswith("rpc."))
+        check_value(name, value)
         if not value or len(value) > MAX_VALUE_LENGTH or "\n" in value or "\0" in value:
             raise SecretStoreError(
                 f"The value for '{name}' is empty, too long or spans several lines; "

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.chains.probe import ProbeResult, probe_chain_id, probe_reference
-from app.chains.registry import SECRET_MARK, split_secret
 from app.domain.addresses import parse_evm_address
-from app.domain.errors import ChainfolioError
-from app.domain.text import clean_text
+from app.domain.errors import ChainfolioError, SecretInputError
+from app.domain.secret_text import redact_url, refuse_secret
+from app.domain.text import MAX_NETWORK_NAME, MAX_SYMBOL, check_url, clean_text, person_text
 from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -43,12 +43,22 @@ MASK = "••••••••"
 ERROR_STYLE = "color: #c62828;"
 URL_ROLE = Qt.ItemDataRole.UserRole
 FIELDS = ("name", "chain_id", "urls", "symbol", "decimals", "multicall3")
+_FIELD_NAMES = {
+    "name": "network name", "chain_id": "chain id", "urls": "RPC URL", "symbol": "symbol",
+    "decimals": "decimals", "multicall3": "Multicall3 address",
+}  # fmt: skip
 
 
 def masked(url: str) -> str:
-    """What the person sees of a URL: a provider key replaced by dots."""
-    template, secret = split_secret(url)
-    return template.replace(SECRET_MARK, MASK) if secret else url
+    """What the person sees of a URL: every provider key and password replaced by dots."""
+    return redact_url(url, MASK)
+
+
+def _wipe(edit: QLineEdit) -> None:
+    """A refused secret leaves the field at once (and its undo history with it)."""
+    edit.blockSignals(True)
+    edit.clear()
+    edit.blockSignals(False)
 
 
 def _label(text: str = "", error: bool = False) -> QLabel:
@@ -194,9 +204,16 @@ class NetworksTab(QWidget):
         self._store_current_urls()
 
     def _add_url(self) -> None:
-        url = self.new_url.text().strip()
-        if not re.match(r"^https?://[^\s/]+", url):
-            self.url_error.setText("An RPC URL starts with http:// or https:// and a host name.")
+        url = self.new_url.text()
+        try:
+            check_url(url, "RPC URL")
+        except SecretInputError as exc:
+            _wipe(self.new_url)
+            self.url_error.setText(str(exc))
+            self.url_error.show()
+            return
+        except ChainfolioError as exc:
+            self.url_error.setText(f"{exc} An RPC URL is http:// or https:// and a host name.")
             self.url_error.show()
             return
         self.url_error.hide()
@@ -285,27 +302,52 @@ class NetworksTab(QWidget):
 
     def _custom_values(self) -> dict[str, Any] | None:
         """Validate the custom-network fields; show each problem under its field."""
-        text = {k: e.text().strip() for k, e in self.fields.items()}
         problems: dict[str, str] = {}
+        for key, edit in self.fields.items():  # no wallet secret stays in any field
+            try:
+                if key == "urls":  # a phrase spans the separators; a key may sit in a URL
+                    refuse_secret(edit.text(), "RPC URL", allow_hex_key=True)
+                    for url in filter(None, re.split(r"[\s,]+", edit.text())):
+                        check_url(url, "RPC URL")
+                else:
+                    refuse_secret(edit.text(), _FIELD_NAMES[key])
+            except SecretInputError as exc:
+                _wipe(edit)
+                problems[key] = str(exc)
+            except ChainfolioError:
+                pass  # the field's own rule below says what is wrong
+        text = {k: e.text().strip() for k, e in self.fields.items()}
         values: dict[str, Any] = {"name": text["name"], "symbol": text["symbol"]}
-        if not text["name"] or clean_text(text["name"], 60) != text["name"]:
-            problems["name"] = "Give the network a plain name (up to 60 characters)."
+        try:
+            name = person_text(text["name"], "network name", MAX_NETWORK_NAME, required=True)
+        except ChainfolioError as exc:
+            problems.setdefault("name", str(exc))
+        else:
+            if clean_text(name, MAX_NETWORK_NAME) != text["name"]:
+                problems.setdefault("name", "Give the network a plain name (up to 60 characters).")
         if not re.fullmatch(r"[1-9][0-9]{0,18}", text["chain_id"]):
-            problems["chain_id"] = "A chain id is a positive whole number, e.g. 1337."
+            problems.setdefault("chain_id", "A chain id is a positive whole number, e.g. 1337.")
         else:
             values["chain_id"] = int(text["chain_id"])
         urls = [u for u in re.split(r"[\s,]+", text["urls"]) if u]
-        if not urls or not all(re.match(r"^https?://[^\s/]+", u) for u in urls):
-            problems["urls"] = "Enter at least one http:// or https:// URL."
+        try:
+            for url in urls:
+                check_url(url, "RPC URL")
+        except ChainfolioError as exc:
+            problems.setdefault("urls", str(exc))
+        if not urls:
+            problems.setdefault("urls", "Enter at least one http:// or https:// URL.")
         values["urls"] = urls
-        if not re.fullmatch(r"[A-Za-z0-9.\-]{1,12}", text["symbol"]):
-            problems["symbol"] = "A symbol is 1 to 12 letters or digits, e.g. ETH."
+        if not re.fullmatch(rf"[A-Za-z0-9.\-]{{1,{MAX_SYMBOL}}}", text["symbol"]):
+            problems.setdefault("symbol", "A symbol is 1 to 12 letters or digits, e.g. ETH.")
         if not re.fullmatch(r"[0-9]{1,2}", text["decimals"]) or int(text["decimals"]) > 36:
-            problems["decimals"] = "Decimals is a whole number from 0 to 36 (18 for most chains)."
+            problems.setdefault(
+                "decimals", "Decimals is a whole number from 0 to 36 (18 for most chains)."
+            )
         else:
             values["decimals"] = int(text["decimals"])
         values["multicall3"] = ""
-        if text["multicall3"]:
+        if text["multicall3"] and "multicall3" not in problems:
             try:
                 values["multicall3"] = parse_evm_address(text["multicall3"])
             except ChainfolioError as exc:

@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
 
 from app import autostart
 from app.config import SETTINGS, SUPPORTED_CURRENCIES, Settings, format_value
-from app.domain.errors import ChainfolioError
+from app.domain.errors import ChainfolioError, SecretInputError
 from app.domain.ports import SecretStore
-from app.secrets import KNOWN_NAMES, SecretStatus, check_name, describe_name
+from app.secrets import KNOWN_NAMES, SecretStatus, check_name, check_value, describe_name
 from app.ui.dialogs.networks_tab import NetworksTab
 from app.ui.dialogs.prices_tab import PricesTab
 
@@ -239,8 +239,14 @@ class SettingsDialog(QDialog):
             check_name(name)
             if not value:
                 raise ChainfolioError("Paste the key's value first.")
+            check_value(name, value)
             replaced = name in self._secrets.names()
             self._secrets.set(name, value)
+        except SecretInputError as exc:  # a wallet secret as the name: it leaves the screen too
+            if self.key_name.currentText().strip() == name:
+                self.key_name.setEditText("")
+            self._key_message(str(exc), error=True)
+            return
         except ChainfolioError as exc:
             self._key_message(str(exc), error=True)
             return

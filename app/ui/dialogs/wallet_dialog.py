@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.domain.addresses import ParsedAddress
 from app.domain.errors import ChainfolioError, SecretInputError
 from app.domain.model import MAX_GROUP_LENGTH, MAX_LABEL_LENGTH, Wallet
+from app.domain.text import person_text
 
 Checker = Callable[[str], ParsedAddress | str]
 
@@ -51,12 +52,20 @@ class WalletDialog(QDialog):
         self.address = QLineEdit()
         self.address.setPlaceholderText("0x… (Ethereum & L2s), Solana address, or name.eth")
         self.address.setClearButtonEnabled(True)
+        # No setMaxLength: Qt would cut a pasted seed phrase to a few words before any check
+        # could see it whole. Length is checked like everything else, as the text changes.
         self.label = QLineEdit()
         self.label.setPlaceholderText("e.g. Hardware wallet")
-        self.label.setMaxLength(MAX_LABEL_LENGTH)
         self.group = QLineEdit()
         self.group.setPlaceholderText("optional, e.g. Long term")
-        self.group.setMaxLength(MAX_GROUP_LENGTH)
+        self._address_ok = wallet is not None
+        self._text_problems: dict[str, str] = {}
+        self.label.textChanged.connect(
+            lambda _text: self._check_text(self.label, "wallet name", MAX_LABEL_LENGTH)
+        )
+        self.group.textChanged.connect(
+            lambda _text: self._check_text(self.group, "wallet group", MAX_GROUP_LENGTH)
+        )
         self.feedback = QLabel()
         self.feedback.setWordWrap(True)
         self.feedback.setTextFormat(Qt.TextFormat.PlainText)
@@ -98,7 +107,29 @@ class WalletDialog(QDialog):
         self.feedback.setStyleSheet(f"color: {colors[kind]};" if colors[kind] else "")
         self.feedback.setProperty("kind", kind)
 
+    def _update_ok(self) -> None:
+        self.ok_button.setEnabled(self._address_ok and not self._text_problems)
+
+    def _check_text(self, edit: QLineEdit, field: str, cap: int) -> None:
+        """Name and group: a wallet secret is wiped from the field at once; too long is said."""
+        try:
+            person_text(edit.text(), field, cap)
+        except SecretInputError as exc:
+            edit.blockSignals(True)
+            edit.clear()  # never keep a secret on screen or in the widget's undo history
+            edit.blockSignals(False)
+            self._text_problems.pop(field, None)
+            self._set_feedback(f"⚠ {exc}", "warning")
+        except ChainfolioError as exc:
+            self._text_problems[field] = str(exc)
+            self._set_feedback(str(exc), "error")
+        else:
+            if self._text_problems.pop(field, None) is not None:
+                self._set_feedback("", "info")
+        self._update_ok()
+
     def _validate(self, text: str) -> None:
+        self._address_ok = False
         if not text.strip():
             self._set_feedback("", "info")
             self.ok_button.setEnabled(False)
@@ -122,14 +153,15 @@ class WalletDialog(QDialog):
         else:
             kind = "EVM address (Ethereum and L2s)" if result.family.value == "evm" else "Solana"
             self._set_feedback(f"✓ {kind}: {result.address}", "ok")
-        self.ok_button.setEnabled(True)
+        self._address_ok = True
+        self._update_ok()
 
     def _submit(self) -> None:
         self.set_busy(True)
         self.submitted.emit(self.address.text().strip(), self.label.text(), self.group.text())
 
     def set_busy(self, busy: bool) -> None:
-        self.ok_button.setEnabled(not busy)
+        self.ok_button.setEnabled(not busy and self._address_ok and not self._text_problems)
         self.address.setEnabled(not busy)
         if busy:
             self._set_feedback("Saving…", "info")
