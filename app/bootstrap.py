@@ -111,7 +111,7 @@ class AppContext:
     def snapshots(self) -> SqlSnapshotStore:
         from app.storage.snapshot_store import SqlSnapshotStore
 
-        return SqlSnapshotStore(self.engine)
+        return SqlSnapshotStore(self.engine, watched_only=True)  # the refresh pipeline writes
 
     @cached_property
     def history(self) -> HistoryService:

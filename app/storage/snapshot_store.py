@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
 from decimal import Decimal
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from app.domain.balances import SourceState
 from app.domain.history import StoredTotal
@@ -18,7 +20,10 @@ from app.storage.tables import (
     snapshot_breakdown,
     snapshot_holdings,
     snapshots,
+    wallets,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _dec(text: str | None) -> Decimal | None:
@@ -29,13 +34,55 @@ def _text(value: Decimal | None) -> str | None:
     return optional_text(value)  # every digit, never E-notation
 
 
+_WALLET_NAMESPACES = ("eip155:", "solana:")
+
+
+def _wallet_key(account: str) -> str | None:
+    """The wallets-table address of a CAIP-10 wallet (EVM: any case), or None when the
+    holding belongs to no watched address (a source that is not a wallet)."""
+    if not account.startswith(_WALLET_NAMESPACES):
+        return None
+    address = account.rsplit(":", 1)[-1]
+    return address.lower() if account.startswith("eip155:") else address
+
+
+def _watched_only(con: Connection, snapshot: Snapshot) -> Snapshot:
+    keys = {_wallet_key(h.wallet) for h in snapshot.holdings}
+    keys |= {_wallet_key(a.wallet) for a in snapshot.accounts}
+    keys.discard(None)
+    if not keys:
+        return snapshot
+    watched = set()
+    for address, family in con.execute(select(wallets.c.address, wallets.c.family)):
+        watched.add(str(address).lower() if family == "evm" else str(address))
+    gone = keys - watched
+    if not gone:
+        return snapshot
+    log.info("left %d wallet(s) removed during the refresh out of the snapshot", len(gone))
+    return replace(
+        snapshot,
+        holdings=tuple(h for h in snapshot.holdings if _wallet_key(h.wallet) not in gone),
+        accounts=tuple(a for a in snapshot.accounts if _wallet_key(a.wallet) not in gone),
+    )
+
+
 class SqlSnapshotStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, watched_only: bool = False) -> None:
+        """``watched_only``: each write leaves out wallets no longer in the wallet table (the
+        refresh's store: a wallet removed while it ran). Off for tools and tests that write
+        snapshots of their own."""
         self._engine = engine
+        self._watched_only = watched_only
 
     def write(self, snapshot: Snapshot) -> int:
-        """All or nothing: the totals row and every holding in one transaction."""
+        """All or nothing: the totals row and every holding in one transaction.
+
+        A wallet removed while the refresh ran is left out of the snapshot (holdings, lending
+        accounts, sums), decided in the same transaction, so it never comes back as history.
+        """
         with self._engine.begin() as con:
+            if self._watched_only:
+                snapshot = _watched_only(con, snapshot)
             result = con.execute(
                 insert(snapshots).values(
                     taken_at=snapshot.taken_at,
