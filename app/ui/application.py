@@ -176,12 +176,18 @@ class ChainfolioApp:
         self._latest = self.tasks.run(
             asyncio.to_thread(self.context.snapshots.latest),
             on_success=self._show_latest,
-            on_failure=lambda exc: log.error("cannot read the last snapshot: %s", exc),
+            on_failure=self._latest_failed,
             key="latest",
         )
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
         return True
+
+    def _latest_failed(self, exc: BaseException) -> None:
+        """A locked or damaged database: the same sentence the command line prints."""
+        log.error("cannot read the last snapshot: %s", exc)
+        if isinstance(exc, ChainfolioError):
+            self.window.statusBar().showMessage(str(exc))
 
     def _attach_portfolio(self) -> None:
         """The last snapshot is shown before any network; the first refresh follows."""
