@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -142,15 +142,16 @@ class AppContext:
     # --- services ----------------------------------------------------------------------
     @cached_property
     def risk(self) -> RiskService:
-        from app.services.risk import build_risk_service
+        """Liquidation risk over the stored daily price history."""
+        from app.services.risk import RiskService
+        from app.storage.price_store import SqlBackfillStore
 
-        return build_risk_service(self.engine)
+        return RiskService(SqlBackfillStore(self.engine))
 
     @cached_property
     def alerts(self) -> AlertService:
-        from app.services.alerts import build_alert_service
-
-        return build_alert_service(self.engine, risk=self.risk.assess, chain_names=self.chain_names)
+        """Alert rules over the stored snapshots, cached prices and token lists."""
+        return build_alert_service(self.engine, risk=self.risk, chain_names=self.chain_names)
 
     @cached_property
     def refresh(self) -> RefreshService:
@@ -202,6 +203,31 @@ def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
         engine=engine,
         wallets=wallets,
         secrets=KeyringSecretStore(),  # the backend is probed on first use, not here
+    )
+
+
+def build_alert_service(
+    engine: Engine,
+    *,
+    risk: RiskService | None = None,
+    chain_names: Mapping[str, str] | None = None,
+) -> AlertService:
+    """The alert service over the app's database: rules, snapshots, price cache, token lists."""
+    from app.services.alerts import AlertService, cached_price_lookup
+    from app.services.risk import RiskService
+    from app.storage.alert_store import SqlAlertStore
+    from app.storage.price_store import SqlBackfillStore, SqlPriceStore
+    from app.storage.snapshot_store import SqlSnapshotStore
+    from app.storage.token_store import TokenStore
+
+    tokens = TokenStore(engine)
+    return AlertService(
+        SqlAlertStore(engine),
+        SqlSnapshotStore(engine),
+        (risk or RiskService(SqlBackfillStore(engine))).assess,
+        prices=cached_price_lookup(SqlPriceStore(engine)),
+        catalog=lambda: ((str(t.asset_id), t.symbol) for t in tokens.list(include_spam=False)),
+        chain_names=chain_names,
     )
 
 

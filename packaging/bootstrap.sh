@@ -87,6 +87,8 @@ say "ruff"
 .venv/bin/ruff format --check app tests
 say "mypy"
 .venv/bin/mypy
+say "import contracts (the dependency rule)"
+.venv/bin/lint-imports --no-cache
 say "pytest"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 # A private D-Bus session so the keyring and tray tests never touch the user's own.

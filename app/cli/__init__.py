@@ -8,7 +8,6 @@ so ``chainfolio --version`` or ``config get`` never open the database.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +15,7 @@ from typing import TextIO
 
 from app import __version__
 from app.cli.env import CliEnv
-from app.domain.errors import ChainfolioError
+from app.domain.errors import ChainfolioError, os_error_sentence
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -123,19 +122,6 @@ def _quiet_broken_pipe(out: TextIO) -> int:
     os.dup2(devnull, fd)
     os.close(devnull)
     return 1
-
-
-def os_error_sentence(exc: OSError) -> str | None:
-    """One sentence for a file the app could not write, naming it; None for other errors."""
-    where = exc.filename or "a file Chainfolio keeps"
-    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
-        return f"The disk holding {where} is full: free some space and try again."
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (
-            f"Chainfolio may not write {where} (read-only or not yours): make it writable, "
-            "or choose another folder with --data-dir."
-        )
-    return None
 
 
 def gui_main() -> int:

@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _service(env: CliEnv) -> AlertService:
-    from app.services.alerts import build_alert_service
+    from app.bootstrap import build_alert_service
 
     return build_alert_service(env.context.engine)
 

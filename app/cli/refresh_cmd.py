@@ -113,15 +113,12 @@ def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
 
 def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
     """The same pipeline the window runs; ``--no-prices`` reads without valuing or storing."""
-    service = env.context.refresh
-    names = env.context.networks
-    if args.chain:
-        for chain in args.chain:
-            names.get(chain)  # an unknown chain is an error with its name, before any read
-    result = asyncio.run(_run(env, args))
-    specs = {str(c.chain_id): c for c in names.all()}
+    networks = env.context.networks
+    # By id or name, as `networks list` shows them; an unknown one is an error before any read.
+    only = [str(networks.get(chain).chain_id) for chain in args.chain]
+    result = asyncio.run(_run(env, only, store=not args.no_prices))
+    specs = {str(c.chain_id): c for c in networks.all()}
     document = refresh_json(result, specs, priced=not args.no_prices)
-    del service
     if args.json:
         env.print_json(document)
     else:
@@ -129,10 +126,10 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
     return 0 if result.status in (RefreshStatus.OK, RefreshStatus.EMPTY) else 1
 
 
-async def _run(env: CliEnv, args: argparse.Namespace) -> RefreshResult:
+async def _run(env: CliEnv, only: list[str], *, store: bool) -> RefreshResult:
     context = env.context
     try:
-        result = await context.refresh.refresh(store=not args.no_prices, chains=args.chain)
+        result = await context.refresh.refresh(store=store, chains=only)
         # Background steps (price-history backfill) get their bounded time before exit.
         budget = float(env.settings.get("prices.backfill_budget_seconds"))
         await context.refresh.drain(budget + 5)

@@ -14,10 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from typing import Protocol
 
 from app.domain.alerts import (
     LENDING_PROTOCOLS,
@@ -400,31 +397,3 @@ def cached_price_lookup(store: PriceCache) -> PriceLookup:
         return None if rate is None else quote.price * rate.price
 
     return lookup
-
-
-def build_alert_service(
-    engine: Engine,
-    *,
-    risk: RiskProvider | None = None,
-    chain_names: Mapping[str, str] | None = None,
-) -> AlertService:
-    """The alert service over the app's database: rules, snapshots, price cache, token lists.
-
-    Without ``risk``, liquidation-probability rules use a :class:`RiskService` on the stored
-    price history.
-    """
-    from app.services.risk import build_risk_service
-    from app.storage.alert_store import SqlAlertStore
-    from app.storage.price_store import SqlPriceStore
-    from app.storage.snapshot_store import SqlSnapshotStore
-    from app.storage.token_store import TokenStore
-
-    tokens = TokenStore(engine)
-    return AlertService(
-        SqlAlertStore(engine),
-        SqlSnapshotStore(engine),
-        risk or build_risk_service(engine).assess,
-        prices=cached_price_lookup(SqlPriceStore(engine)),
-        catalog=lambda: ((str(t.asset_id), t.symbol) for t in tokens.list(include_spam=False)),
-        chain_names=chain_names,
-    )

@@ -39,7 +39,8 @@ class BalanceService:
 
     async def _read_one(self, spec: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
         try:
-            reader = self._factory(spec)
+            # Off the loop's thread: a reader is built with the user's tokens from the database.
+            reader = await asyncio.to_thread(self._factory, spec)
         except Exception as exc:  # a broken network entry must not sink the other chains
             return ChainReadResult(
                 spec.chain_id, SourceState.FAILED, error=f"Cannot read {spec.name}: {exc}"

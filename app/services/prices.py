@@ -143,7 +143,7 @@ class PriceService:
         if currency == USD:
             return Decimal(1)
         now = int(self._clock())
-        cached = self._store.rate(currency)
+        cached = await asyncio.to_thread(self._store.rate, currency)  # never SQL on the loop
         if cached and now - cached.fetched_at <= self._ttl:
             return cached.price
         if self._rates is not None:
@@ -152,7 +152,7 @@ class PriceService:
             except Exception as exc:  # network trouble of any kind falls back to the cache
                 errors.append(f"exchange rates: {exc}")
             else:
-                self._store.save_rates(fetched, "coingecko", now)
+                await asyncio.to_thread(self._store.save_rates, fetched, "coingecko", now)
                 if currency in fetched:
                     return fetched[currency]
                 errors.append(f"exchange rates: no usable rate for {currency} was sent")
@@ -176,12 +176,15 @@ class PriceService:
         rate = await self.usd_rate(currency, errors)
         unique = {str(a.asset_id): a for a in assets}
         results: dict[str, PriceResult] = {}
-        for asset_id, (price, cur) in self._store.overrides().items():
+        overrides = await asyncio.to_thread(self._store.overrides)
+        for asset_id, (price, cur) in overrides.items():
             if asset_id in unique:
                 if cur.upper() != currency.upper():
                     price = convert(price, await self.usd_rate(cur, errors), rate)
                 results[asset_id] = PriceResult(asset_id, price, "manual", None, False)
-        cached = self._store.cached(a for a in unique if a not in results)
+        cached = await asyncio.to_thread(
+            self._store.cached, [a for a in unique if a not in results]
+        )
         for asset_id, q in cached.items():
             if now - q.fetched_at <= self._ttl:
                 results[asset_id] = self._result(q, rate, now, stale=False)
@@ -193,7 +196,7 @@ class PriceService:
             errors.extend(routed.errors)
             errors.extend(_refusals(routed.refused, routed.prices, names or {}))
             fresh = [Quote(k, USD, p, s, now) for k, (p, s) in routed.prices.items()]
-            self._store.save(fresh)
+            await asyncio.to_thread(self._store.save, fresh)
             for q in fresh:
                 results[q.asset_id] = self._result(q, rate, now, stale=False)
             for a in todo:

@@ -12,10 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from typing import Protocol
 
 from app.domain.positions import LendingAccount, PositionKind, position_kind
 from app.domain.risk import DAY, AccountRisk, BasketLeg, RiskStatus, assess
@@ -182,10 +179,3 @@ def _legs(
         else:
             legs.append(BasketLeg(asset_id, weights[asset_id], history))
     return legs
-
-
-def build_risk_service(engine: Engine) -> RiskService:
-    """The risk service over the app's price history (the composition root's helper)."""
-    from app.storage.price_store import SqlBackfillStore
-
-    return RiskService(SqlBackfillStore(engine))

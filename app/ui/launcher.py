@@ -15,7 +15,7 @@ def run_gui(data_dir: str | None, verbose: bool, qt_args: list[str]) -> int:
     try:
         paths.ensure()
     except OSError as exc:  # before Qt: the terminal (or the desktop's log) gets the sentence
-        from app.cli import os_error_sentence
+        from app.domain.errors import os_error_sentence
 
         print(f"chainfolio: error: {os_error_sentence(exc) or exc}", file=sys.stderr)
         return 1

@@ -209,3 +209,36 @@ def _run_until_refreshed(data: Path, env: dict[str, str]) -> str:
         if proc.poll() is None:
             proc.kill()
     return "".join(seen)
+
+
+@pytest.mark.integration
+def test_no_database_query_runs_on_the_window_thread_during_a_refresh(
+    qapp, qtbot: QtBot, qasync_loop, data_dir: Path, anvil: Anvil
+) -> None:  # type: ignore[no-untyped-def]
+    """Every query of a refresh (wallets, tokens, prices, snapshot write, steps) runs in a
+    worker thread: a query on the window's thread would stall it with thousands of rows."""
+    import threading
+
+    from sqlalchemy import event
+
+    app = start(qapp, offline_setup(data_dir, enabled=False))
+    assert app.context is not None and app.scheduler is not None
+    app.context.networks.add(CHAIN_ID, "Local anvil", "LETH", [anvil.url])
+    task = asyncio.ensure_future(app.context.wallets.add(anvil.sender, "Anvil", ""))
+    qtbot.waitUntil(task.done, timeout=10_000)
+    qtbot.waitUntil(lambda: "latest" not in app.tasks._keyed, timeout=10_000)
+    window_thread = threading.get_ident()
+    on_window: list[str] = []
+    refreshing = [False]
+
+    def watch(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if refreshing[0] and threading.get_ident() == window_thread:
+            on_window.append(statement.split("\n")[0][:80])
+
+    event.listen(app.context.engine, "before_cursor_execute", watch)
+    app.context.refresh.subscribe(lambda e: refreshing.__setitem__(0, e.stage != "done"))
+    refreshing[0] = True
+    outcome = refresh(qtbot, app)
+    assert outcome.ok and outcome.snapshot is not None, outcome.error
+    assert on_window == []
+    shutdown(qtbot, app)

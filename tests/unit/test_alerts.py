@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from app.bootstrap import build_alert_service
 from app.domain.alerts import AlertKind, AlertRuleError, FiredAlert
 from app.domain.balances import SourceState
 from app.domain.positions import LendingAccount
 from app.domain.risk import AccountRisk, RiskStatus
 from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
-from app.services.alerts import AlertService, build_alert_service
+from app.services.alerts import AlertService
 from app.storage.alert_store import SqlAlertStore
 from app.storage.database import open_database
 from app.storage.snapshot_store import SqlSnapshotStore

@@ -121,3 +121,25 @@ def test_module_checker_sees_lazy_and_from_imports(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from app.prices.router import route\n")
     assert _under("app.prices.router", ("app.prices",)) and "app.prices.router" in _modules(bad)
+
+
+def test_import_contracts_hold_and_no_package_cycles() -> None:
+    """The import-linter contracts in pyproject.toml, and no two top-level packages of app/
+    importing each other (once: chains <-> defi, prices <-> services)."""
+    import grimp
+
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:]
+    graph = grimp.build_graph("app", cache_dir=None)
+    top = sorted(m for m in graph.modules if m.count(".") == 1 and not m.startswith("app.__"))
+    cycles = [
+        (a, b)
+        for i, a in enumerate(top)
+        for b in top[i + 1 :]
+        if graph.direct_import_exists(importer=a, imported=b, as_packages=True)
+        and graph.direct_import_exists(importer=b, imported=a, as_packages=True)
+    ]
+    assert cycles == []
