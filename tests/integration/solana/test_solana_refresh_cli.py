@@ -86,3 +86,24 @@ def test_tokens_add_for_a_solana_mint_is_used_by_refresh(
     assert got[f"{MAINNET}/token:{bait}"]["spam"] is True
     removed = cli(tmp_path, "tokens", "remove", MAINNET, str(mine))
     assert removed.returncode == 0, removed.stderr
+
+
+def test_a_mint_added_without_metadata_is_shown_and_two_accounts_are_one_holding(
+    svm_server: SolanaRpcServer, tmp_path: Path
+) -> None:
+    owner, bare = Pubkey.new_unique(), Pubkey.new_unique()
+    svm_server.fund(owner, 1)
+    svm_server.add_mint(bare, 4)  # no metadata at all
+    svm_server.add_token_account(owner, bare, 10_000)
+    svm_server.add_token_account(owner, bare, 2_345)  # a second account of the same mint
+    assert cli(tmp_path, "wallets", "add", str(owner)).returncode == 0
+    assert cli(tmp_path, "networks", "set-rpc", MAINNET, svm_server.url).returncode == 0
+    added = cli(tmp_path, "tokens", "add", MAINNET, str(bare))
+    assert added.returncode == 0, added.stderr
+    assert "spam" not in added.stdout.lower()
+    for _ in range(2):  # the second refresh stores its snapshot over the first
+        done = cli(tmp_path, "refresh", "--once", "--json", "--no-prices", "--chain", MAINNET)
+        assert done.returncode == 0, done.stderr
+    (chain,) = json.loads(done.stdout)["chains"]
+    tokens = [b for b in chain["balances"] if b["asset"] == f"{MAINNET}/token:{bare}"]
+    assert [(t["raw"], t["amount"], t["spam"]) for t in tokens] == [("12345", "1.2345", False)]
