@@ -12,6 +12,7 @@ text over its cap is refused, URLs must be plain http(s) URLs with a host.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +40,8 @@ from app.domain.text import (
     person_text,
 )
 from app.logging_setup import register_secret
+
+log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 CHAINS_FILE = RESOURCES / "chains.toml"
@@ -111,6 +114,44 @@ class ChainRegistry:
         self._secrets = secrets
         self._builtin = builtin if builtin is not None else load_builtin()
         self._user = self._read_user()
+        self._move_leaked_keys()
+
+    def _move_leaked_keys(self) -> None:
+        """An older version left keys of forms it did not know (``?api-key=``, a short
+        ``/v2/<key>``) in ``networks.toml``: move them to the secret store, rewrite the file.
+        When the store cannot take them now, the URLs keep working and the move is retried at
+        the next start."""
+        moved: list[str] = []
+        for cid, override in self._user["override"].items():
+            urls = override.get("rpc_urls") if isinstance(override, dict) else None
+            if not isinstance(urls, list):
+                continue
+            for i, url in enumerate(urls):
+                if not isinstance(url, str) or has_marks(url):
+                    continue
+                template, secrets = split_url_secrets(url)
+                if not secrets:
+                    continue
+                try:
+                    for k, secret in enumerate(secrets):
+                        register_secret(secret)
+                        self._secrets.set(_secret_name(cid, i, k), secret)
+                except ChainfolioError:
+                    log.warning(
+                        "networks.toml holds an API key of %s in plain text; it moves to the "
+                        "keyring when one is available",
+                        cid,
+                    )
+                    continue
+                urls[i] = template
+                moved.append(cid)
+        if moved:
+            try:
+                self._save()
+            except OSError as exc:
+                log.warning("could not rewrite networks.toml without its keys: %s", exc)
+            else:
+                log.info("moved API keys of %s from networks.toml to the keyring", moved)
 
     def _read_user(self) -> dict[str, Any]:
         from app.chains.user_networks import read_user_networks

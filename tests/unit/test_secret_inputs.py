@@ -315,3 +315,30 @@ def test_naming_a_network_by_a_secret_never_echoes_it(tmp_path: Path) -> None:
     with pytest.raises(NetworkError) as other:
         _registry(tmp_path).get("x" * 100_000)
     assert "x" * 100 not in str(other.value)
+
+
+def test_a_key_left_in_networks_toml_by_an_older_version_moves_to_the_store(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "networks.toml"
+    leaked = f"https://h.example/rpc?api-key={KEY}"
+    path.write_text(
+        f'network = []\n\n[override."eip155:1"]\nrpc_urls = ["{leaked}", "http://127.0.0.1:8545"]\n'
+    )
+    secrets = MemorySecrets()
+    reg = _registry(tmp_path, secrets)
+    assert KEY not in path.read_text()
+    assert secrets.values == {"rpc.eip155:1.0": KEY}
+    assert reg.get("eip155:1").rpc_urls == (leaked, "http://127.0.0.1:8545")
+
+
+def test_a_leaked_key_stays_put_when_the_keyring_cannot_take_it(tmp_path: Path) -> None:
+    class NoKeyring(MemorySecrets):
+        def set(self, name: str, value: str) -> None:
+            raise ChainfolioError("The keyring is locked.")
+
+    path = tmp_path / "networks.toml"
+    leaked = f"https://h.example/v2/{KEY}"
+    path.write_text(f'network = []\n\n[override."eip155:1"]\nrpc_urls = ["{leaked}"]\n')
+    reg = _registry(tmp_path, NoKeyring())
+    assert reg.get("eip155:1").rpc_urls == (leaked,)  # still usable; moved on a later start
