@@ -219,8 +219,19 @@ class PriceService:
         names = {str(b.asset.asset_id): b.asset.symbol for b in balances}
         priced, requests, errors = await self.prices(assets, currency, names)
         if self._history is not None:  # first sighting queues a year of daily prices
-            ids = [str(a.asset_id) for a in assets]
-            await asyncio.to_thread(self._history.enqueue, ids, int(self._clock()))
+            # Only what has a price today and is not spam: a year of history is asked for
+            # one asset at a time, and hundreds of worthless airdrops would hold up the rest.
+            ids = sorted(
+                {
+                    str(b.asset.asset_id)
+                    for b in balances
+                    if not b.asset.is_spam
+                    and (hit := priced.get(str(b.asset.asset_id))) is not None
+                    and hit.price is not None
+                }
+            )
+            if ids:
+                await asyncio.to_thread(self._history.enqueue, ids, int(self._clock()))
         # Thousands of holdings take tens of milliseconds to value: off the event loop's thread.
         holdings = await asyncio.to_thread(_value_each, balances, priced)
         total = exact_sum(h.value for h in holdings if h.value is not None)
