@@ -11,7 +11,6 @@ the tray's Quit: exit code 0.
 from __future__ import annotations
 
 import io
-import json
 import os
 import queue
 import sqlite3
@@ -24,20 +23,14 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main as cli
 from tests.e2e.desktop import missing_tools, trayer, window_pid, windows_docked_in_tray, xvfb
 from tests.integration.evm.anvil import ANVIL, Anvil
 from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
+from tests.support.setup_cli import mainnet_only
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 WALLET = "0x8617E340B3D01FA5F11F306F4090FD50E238070D"
-
-
-def run_cli(data_dir: Path, *argv: str) -> str:
-    out = io.StringIO()
-    assert cli(["--data-dir", str(data_dir), *argv], stdout=out) == 0, argv
-    return out.getvalue()
 
 
 class Lines:
@@ -82,13 +75,7 @@ def mainnet_anvil() -> Iterator[Anvil]:
 
 def prepare(data_dir: Path, anvil: Anvil, prices_url: str) -> None:
     """A fresh data dir set up through the CLI: one wallet, only Ethereum, pointed at anvil."""
-    run_cli(data_dir, "wallets", "add", WALLET, "--label", "Cold storage")
-    for network in json.loads(run_cli(data_dir, "networks", "list", "--json")):
-        if network["enabled"] and network["chain"] != "eip155:1":
-            run_cli(data_dir, "networks", "disable", network["chain"])
-    run_cli(data_dir, "networks", "set-rpc", "eip155:1", anvil.url)
-    run_cli(data_dir, "config", "set", "prices.defillama.url", prices_url)
-    run_cli(data_dir, "config", "set", "prices.order", "defillama")
+    mainnet_only(data_dir, WALLET, anvil.url, prices_url, "Cold storage")
 
 
 def test_app_refreshes_into_window_and_tray_then_quits_from_tray(

@@ -6,8 +6,6 @@ node answering as chain 1, a local DefiLlama-format price server, the real datab
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from app.bootstrap import bootstrap
-from app.cli import main as cli
 from app.config import Paths, Settings
 from app.domain.alerts import AlertKind
 from app.domain.outcome import RefreshStatus
@@ -23,6 +20,7 @@ from app.services.scheduler import RefreshScheduler
 from tests.integration.evm.anvil import ANVIL, Anvil
 from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
 from tests.support.fakes import MemorySecrets
+from tests.support.setup_cli import mainnet_only
 
 pytestmark = pytest.mark.integration
 WALLET = "0x8617E340B3D01FA5F11F306F4090FD50E238070D"
@@ -37,22 +35,6 @@ def mainnet_anvil() -> Iterator[Anvil]:
     node.stop()
 
 
-def run_cli(data_dir: Path, *argv: str) -> str:
-    out = io.StringIO()
-    assert cli(["--data-dir", str(data_dir), *argv], stdout=out) == 0, argv
-    return out.getvalue()
-
-
-def prepare(data_dir: Path, anvil: Anvil, prices_url: str) -> None:
-    run_cli(data_dir, "wallets", "add", WALLET)
-    for network in json.loads(run_cli(data_dir, "networks", "list", "--json")):
-        if network["enabled"] and network["chain"] != "eip155:1":
-            run_cli(data_dir, "networks", "disable", network["chain"])
-    run_cli(data_dir, "networks", "set-rpc", "eip155:1", anvil.url)
-    run_cli(data_dir, "config", "set", "prices.defillama.url", prices_url)
-    run_cli(data_dir, "config", "set", "prices.order", "defillama")
-
-
 def test_a_scheduler_refresh_checks_alerts_and_backfills_without_any_window(
     tmp_path: Path, mainnet_anvil: Anvil
 ) -> None:
@@ -60,7 +42,7 @@ def test_a_scheduler_refresh_checks_alerts_and_backfills_without_any_window(
     mainnet_anvil.set_native(WALLET, 2 * 10**18)
     llama = FakeDefiLlama(prices={"coingecko:ethereum": 2000.0})
     with serve_in_thread(llama) as prices_url:
-        prepare(data_dir, mainnet_anvil, prices_url)
+        mainnet_only(data_dir, WALLET, mainnet_anvil.url, prices_url, "Main")
         paths = Paths.resolve(data_dir)
         context = bootstrap(paths, Settings.load(paths.settings_file))
         context.secrets = MemorySecrets()  # type: ignore[assignment]
