@@ -48,8 +48,9 @@ class CliEnv:
         print(*parts, file=self.out)
 
     def print_json(self, data: Any) -> None:
-        json.dump(data, self.out, indent=2, ensure_ascii=False, default=str)
-        self.out.write("\n")
+        # One string, one write: json.dumps takes the C encoder; json.dump streams through the
+        # pure-Python one, a write per token (3.5 s for a 40,000-holding refresh document).
+        self.out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
         if self._context is not None:

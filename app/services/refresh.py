@@ -260,7 +260,10 @@ class RefreshService:
             return result, time.monotonic() - started
 
         reads = await asyncio.gather(*(read(c) for c in chains))
-        previous = await asyncio.to_thread(self._store.latest)
+        # The previous snapshot (10,000s of holdings to load) only matters for what is carried
+        # over: a chain not read, or not read in full.
+        carry = bool(skipped) or any(r.state is not SourceState.OK or r.unread for r, _ in reads)
+        previous = await asyncio.to_thread(self._store.latest) if carry else None
         built = _Merge(now, previous)
         for res, _ in reads:
             built.add(res)
