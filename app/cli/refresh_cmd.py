@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from app.services.refresh import RefreshResult
 
 
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("refresh", help="read every balance on every enabled chain")
     p.add_argument("--once", action="store_true", required=True, help="read once and exit")
@@ -190,7 +188,9 @@ def refresh_json(
             quote = quotes.get((entry["wallet"], entry["asset"]))
             price = None if held is None else held.price
             entry["price"] = optional_text(price)
-            entry["value"] = None if held is None or held.value is None else decimal_text(held.value)
+            entry["value"] = (
+                None if held is None or held.value is None else decimal_text(held.value)
+            )
             entry["price_source"] = getattr(quote, "source", None)
             entry["price_age_seconds"] = getattr(quote, "age_seconds", None)
             entry["price_stale"] = bool(getattr(quote, "stale", False))

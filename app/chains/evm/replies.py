@@ -27,7 +27,6 @@ from app.domain.text import clean_text
 Reply = tuple[bool, bytes]
 Kind = Literal["rate", "revert", "gas", "size", "node"]
 
-_HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
 _URL = re.compile(r"\w+://\S*")
 _NOT_ONCE = "the RPC endpoint did not answer every request of a batch exactly once"
@@ -73,9 +72,18 @@ def _raise_for(error: object) -> None:
 
 
 def hex_data(value: object) -> bytes:
-    if not isinstance(value, str) or not _HEX.fullmatch(value):
-        raise ReplyError("the RPC node sent a result that is not hex data")
-    return bytes.fromhex(value[2:])
+    """``0x`` and whole bytes of hex digits, nothing else. ``bytes.fromhex`` refuses any other
+    character but skips white space, hence the length check; a regex over each 1.5 MB reply
+    cost 0.6 s of CPU per 40,000-balance refresh."""
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            data = bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+        else:
+            if 2 * len(data) == len(value) - 2:
+                return data
+    raise ReplyError("the RPC node sent a result that is not hex data")
 
 
 def quantity(value: object) -> int:
