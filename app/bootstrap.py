@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -296,6 +296,3 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
     service.add_step("retention", retention)
     service.add_step("alerts", alerts)
     service.add_step("price history backfill", backfill, background=True)
-
-
-__all__: list[Any] = ["AppContext", "bootstrap", "build_refresh_service", "load_settings"]

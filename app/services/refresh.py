@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -300,7 +300,7 @@ class RefreshService:
         if store and (status is not RefreshStatus.FAILED or holdings):
             self._emit(RefreshProgress("saving", done=done, total=len(chains)))
             snapshot_id = await asyncio.to_thread(self._store.write, snapshot)
-            result.snapshot = _with_id(snapshot, snapshot_id)
+            result.snapshot = replace(snapshot, id=snapshot_id)
             result.stored = True
             await self._run_steps(result)
         elif store:
@@ -361,15 +361,11 @@ class _Merge:
 
     def keep(self, chain: str) -> None:
         """A chain not read in this refresh keeps its previous holdings and status time."""
-        carried, as_of = _carry_over(self.previous, chain)
-        if not carried:
-            return
-        self.balances.extend((b, SourceState.STALE, a) for b, a in carried)
-        if self.previous is not None:
-            self.accounts.extend(a for a in self.previous.accounts if a.chain == chain)
-        self.sources.append(
-            SourceStatus(chain, SourceState.STALE, "not read in this refresh", as_of)
-        )
+        as_of = self._carry(chain)
+        if as_of is not None:
+            self.sources.append(
+                SourceStatus(chain, SourceState.STALE, "not read in this refresh", as_of)
+            )
 
     def add(self, result: ChainReadResult) -> None:
         chain = str(result.chain)
@@ -377,28 +373,30 @@ class _Merge:
         if result.state is SourceState.OK:
             self.balances.extend((b, SourceState.OK, now) for b in result.balances)
             self.accounts.extend(result.accounts)
-            if not result.unread:
-                self.sources.append(SourceStatus(chain, SourceState.OK, None, now))
-                self.states[chain] = SourceState.OK
-                return
-            # Read part-way: the wallets not read keep their last good holdings.
-            unread = {str(w) for w in result.unread}
-            carried, as_of = _carry_over(self.previous, chain, unread)
-            self.balances.extend((b, SourceState.STALE, a) for b, a in carried)
-            if self.previous is not None:
-                self.accounts.extend(
-                    a for a in self.previous.accounts if a.chain == chain and a.wallet in unread
-                )
-            self.sources.append(SourceStatus(chain, SourceState.STALE, result.error, as_of or now))
-            self.states[chain] = SourceState.STALE
-            return
-        carried, as_of = _carry_over(self.previous, chain)
-        state = SourceState.STALE if carried else SourceState.FAILED
-        self.sources.append(SourceStatus(chain, state, result.error, as_of or now))
+        if result.state is SourceState.OK and not result.unread:
+            state, as_of = SourceState.OK, None
+        elif result.state is SourceState.OK:  # read part-way: the unread wallets are carried
+            state, as_of = SourceState.STALE, self._carry(chain, {str(w) for w in result.unread})
+        else:
+            as_of = self._carry(chain)
+            state = SourceState.FAILED if as_of is None else SourceState.STALE
+        reason = None if state is SourceState.OK else result.error
+        self.sources.append(SourceStatus(chain, state, reason, as_of or now))
+        self.states[chain] = state
+
+    def _carry(self, chain: str, wallets: set[str] | None = None) -> int | None:
+        """Carry the previous snapshot's holdings and lending accounts of ``chain`` (of
+        ``wallets`` only, when given) over as stale; when the oldest was read, or None when
+        there was nothing to carry."""
+        carried, as_of = _carry_over(self.previous, chain, wallets)
         self.balances.extend((b, SourceState.STALE, a) for b, a in carried)
         if self.previous is not None:
-            self.accounts.extend(a for a in self.previous.accounts if a.chain == chain)
-        self.states[chain] = state
+            self.accounts.extend(
+                a
+                for a in self.previous.accounts
+                if a.chain == chain and (wallets is None or a.wallet in wallets)
+            )
+        return as_of if carried else None
 
 
 def _report(
@@ -408,7 +406,7 @@ def _report(
     return ChainReport(
         str(spec.chain_id),
         spec.name,
-        state if result.state is not SourceState.OK or result.unread else SourceState.OK,
+        state,
         result.error,
         round(seconds, 3),
         result.http_requests,
@@ -458,17 +456,6 @@ def _holdings(
             )
         )
     return holdings
-
-
-def _with_id(snapshot: Snapshot, snapshot_id: int) -> Snapshot:
-    return Snapshot(
-        snapshot.taken_at,
-        snapshot.currency,
-        snapshot.holdings,
-        snapshot.sources,
-        snapshot_id,
-        snapshot.accounts,
-    )
 
 
 def _carry_over(
