@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.desktop import missing_tools, trayer, window_pid, windows_docked_in_tray, xvfb
-from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.evm.anvil import Anvil, running
 from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
 from tests.support.setup_cli import mainnet_only
 
@@ -66,11 +66,7 @@ def fields(line: str) -> dict[str, str]:
 @pytest.fixture
 def mainnet_anvil() -> Iterator[Anvil]:
     """Anvil answering as chain 1, so the built-in Ethereum network (and its price id) is used."""
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(1)
-    yield node
-    node.stop()
+    yield from running(1)
 
 
 def prepare(data_dir: Path, anvil: Anvil, prices_url: str) -> None:

@@ -17,7 +17,7 @@ from app.config import Paths, Settings
 from app.domain.alerts import AlertKind
 from app.domain.outcome import RefreshStatus
 from app.services.scheduler import RefreshScheduler
-from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.evm.anvil import Anvil, running
 from tests.integration.prices.fakes import FakeDefiLlama, serve_in_thread
 from tests.support.fakes import MemorySecrets
 from tests.support.setup_cli import mainnet_only
@@ -28,11 +28,7 @@ WALLET = "0x8617E340B3D01FA5F11F306F4090FD50E238070D"
 
 @pytest.fixture
 def mainnet_anvil() -> Iterator[Anvil]:
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(1)
-    yield node
-    node.stop()
+    yield from running(1)
 
 
 def test_a_scheduler_refresh_checks_alerts_and_backfills_without_any_window(

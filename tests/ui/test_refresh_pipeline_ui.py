@@ -21,7 +21,7 @@ from app.domain.addresses import AddressFamily
 from app.domain.outcome import RefreshStatus
 from app.services.scheduler import RETRY_BASE_SECONDS, RefreshOutcome
 from app.ui.application import ChainfolioApp
-from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.evm.anvil import Anvil, running
 from tests.support.fakes import MemorySecrets
 from tests.support.net import free_port
 
@@ -31,11 +31,7 @@ WALLET = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
 @pytest.fixture(scope="module")
 def anvil() -> Iterator[Anvil]:
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(CHAIN_ID, multicall=False)
-    yield node
-    node.stop()
+    yield from running(CHAIN_ID, multicall=False)
 
 
 def offline_setup(data_dir: Path, *, enabled: bool = True) -> Paths:

@@ -21,7 +21,7 @@ from app.chains.registry import ChainRegistry, load_builtin
 from app.config import Settings
 from app.ui.dialogs.networks_tab import MASK, NetworksTab
 from app.ui.dialogs.settings_dialog import SettingsDialog
-from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.evm.anvil import Anvil, running
 from tests.support.net import free_port
 from tests.ui.test_settings_dialog import OK, MemorySecrets
 
@@ -32,11 +32,7 @@ CHAIN_ID = 31_777
 
 @pytest.fixture(scope="module")
 def anvil() -> Iterator[Anvil]:
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(CHAIN_ID, multicall=False)
-    yield node
-    node.stop()
+    yield from running(CHAIN_ID, multicall=False)
 
 
 @pytest.fixture

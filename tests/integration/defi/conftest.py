@@ -7,15 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.defi.world import DefiWorld, deploy, populate
-from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.evm.anvil import running
 
 
 @pytest.fixture(scope="session")
 def defi_world() -> Iterator[DefiWorld]:
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(31337)
-    try:
+    for node in running(31337):
         yield populate(deploy(node))
-    finally:
-        node.stop()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from eth_abi.abi import encode
 
 from tests.support.net import free_port, wait_until
@@ -16,6 +18,18 @@ ROOT = Path(__file__).resolve().parents[3]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 ARTIFACTS = json.loads((ROOT / "tests" / "contracts" / "artifacts.json").read_text())
 MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+
+
+def running(chain_id: int, *, multicall: bool = True) -> Iterator[Anvil]:
+    """For a fixture to ``yield from``: a node answering as ``chain_id``, stopped afterwards;
+    the test is skipped when the npm tools are not installed."""
+    if not ANVIL.exists():
+        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
+    node = Anvil(chain_id, multicall=multicall)
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
 class Anvil:

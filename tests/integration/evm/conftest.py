@@ -6,23 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.evm.anvil import ANVIL, Anvil
+from tests.integration.evm.anvil import Anvil, running
 
 
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Anvil]:
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(31337)
-    yield node
-    node.stop()
+    yield from running(31337)
 
 
 @pytest.fixture(scope="session")
 def anvil_plain() -> Iterator[Anvil]:
     """A second chain without Multicall3, for the JSON-RPC batch fallback."""
-    if not ANVIL.exists():
-        pytest.skip("anvil not installed: run `npm install --no-audit --no-fund`")
-    node = Anvil(31338, multicall=False)
-    yield node
-    node.stop()
+    yield from running(31338, multicall=False)
