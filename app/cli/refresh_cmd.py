@@ -1,6 +1,7 @@
 """``chainfolio refresh --once [--json]``: read every balance once and print it.
 
-JSON schema (one object): ``{"chains": [{"chain": CAIP-2, "name", "status": "ok"|"failed",
+JSON schema (one object): ``{"status": "ok"|"partial"|"failed"|"empty", "summary": str,
+"chains": [{"chain": CAIP-2, "name", "status": "ok"|"failed",
 "reason": str|null, "http_requests": int, "balances": [{"wallet": CAIP-10, "asset": CAIP-19,
 "symbol", "name", "raw": str, "decimals": int, "amount": str}], "accounts": [...],
 "failures": [{"wallet", "asset", "reason"}]}]}``.
@@ -186,11 +187,8 @@ def refresh_json(
         for entry in chain["balances"]:
             held = values.get((entry["wallet"], entry["asset"], entry.get("position", "")))
             quote = quotes.get((entry["wallet"], entry["asset"]))
-            price = None if held is None else held.price
-            entry["price"] = optional_text(price)
-            entry["value"] = (
-                None if held is None or held.value is None else decimal_text(held.value)
-            )
+            entry["price"] = optional_text(None if held is None else held.price)
+            entry["value"] = optional_text(None if held is None else held.value)
             entry["price_source"] = getattr(quote, "source", None)
             entry["price_age_seconds"] = getattr(quote, "age_seconds", None)
             entry["price_stale"] = bool(getattr(quote, "stale", False))

@@ -56,13 +56,6 @@ class RefreshOutcome:
     def ok(self) -> bool:
         return self.error is None
 
-    @property
-    def summary(self) -> str:
-        """One sentence for the status bar and the tray."""
-        if self.result is not None:
-            return self.result.summary
-        return f"Refresh failed: {self.error}" if self.error else "Refreshed."
-
 
 def backoff_delay(
     failures: int,

@@ -269,12 +269,7 @@ class AlertsPage(QWidget):
             self.status.setText(f"Removed: {rule.describe(self.symbols)}")
             self.reload()
 
-    # ---- checks --------------------------------------------------------------------------------
-    def run_check(self, snapshot: Snapshot) -> None:
-        """Check the rules against a new snapshot (``alert_fired`` tells what fired)."""
-        self.set_snapshot(snapshot)
-        self._tasks.run(self.service.after_refresh(snapshot), key="alerts-check")
-
+    # ---- fired alerts (checked by the refresh pipeline's alerts step) ---------------------------
     def _on_fired(self, alert: FiredAlert) -> None:
         self.alert_fired.emit(alert.title, alert.message)
         self.reload()

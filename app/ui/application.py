@@ -15,7 +15,7 @@ import asyncio
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
@@ -130,7 +130,7 @@ class ChainfolioApp:
         self._quitting = False
         self._finished = asyncio.Event()
         self._warmed: asyncio.Future[None] | None = None
-        self._latest: asyncio.Future[Any] | None = None
+        self._latest: asyncio.Future[Snapshot | None] | None = None
         self._tray_snapshot: Snapshot | None = None
 
     def show_window(self) -> None:

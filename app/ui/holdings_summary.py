@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.domain.balances import SourceState
+from app.domain.outcome import summarize_failures
+from app.domain.snapshot import SourceStatus
 from app.ui.models.holdings_data import Portfolio
 from app.ui.models.holdings_format import describe_age, format_percent, money_text
 
@@ -26,10 +28,6 @@ def _label(text: str = "", scale: float = 1.0, bold: bool = False) -> QLabel:
         font.setBold(bold)
         label.setFont(font)
     return label
-
-
-def _names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class PortfolioSummary(QWidget):
@@ -166,27 +164,26 @@ class PortfolioSummary(QWidget):
             self.updated_label.setText("No data yet: the first refresh could not read anything.")
 
     def _show_stale(self, portfolio: Portfolio, chain_names: dict[str, str], now: float) -> None:
-        from app.domain.outcome import summarize_failures
-
         stale = [s for s in portfolio.sources.values() if s.state is SourceState.STALE]
         failed = [s for s in portfolio.sources.values() if s.state is SourceState.FAILED]
+
+        def why(sources: list[SourceStatus]) -> str:
+            return summarize_failures(
+                [(chain_names.get(s.source, s.source), s.reason) for s in sources]
+            )
+
         parts = []
         if stale:
-            why = summarize_failures(
-                [(chain_names.get(s.source, s.source), s.reason) for s in stale]
-            )
             oldest = min(s.as_of for s in stale)
             parts.append(
-                f"⚠ Not read in the last refresh: {why}. "
+                f"⚠ Not read in the last refresh: {why(stale)}. "
                 f"{money_text(portfolio.stale_total, portfolio.currency)} of the total is "
                 f"from earlier data (read {describe_age(now - oldest)})."
             )
         if failed:
-            why = summarize_failures(
-                [(chain_names.get(s.source, s.source), s.reason) for s in failed]
-            )
             parts.append(
-                f"✖ Could not be read, and no earlier data exists: {why}. Missing from the total."
+                f"✖ Could not be read, and no earlier data exists: {why(failed)}. "
+                "Missing from the total."
             )
         if parts:
             self.stale_label.setText("  ".join(parts))

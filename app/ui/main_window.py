@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.domain.model import Wallet
-from app.domain.outcome import plain_reason
+from app.domain.outcome import RefreshStatus, plain_reason
 from app.domain.snapshot import Snapshot
 from app.services.scheduler import describe
 from app.ui.dialogs.wallet_dialog import WalletDialog
@@ -80,7 +80,6 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.wallets_page, "Wallets")
         self.setCentralWidget(self.tabs)
         self.refresher: RefreshService | None = None
-        self.last_result: RefreshResult | None = None
         self.scheduler: RefreshScheduler | None = None
         self.risk_page: RiskPage | None = None
         self.alerts_page: AlertsPage | None = None
@@ -314,10 +313,7 @@ class MainWindow(QMainWindow):
     def _on_result(self, result: RefreshResult) -> None:
         """Show what a refresh did: its snapshot if one was stored, and its outcome in words.
         (Alert checks and the rest of the after-refresh work ran in the pipeline.)"""
-        from app.domain.outcome import RefreshStatus
-
         self.progress.hide()
-        self.last_result = result
         if result.stored and result.snapshot is not None:
             self.show_snapshot(result.snapshot)
             self.update_timeline()
