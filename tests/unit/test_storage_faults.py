@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from app.domain.model import Wallet
 from app.storage.database import open_database
 from app.storage.snapshot_store import SqlSnapshotStore
 from app.storage.wallet_store import SqlWalletRepository
-from tests.integration.storage.helpers import snapshot
+from tests.integration.storage.helpers import damage_table, snapshot
 
 ADDR = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
@@ -79,18 +78,6 @@ def test_full_database_says_the_disk_is_full_and_keeps_what_was_stored(tmp_path:
     engine.dispose()
 
 
-def _damage_table(db: Path, table: str) -> None:
-    """Overwrite the root page of ``table`` with garbage (the file stays an SQLite file)."""
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
-    con.close()
-    with db.open("r+b") as fh:
-        fh.seek((root - 1) * page_size)
-        fh.write(b"\xa5" * page_size)
-
-
 def test_damaged_table_page_names_the_backup_folder(tmp_path: Path) -> None:
     db = tmp_path / "chainfolio.sqlite3"
     backups = tmp_path / "backups"
@@ -100,7 +87,7 @@ def test_damaged_table_page_names_the_backup_folder(tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(db, copy / db.name)
-    _damage_table(copy / db.name, "snapshot_holdings")
+    damage_table(copy / db.name, "snapshot_holdings")
     engine = open_database(copy / db.name, copy / "backups")  # the schema page is fine
     with pytest.raises(DatabaseError) as raised:
         SqlSnapshotStore(engine).latest()

@@ -103,3 +103,28 @@ def one_sentence(stderr: str, *needles: str) -> str:
     for needle in needles:
         assert needle in errors[0], errors[0]
     return errors[0]
+
+
+def offline(data_dir: Path) -> None:
+    """Ethereum and the price source at a local port where nothing listens."""
+    from tests.support.net import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    for argv in (
+        ("networks", "set-rpc", "eip155:1", dead),
+        ("config", "set", "prices.order", "defillama"),
+        ("config", "set", "prices.defillama.url", dead),
+    ):
+        assert cli(data_dir, *argv).returncode == 0
+
+
+def damage_table(db: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` with garbage (the file stays an SQLite file)."""
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    con.close()
+    with db.open("r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xa5" * page_size)

@@ -10,40 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.storage.helpers import ROOT, TRACEBACK, cli, one_sentence, seed
-from tests.support.net import free_port
+from tests.integration.storage.helpers import (
+    ROOT,
+    TRACEBACK,
+    cli,
+    damage_table,
+    offline,
+    one_sentence,
+    seed,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def _offline(data: Path) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
-    for argv in (
-        ("networks", "set-rpc", "eip155:1", dead),
-        ("config", "set", "prices.order", "defillama"),
-        ("config", "set", "prices.defillama.url", dead),
-    ):
-        assert cli(data, *argv).returncode == 0
-
-
-def _damage_table(db: Path, table: str) -> None:
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
-    con.close()
-    with db.open("r+b") as fh:
-        fh.seek((root - 1) * page_size)
-        fh.write(b"\xa5" * page_size)
 
 
 def test_damaged_page_gives_the_sentence_for_export_and_refresh(tmp_path: Path) -> None:
     original = tmp_path / "data"
     seed(original)
-    _offline(original)
+    offline(original)
     damaged = tmp_path / "copy"
     shutil.copytree(original, damaged)
-    _damage_table(damaged / "chainfolio.sqlite3", "snapshot_holdings")
+    damage_table(damaged / "chainfolio.sqlite3", "snapshot_holdings")
     for argv in (
         ("export", "holdings", "--csv"),
         ("refresh", "--once", "--json", "--chain", "eip155:1"),
@@ -80,7 +66,7 @@ def test_stdout_closed_early_ends_quietly(tmp_path: Path) -> None:
             [(f"0x{i:040x}",) for i in range(1, 3000)],
         )
     con.close()
-    _offline(data)
+    offline(data)
     for argv in (
         ("wallets", "list"),
         ("wallets", "list", "--json"),

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.storage.helpers import OTHER, WALLET, cli, history, one_sentence, seed
-from tests.support.net import free_port
+from tests.integration.storage.helpers import (
+    OTHER,
+    WALLET,
+    cli,
+    history,
+    offline,
+    one_sentence,
+    seed,
+)
 
 pytestmark = pytest.mark.integration
 LOCKED = "is locked by another program. Close it (or the other Chainfolio) and try again."
@@ -19,13 +26,7 @@ LOCKED = "is locked by another program. Close it (or the other Chainfolio) and t
 def locked(tmp_path: Path) -> Iterator[tuple[Path, list[tuple[object, ...]]]]:
     data = tmp_path / "data"
     before = seed(data)
-    dead = f"http://127.0.0.1:{free_port()}"
-    for argv in (
-        ("networks", "set-rpc", "eip155:1", dead),
-        ("config", "set", "prices.order", "defillama"),
-        ("config", "set", "prices.defillama.url", dead),
-    ):
-        assert cli(data, *argv).returncode == 0
+    offline(data)
     holder = sqlite3.connect(data / "chainfolio.sqlite3", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
