@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import threading
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from tests.support.net import free_port
+from tests.support.local_proxy import LocalProxy
 
 FAULTS = frozenset(
     {
@@ -37,26 +35,17 @@ FAULTS = frozenset(
 )
 
 
-class FaultProxy:
+class FaultProxy(LocalProxy):
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
         self.fault: str | None = None
         self.bad_replies: int | None = None  # None: every reply is spoiled
         self.error: dict[str, Any] = {"code": -32000, "message": "header not found"}
         self.chain_id: int | None = None  # answer eth_chainId with this id
         self.hold_after: int | None = None
-        self.requests = 0
         self.spoiled = 0
         self.methods: list[list[str]] = []  # the methods of each request, in arrival order
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
         self._released: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the fault proxy did not start")
+        super().__init__(upstream)
 
     def set(self, fault: str | None, bad_replies: int | None = None) -> FaultProxy:
         if fault is not None and fault not in FAULTS:
@@ -73,20 +62,9 @@ class FaultProxy:
         if self._released is not None:
             self._released.set()
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._start())
-        self._ready.set()
-        self._loop.run_forever()
-
     async def _start(self) -> None:
-        self._session = aiohttp.ClientSession()
         self._released = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, backlog=512).start()
+        await super()._start()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -98,10 +76,8 @@ class FaultProxy:
         if self.hold_after is not None and number > self.hold_after:
             assert self._released is not None
             await self._released.wait()
-        async with self._session.post(
-            self.upstream, data=body, headers={"content-type": "application/json"}
-        ) as up:
-            reply = json.loads(await up.read())
+        _status, raw = await self._forward(body)
+        reply = json.loads(raw)
         method_of = {i.get("id"): i.get("method") for i in items if isinstance(i, dict)}
         reply = self._chain_id(reply, method_of)
         if self.fault and (self.bad_replies is None or self.spoiled < self.bad_replies):
@@ -151,12 +127,5 @@ class FaultProxy:
         out = keep + mine
         return out if batch or len(out) != 1 else out[0]
 
-    def stop(self) -> None:
-        async def shutdown() -> None:
-            self._release()
-            await self._session.close()
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+    async def _before_stop(self) -> None:
+        self._release()  # held requests finish before the server goes
