@@ -62,21 +62,5 @@ def decode_address(data: bytes) -> str | None:
     return str(to_checksum_address(data[12:]))
 
 
-def decode_symbol(data: bytes) -> str:
-    """ERC-20 ``symbol()``/``name()``: ``string`` or MKR-style ``bytes32``; '' if neither.
-
-    The same reading as the chain's token metadata (``app.chains.evm.metadata.decode_text``),
-    kept here so that the protocol modules never import the chain adapters."""
-    if not data:
-        return ""
-    if len(data) == 32:
-        return data.rstrip(b"\x00").decode("utf-8", "replace")
-    try:
-        (text,) = decode(["string"], data)
-    except Exception:
-        return ""
-    return str(text)
-
-
 def checksum(address: str) -> str:
     return str(to_checksum_address(address))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from app.abi_text import decode_text
 from app.defi import abi
 from app.defi.ports import Call, Reply
 from app.domain.balances import AssetInfo, AssetKind
@@ -59,8 +60,8 @@ class TokenBook:
             decimals = abi.decode_uint(dec) if ok_d else None
             if decimals is None or decimals > 77:
                 continue
-            symbol = clean_text(abi.decode_symbol(sym) if ok_s else "", 16) or "?"
-            name = clean_text(abi.decode_symbol(nam) if ok_n else "", 64) or symbol
+            symbol = clean_text(decode_text(sym) if ok_s else "", 16) or "?"
+            name = clean_text(decode_text(nam) if ok_n else "", 64) or symbol
             reason = spam_reason(symbol, name)
             self._by_address[address.lower()] = AssetInfo(
                 AssetId(self.chain, "erc20", abi.checksum(address)), symbol, name, decimals,

@@ -6,9 +6,9 @@ stripped, length capped) and checked by the shared spam heuristics.
 
 from __future__ import annotations
 
-from eth_abi.abi import decode
 from eth_utils.address import is_address
 
+from app.abi_text import decode_text
 from app.chains.http import JsonRpcTransport
 from app.domain.balances import AssetInfo, AssetKind
 from app.domain.errors import ChainfolioError
@@ -22,17 +22,6 @@ MAX_SYMBOL, MAX_NAME = 16, 64
 
 class TokenMetadataError(ChainfolioError):
     """The address is not a readable ERC-20 token."""
-
-
-def decode_text(data: bytes) -> str:
-    """ABI ``string`` or ``bytes32`` (NUL-padded) to text; undecodable bytes become ''."""
-    if len(data) == 32:
-        return data.rstrip(b"\x00").decode("utf-8", "replace")
-    try:
-        (text,) = decode(["string"], data)
-    except Exception:
-        return ""
-    return str(text)
 
 
 async def read_metadata(transport: JsonRpcTransport, chain: ChainId, address: str) -> AssetInfo:
