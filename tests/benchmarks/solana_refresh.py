@@ -107,20 +107,10 @@ async def _measure(
     from app.chains.solana.reader import SolanaReader
     from app.chains.solana.rpc import DEFAULT_CONCURRENCY, BatchClient
     from app.domain.addresses import AddressFamily
-    from app.domain.chains import ChainFamily, ChainSpec
-    from app.domain.ids import ChainId
     from app.domain.model import Wallet
+    from tests.support.chains import solana_spec
 
-    spec = ChainSpec(
-        chain_id=ChainId.parse("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"),
-        name="Solana",
-        family=ChainFamily.SOLANA,
-        native_symbol="SOL",
-        native_name="Solana",
-        native_decimals=9,
-        native_slip44=501,
-        rpc_urls=(url,),
-    )
+    spec = solana_spec(url)
     wallets = [Wallet(address=o, family=AddressFamily.SOLANA) for o in owners]
     client = BatchClient(
         [url],

@@ -21,6 +21,7 @@ from app.domain.outcome import Cause, RefreshStatus, cause_of, plain_reason, sum
 from app.services.refresh import RefreshResult, RefreshService
 from app.storage.database import open_database
 from app.storage.snapshot_store import SqlSnapshotStore
+from tests.support.chains import solana_spec
 from tests.unit.test_refresh_service import FakePricer
 
 ADDR = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -36,10 +37,7 @@ def evm(n: int, name: str) -> ChainSpec:
 
 
 ETHEREUM, BASE = evm(1, "Ethereum"), evm(8453, "Base")
-SOLANA = ChainSpec(
-    ChainId.parse("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"), "Solana", ChainFamily.SOLANA,
-    "SOL", "Solana", 9, 501, ("x",),
-)  # fmt: skip
+SOLANA = solana_spec("x")
 
 
 def eth(chain: ChainSpec, address: str, raw: int) -> Balance:

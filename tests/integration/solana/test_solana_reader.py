@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,9 +14,9 @@ from app.chains.solana import SolanaReader
 from app.chains.solana.rpc import BatchClient
 from app.domain.addresses import AddressFamily
 from app.domain.balances import AssetKind, ChainReadResult, SourceState
-from app.domain.chains import ChainFamily, ChainSpec
-from app.domain.ids import ChainId
+from app.domain.chains import ChainSpec
 from app.domain.model import Wallet
+from tests.support.chains import SOLANA_MAINNET, solana_spec
 from tests.support.fakes import MemorySecrets
 from tests.support.solana_rpc import (
     TOKEN_2022_PROGRAM,
@@ -27,23 +28,13 @@ from tests.support.solana_rpc import (
 
 pytestmark = pytest.mark.integration
 
-MAINNET = ChainId.parse("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp")
+MAINNET = SOLANA_MAINNET
 USDC = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
 BONK = Pubkey.from_string("DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263")
 
 
 def spec(url: str) -> ChainSpec:
-    return ChainSpec(
-        chain_id=MAINNET,
-        name="Solana",
-        family=ChainFamily.SOLANA,
-        native_symbol="SOL",
-        native_name="Solana",
-        native_decimals=9,
-        native_slip44=501,
-        rpc_urls=(url,),
-        price_ids={"coingecko": "solana"},
-    )
+    return replace(solana_spec(url), price_ids={"coingecko": "solana"})
 
 
 def read(

@@ -13,9 +13,8 @@ from app.chains.solana import create_reader
 from app.chains.solana.pace import PUBLIC_LIMITS, PaceBook, is_public
 from app.chains.solana.reader import SolanaReader
 from app.config import Settings
-from app.domain.chains import ChainFamily, ChainSpec
-from app.domain.ids import ChainId
 from app.storage.database import open_database
+from tests.support.chains import solana_spec
 from tests.support.fakes import MemorySecrets
 from tests.unit.solana.test_solana_units import FakeClock
 
@@ -81,19 +80,6 @@ def test_a_chunk_size_the_node_taught_caps_the_batch() -> None:
     assert book.batch_cap(PUBLIC) == 40  # the published limit is lower
 
 
-def spec(*urls: str) -> ChainSpec:
-    return ChainSpec(
-        chain_id=ChainId.parse("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"),
-        name="Solana",
-        family=ChainFamily.SOLANA,
-        native_symbol="SOL",
-        native_name="Solana",
-        native_decimals=9,
-        native_slip44=501,
-        rpc_urls=urls,
-    )
-
-
 def test_readers_of_one_context_share_what_was_learnt(tmp_path: Path) -> None:
     """The pace and the mint cache live in the reader context, not in a module global: two
     readers of one context share them, a new context (another session) starts afresh."""
@@ -106,16 +92,16 @@ def test_readers_of_one_context_share_what_was_learnt(tmp_path: Path) -> None:
         )
 
     ctx = context()
-    first, second = create_reader(spec(OWN), ctx), create_reader(spec(OWN), ctx)
+    first, second = create_reader(solana_spec(OWN), ctx), create_reader(solana_spec(OWN), ctx)
     assert isinstance(first, SolanaReader) and isinstance(second, SolanaReader)
     assert first._client.pace is second._client.pace
     assert first.mints.cache is second.mints.cache
     assert first._client.batch_size == 100  # own node: not capped to the public 40 per method
     first._client.pace.endpoints.pace(OWN).refused()
     assert second._client.pace.learned(OWN)
-    other = create_reader(spec(OWN), context())
+    other = create_reader(solana_spec(OWN), context())
     assert isinstance(other, SolanaReader)
     assert not other._client.pace.learned(OWN)
     assert other.mints.cache is not first.mints.cache
-    public = create_reader(spec(PUBLIC), ctx)
+    public = create_reader(solana_spec(PUBLIC), ctx)
     assert isinstance(public, SolanaReader) and public._client.batch_size == 40
