@@ -214,12 +214,14 @@ class RefreshService:
         """Enabled chains that have a wallet of their family (a chain nobody watches is not
         read and not counted), each chain's wallets, and the chains left out by ``only``."""
         wallets = list(self._wallets())
+        by_family: dict[AddressFamily | None, list[Wallet]] = {}
+        for wallet in wallets:
+            by_family.setdefault(wallet.family, []).append(wallet)
         chains: list[ChainSpec] = []
         per_chain: dict[str, list[Wallet]] = {}
         skipped: list[str] = []
         for spec in self._chains():
-            family = _FAMILY_OF_CHAIN.get(spec.family)
-            mine = [w for w in wallets if w.family is family]
+            mine = by_family.get(_FAMILY_OF_CHAIN.get(spec.family), [])
             if not spec.enabled or not mine:
                 continue
             if only and str(spec.chain_id) not in only:
