@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from tests.support.net import wait_until
 
@@ -81,18 +82,28 @@ def tray_owned(display: str) -> bool:
         x11.XCloseDisplay(dpy)
 
 
+def _tray_up(display: str, proc: subprocess.Popen[bytes]) -> bool:
+    """The tray is owned, or the tray host already gave up."""
+    return tray_owned(display) or proc.poll() is not None
+
+
 @contextmanager
-def trayer(display: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-         "--height", "24", "--SetDockType", "false", "--SetPartialStrut", "false"],
-        env=dict(os.environ, DISPLAY=display),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+def trayer(display: str, attempts: int = 3) -> Iterator[subprocess.Popen[bytes]]:
+    """A tray host on ``display``. trayer now and then exits at once on a fresh server (seen
+    once in a fresh-clone run); it is started again, up to ``attempts`` times."""
+    for _ in range(attempts):
+        proc = subprocess.Popen(
+            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
+             "--height", "24", "--SetDockType", "false", "--SetPartialStrut", "false"],
+            env=dict(os.environ, DISPLAY=display),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(partial(_tray_up, display, proc), 30, "the tray host")
+        if proc.poll() is None:
+            break
+    else:
+        raise RuntimeError(f"trayer exited {attempts} times")
     try:
-        wait_until(lambda: tray_owned(display) or proc.poll() is not None, 30, "the tray host")
-        if proc.poll() is not None:
-            raise RuntimeError("trayer exited")
         yield proc
     finally:
         _stop(proc)
