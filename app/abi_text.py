@@ -6,13 +6,13 @@ modules share one reading without importing each other.
 
 from __future__ import annotations
 
-from eth_abi.abi import decode
-
 
 def decode_text(data: bytes) -> str:
     """ABI ``string`` or MKR-style ``bytes32`` (NUL-padded) to text; '' if neither."""
     if len(data) == 32:
         return data.rstrip(b"\x00").decode("utf-8", "replace")
+    from eth_abi.abi import decode  # on first use: a refresh of known tokens never needs it
+
     try:
         (text,) = decode(["string"], data)
     except Exception:

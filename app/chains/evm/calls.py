@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_abi.abi import decode, encode
-
 AGGREGATE3 = bytes.fromhex("82ad56cb")
 GET_ETH_BALANCE = bytes.fromhex("4d2301cc")
 BALANCE_OF = bytes.fromhex("70a08231")
@@ -85,12 +83,16 @@ def decode_aggregate3(data: bytes) -> list[tuple[bool, bytes]]:
 
 def decode_aggregate3_reference(data: bytes) -> list[tuple[bool, bytes]]:
     """The same decoding by eth-abi: the reference the fast decoder is tested against."""
+    from eth_abi.abi import decode
+
     (results,) = decode(["(bool,bytes)[]"], data)
     return [(bool(ok), bytes(ret)) for ok, ret in results]
 
 
 def encode_aggregate3_reference(calls: Sequence[tuple[str, bytes]]) -> bytes:
     """The same encoding by eth-abi: the reference the fast encoder is tested against."""
+    from eth_abi.abi import encode
+
     return AGGREGATE3 + encode(["(address,bool,bytes)[]"], [[(t, True, d) for t, d in calls]])
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from eth_utils.address import to_checksum_address
-
+from app.domain.addresses import to_checksum_address
 from app.domain.balances import AssetInfo, AssetKind
 from app.domain.ids import AssetId, ChainId
 from app.domain.text import clean_text
