@@ -54,11 +54,8 @@ def _history(args: argparse.Namespace, env: CliEnv) -> int:
     in the currency they were stored in, with a note saying so (never relabelled)."""
     from app.domain.history import in_currency
     from app.storage.price_store import SqlBackfillStore
-    from app.storage.snapshot_store import SqlSnapshotStore
 
-    stored = SqlSnapshotStore(env.context.engine).currency_totals(
-        _epoch(args.start), _epoch(args.end)
-    )
+    stored = env.context.snapshots.currency_totals(_epoch(args.start), _epoch(args.end))
     currency = str(env.settings.get("currency")).upper()
     rates = SqlBackfillStore(env.context.engine).usd_rate_days
     points, notes = in_currency(stored, currency, rates)
@@ -99,15 +96,13 @@ def _history(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _export_holdings(args: argparse.Namespace, env: CliEnv) -> int:
-    from app.storage.snapshot_store import SqlSnapshotStore
-
-    snapshot = SqlSnapshotStore(env.context.engine).latest()
+    snapshot = env.context.snapshots.latest()
     if snapshot is None:
         raise ChainfolioError("No snapshots yet: run `chainfolio refresh --once` first.")
     writer = csv.writer(env.out, lineterminator="\n")
     writer.writerow(
         ["snapshot_time", "wallet", "asset", "position", "symbol", "raw", "decimals", "amount",
-         "price", "value", "currency", "state", "as_of", "spam"]
+         "price", "value", "currency", "state", "as_of", "spam", "price_manual"]
     )  # fmt: skip
     from app.domain.balances import to_decimal_amount
 
@@ -120,6 +115,7 @@ def _export_holdings(args: argparse.Namespace, env: CliEnv) -> int:
                 str(h.raw), h.decimals, format(to_decimal_amount(h.raw, h.decimals), "f"),
                 optional_text(h.price) or "", optional_text(h.value) or "",
                 snapshot.currency, h.state.value, _iso(h.as_of), "yes" if h.is_spam else "",
+                "yes" if h.manual_price else "",
             ]
         )  # fmt: skip
     return 0
