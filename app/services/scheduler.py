@@ -256,7 +256,7 @@ class RefreshScheduler:
             if remaining > 0:
                 await self._wait(min(remaining, self._max_sleep))
                 continue
-            if not await asyncio.to_thread(self._has_work):  # a database read: off the loop
+            if not self._has_work():
                 # Nothing to read (no wallets yet): skip this turn without counting a failure.
                 self._anchor = self._clock()
                 self._first_delay = None
