@@ -158,16 +158,53 @@ class Setting:
         if isinstance(value, str):
             kind = secret_kind(value)
             if kind is not None:
-                raise SettingsError(refusal(kind, f"value for {self.key}"))
+                name = setting_name(self.key)
+                name = "the " + name[4:] if name.startswith("The ") else name
+                raise SettingsError(refusal(kind, f"value for {name}"))
         if isinstance(value, str) and not isinstance(self.default, str):
             value = self.parse(value)
         expected = type(self.default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(f"{self.key}: expected {expected.__name__}, got {_shown(value)}")
+            kind_words = _KINDS.get(expected, "a different kind of value")
+            raise SettingsError(
+                f"{setting_name(self.key)} must be {kind_words}, not {_shown(value)}."
+            )
         self.validate(value)
         return value
+
+
+# What a person is told a setting is, in messages: never its key (refresh.interval_minutes),
+# which only the command line uses. Settings without a name here are named by their help text.
+SETTING_NAMES: dict[str, str] = {
+    "currency": "The display currency",
+    "refresh.auto": "Automatic refresh",
+    "refresh.interval_minutes": "The refresh interval",
+    "refresh.notify_after_failures": "The number of failed refreshes before a notification",
+    "ui.theme": "The appearance",
+    "ui.holdings_group_by": "The grouping of the Portfolio tab",
+    "log.level": "The log detail",
+    "prices.order": "The order of the price sources",
+    "prices.coingecko.url": "The CoinGecko address",
+    "prices.coingecko.pro_url": "The CoinGecko Pro address",
+    "prices.defillama.url": "The DefiLlama address",
+    "prices.ttl_seconds": "The time a price is reused",
+    "prices.timeout_seconds": "The price request timeout",
+}
+_KINDS: dict[type, str] = {
+    bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list",
+}  # fmt: skip
+
+
+def setting_name(key: str) -> str:
+    """A setting as a message names it: "The refresh interval", never "refresh.interval_minutes"."""
+    if key in SETTING_NAMES:
+        return SETTING_NAMES[key]
+    setting = SETTINGS.get(key)
+    if setting is not None and setting.help:
+        return f"The setting \u201c{setting.help.split(';')[0].rstrip('.')}\u201d"
+    return "This setting"
 
 
 def parse_bool(text: str) -> bool:
@@ -176,14 +213,14 @@ def parse_bool(text: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"expected true or false, got {text!r}")
+    raise SettingsError(f"Enter true or false, not {_shown(text)}.")
 
 
 def parse_int(text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise SettingsError(f"expected a whole number, got {text!r}") from None
+        raise SettingsError(f"Enter a whole number, not {_shown(text)}.") from None
 
 
 def parse_list(text: str) -> list[str]:
@@ -193,7 +230,9 @@ def parse_list(text: str) -> list[str]:
 def in_range(key: str, low: int, high: int) -> Validator:
     def check(value: Any) -> None:
         if not low <= value <= high:
-            raise SettingsError(f"{key}: must be between {low} and {high}, got {value}")
+            raise SettingsError(
+                f"{setting_name(key)} must be between {low} and {high}, not {value}."
+            )
 
     return check
 
@@ -201,7 +240,9 @@ def in_range(key: str, low: int, high: int) -> Validator:
 def one_of(key: str, choices: tuple[str, ...]) -> Validator:
     def check(value: Any) -> None:
         if value not in choices:
-            raise SettingsError(f"{key}: must be one of {', '.join(choices)}; got {_shown(value)}")
+            raise SettingsError(
+                f"{setting_name(key)} must be one of {', '.join(choices)}, not {_shown(value)}."
+            )
 
     return check
 
@@ -217,12 +258,12 @@ def validate_url(key: str) -> Validator:
 
     def check(value: Any) -> None:
         try:
-            check_url(value, f"URL for {key}", keyed=False)
+            check_url(value, setting_name(key).removeprefix("The "), keyed=False)
         except ChainfolioError as exc:
             raise SettingsError(str(exc)) from None
         if split_url_secrets(value)[1]:
             raise SettingsError(
-                f"The URL for {key} carries an API key or a password, so it was not saved: keys "
+                f"{setting_name(key)} carries an API key or a password, so it was not saved: keys "
                 "are kept in the keyring (chainfolio keys set NAME, or Settings → API keys)."
             )
 
@@ -314,6 +355,20 @@ SETTINGS: dict[str, Setting] = {
             "Log file detail: debug, info, warning or error.",
             str,
             one_of("log.level", ("debug", "info", "warning", "error")),
+        ),
+        Setting(
+            "ledger.cost_basis",
+            "fifo",
+            "Cost basis of the ledger's P&L: fifo (oldest lots first) or average (average cost).",
+            str,
+            one_of("ledger.cost_basis", ("fifo", "average")),
+        ),
+        Setting(
+            "ledger.basis_scope",
+            "account",
+            "Cost basis kept per account, or pooled across all accounts of the ledger.",
+            str,
+            one_of("ledger.basis_scope", ("account", "pooled")),
         ),
     )
 }
@@ -431,9 +486,14 @@ class Settings:
             return setting.default
 
     def set(self, key: str, value: Any) -> Any:
-        """Validate and store one value (in memory; call save())."""
-        coerced = _lookup(key).coerce(value)
-        self._values[key] = coerced
+        """Validate and store one value (in memory; call save()). A value equal to the default is
+        not stored, so the file holds only what the person changed."""
+        setting = _lookup(key)
+        coerced = setting.coerce(value)
+        if coerced == setting.default:
+            self._values.pop(key, None)
+        else:
+            self._values[key] = coerced
         return coerced
 
     def remember(self, key: str, value: Any) -> None:
@@ -450,7 +510,8 @@ class Settings:
         self._values.pop(key, None)
 
     def is_default(self, key: str) -> bool:
-        return key not in self._values
+        """True when the setting has its default value (also when a file stores the default)."""
+        return key not in self._values or self.get(key) == _lookup(key).default
 
     def items(self) -> Iterator[tuple[Setting, Any]]:
         for key in sorted(SETTINGS):

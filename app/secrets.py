@@ -73,10 +73,38 @@ class SecretStatus:
     problem: str | None = None
     fix: str | None = None
 
+    @property
+    def backend_label(self) -> str:
+        """The keyring in words ("GNOME Keyring or another Secret Service"); ``backend`` keeps
+        the class path for the log and ``keys status --json``."""
+        return backend_label(self.backend)
+
     def describe(self) -> str:
         if self.usable:
-            return f"Keyring: OK ({self.backend}). API keys are stored encrypted by the system."
-        return f"Keyring: NOT AVAILABLE ({self.backend}). {self.problem} {self.fix}"
+            return (
+                f"Keyring: OK ({self.backend_label}). API keys are stored encrypted by the system."
+            )
+        return f"Keyring: NOT AVAILABLE. {self.problem} {self.fix}"
+
+
+# What a person is told about a keyring backend: never its class path.
+BACKEND_LABELS = {
+    "keyring.backends.SecretService.Keyring": "GNOME Keyring or another Secret Service",
+    "keyring.backends.libsecret.Keyring": "GNOME Keyring or another Secret Service",
+    "keyring.backends.kwallet.DBusKeyring": "KWallet",
+    "keyring.backends.macOS.Keyring": "the macOS Keychain",
+    "keyring.backends.Windows.WinVaultKeyring": "Windows Credential Manager",
+    "keyring.backends.chainer.ChainerBackend": "several keyrings together",
+    "keyring.backends.fail.Keyring": "no keyring",
+    "keyring.backends.null.Keyring": "a disabled keyring",
+}
+
+
+def backend_label(path: str) -> str:
+    if path in BACKEND_LABELS:
+        return BACKEND_LABELS[path]
+    package = path.split(".")[0] if path and path != "unknown" else ""
+    return f"a keyring from the {package} package" if package else "an unknown keyring"
 
 
 def _backend_name(backend: Any) -> str:
@@ -107,11 +135,12 @@ def assess_backend(backend: Any) -> SecretStatus:
             return SecretStatus(False, name, "No keyring backend is available.", FIX_LINUX)
         refused = [_backend_name(b) for b in parts if not _is_secure(b)]
         if refused:
+            log.info("keyring backends refused (no OS encryption): %s", ", ".join(refused))
             return SecretStatus(
                 False,
                 name,
-                f"The keyring chain includes backends that do not encrypt secrets: "
-                f"{', '.join(refused)}.",
+                f"Some of the keyrings in use do not encrypt secrets "
+                f"({', '.join(sorted({backend_label(r) for r in refused}))}).",
                 "Uninstall keyrings.alt (or any plaintext backend) and use a Secret Service "
                 "provider such as GNOME Keyring or KeePassXC.",
             )
@@ -120,18 +149,22 @@ def assess_backend(backend: Any) -> SecretStatus:
         return SecretStatus(
             False,
             name,
-            "No Secret Service is running on the D-Bus session bus (keyring fell back to its "
-            "'fail' backend), so API keys cannot be stored; Chainfolio works without them.",
+            "No system keyring (Secret Service) is running in this session, so API keys cannot "
+            "be stored; Chainfolio works without them.",
             FIX_LINUX,
         )
     if isinstance(backend, null.Keyring):
-        return SecretStatus(False, name, "The keyring backend is disabled (null).", FIX_LINUX)
+        return SecretStatus(
+            False, name, "The system keyring is switched off for this session.", FIX_LINUX
+        )
     if not _is_secure(backend):
+        log.info("keyring backend refused (no OS encryption): %s", name)
         return SecretStatus(
             False,
             name,
-            f"The keyring backend {name} stores secrets without OS encryption (for example "
-            "keyrings.alt's plaintext file); Chainfolio refuses to use it.",
+            f"The keyring in use ({backend_label(name)}) stores secrets without encryption by "
+            "the system (for example keyrings.alt's plain-text file); Chainfolio refuses to "
+            "use it.",
             "Uninstall keyrings.alt or choose another backend, and use a Secret Service "
             "provider such as GNOME Keyring or KeePassXC.",
         )
@@ -149,8 +182,9 @@ def secret_status(backend: Any | None = None) -> SecretStatus:
     try:
         return assess_backend(backend if backend is not None else _default_backend())
     except Exception as exc:  # keyring's own discovery failing must not stop the app
+        log.warning("the keyring could not be loaded: %s", redact(f"{type(exc).__name__}: {exc}"))
         return SecretStatus(
-            False, "unknown", f"The keyring could not be loaded ({redact(str(exc))}).", FIX_LINUX
+            False, "unknown", "The keyring could not be loaded (details in the log).", FIX_LINUX
         )
 
 
@@ -204,8 +238,10 @@ class KeyringSecretStore:
             return func(SERVICE, name, *args)
         except Exception as exc:
             detail = redact(f"{type(exc).__name__}: {exc}")[:300]
+            log.warning("the keyring could not %s %s: %s", action, name, detail)
             raise SecretStoreError(
-                f"The keyring could not {action} '{name}' ({detail}). Is the keyring unlocked?"
+                f"The keyring could not {action} '{name}'. Is the keyring unlocked? "
+                "The log has the details."
             ) from None
 
     def get(self, name: str) -> str | None:
@@ -243,9 +279,14 @@ class KeyringSecretStore:
         except PasswordDeleteError:
             pass  # already gone: deleting is idempotent
         except Exception as exc:
+            log.warning(
+                "the keyring could not delete %s: %s",
+                name,
+                redact(f"{type(exc).__name__}: {exc}")[:300],
+            )
             raise SecretStoreError(
-                f"The keyring could not delete '{name}' ({type(exc).__name__}: "
-                f"{redact(str(exc))[:300]})."
+                f"The keyring could not delete '{name}'. Is the keyring unlocked? "
+                "The log has the details."
             ) from None
         names = self._read_index()
         if name in names:

@@ -95,9 +95,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except BrokenPipeError:
         return _quiet_broken_pipe(out)
     except ChainfolioError as exc:
+        from app.domain.outcome import plain_reason
         from app.domain.secret_text import redact_secrets  # a net under every field's own check
 
-        print(f"chainfolio: error: {redact_secrets(str(exc))}", file=sys.stderr)
+        print(f"chainfolio: error: {redact_secrets(plain_reason(str(exc)))}", file=sys.stderr)
         return 1
     except OSError as exc:
         sentence = os_error_sentence(exc)

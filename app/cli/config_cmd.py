@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.cli.env import CliEnv
-from app.config import format_value
+from app.config import SETTINGS, format_value
+from app.domain.errors import SettingsError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,7 +42,14 @@ def _get(args: argparse.Namespace, env: CliEnv) -> int:
 
 def _set(args: argparse.Namespace, env: CliEnv) -> int:
     _report_problem(env)
-    value = env.settings.set(args.key, args.value)
+    try:
+        value = env.settings.set(args.key, args.value)
+    except SettingsError as exc:
+        if args.key not in SETTINGS:
+            raise
+        # On the command line the key is what the person typed: name it before the sentence
+        # the window shows under the field.
+        raise SettingsError(f"{args.key}: {exc}") from None
     env.settings.save()
     env.print(f"{args.key} = {format_value(value)}")
     return 0

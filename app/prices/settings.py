@@ -15,7 +15,7 @@ SOURCES = ("coingecko", "defillama")
 
 def _valid_order(value: Any) -> None:
     if not value or any(v not in SOURCES for v in value) or len(set(value)) != len(value):
-        raise SettingsError(f"prices.order: a list of distinct sources from {', '.join(SOURCES)}")
+        raise SettingsError(f"Choose each price source at most once, from: {', '.join(SOURCES)}.")
 
 
 SETTINGS: tuple[Setting, ...] = (

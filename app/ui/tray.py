@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.domain.outcome import plain_reason
 from app.domain.snapshot import Snapshot
 from app.services.day_change import DayChange
 from app.services.scheduler import RefreshOutcome, ScheduleState
@@ -159,7 +160,7 @@ class Tray(QObject):
         self._notified_streak = True
         self.notify(
             "Chainfolio cannot refresh",
-            f"Refresh failed {outcome.failures} times in a row: {outcome.error}. "
+            f"Refresh failed {outcome.failures} times in a row: {plain_reason(outcome.error)}. "
             "It keeps retrying; the last good values stay shown.",
             warning=True,
         )

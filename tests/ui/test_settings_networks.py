@@ -235,7 +235,8 @@ def test_price_order_saved_and_validated(
     assert p.order() == ["coingecko", "defillama"]
     for row in range(p.source_list.count()):
         p.source_list.item(row).setCheckState(Qt.CheckState.Unchecked)
-    assert not p.error.isHidden() and "prices.order" in p.error.text()
+    assert not p.error.isHidden() and "at least one price source" in p.error.text()
+    assert "prices.order" not in p.error.text()  # the key is for the command line only
     dialog.save()
     assert dialog.result() == 0 and not settings.path.exists()
     assert dialog.tabs.currentWidget() is p

@@ -61,11 +61,14 @@ CASES = {
     "RPC URL": (["networks", "add", "1337", "Home", "ETH", HEX_KEY, "--no-check"], HEX_KEY),
     "RPC URL ": (["networks", "set-rpc", "eip155:1", XPRV], XPRV),
     "network name or id": (["networks", "set-rpc", HEX_KEY, DEAD], HEX_KEY),
-    "value for prices.defillama.url": (
+    "value for the DefiLlama address": (
         ["config", "set", "prices.defillama.url", f"https://x.io/{HEX_KEY}"],
         HEX_KEY,
     ),
-    "value for prices.coingecko.url": (["config", "set", "prices.coingecko.url", SEED_12], SEED_12),
+    "value for the CoinGecko address": (
+        ["config", "set", "prices.coingecko.url", SEED_12],
+        SEED_12,
+    ),
     "token address": (["tokens", "add", "eip155:1", HEX_KEY], HEX_KEY),
     "asset": (["prices", "override", HEX_KEY, "1"], HEX_KEY),
     "price": (["prices", "override", "eip155:1/slip44:60", SOL_ARRAY], SOL_ARRAY),

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 from app.config import SETTINGS, Settings
 from app.domain.errors import ChainfolioError
 from app.prices.settings import SOURCES
+from app.ui.theme import Role, paint_text
 
 KEY = "prices.order"
-ERROR_STYLE = "color: #c62828;"
 NAMES = {"coingecko": "CoinGecko", "defillama": "DefiLlama"}
 
 
@@ -52,7 +52,7 @@ class PricesTab(QWidget):
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
+        paint_text(self.error, Role.ERROR)
         self.error.setObjectName(f"error:{KEY}")
         self.error.hide()
         layout.addWidget(self.error)
@@ -90,9 +90,7 @@ class PricesTab(QWidget):
         try:
             SETTINGS[KEY].coerce(self.order())
         except ChainfolioError as exc:
-            message = str(exc)
-            if not self.order():
-                message = "Tick at least one price source. " + message
+            message = str(exc) if self.order() else "Tick at least one price source."
             self.error.setText(message)
             self.error.show()
             return False

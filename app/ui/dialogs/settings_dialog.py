@@ -9,6 +9,7 @@ listed. The Networks and Price sources tabs live in their own modules (networks_
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -35,18 +38,19 @@ from PySide6.QtWidgets import (
 
 from app import autostart
 from app.config import SETTINGS, SUPPORTED_CURRENCIES, Settings, format_value
-from app.domain.errors import ChainfolioError, SecretInputError
+from app.domain.errors import ChainfolioError, SecretInputError, report
 from app.domain.ports import SecretStore
 from app.secrets import KNOWN_NAMES, SecretStatus, check_name, check_value, describe_name
 from app.ui.dialogs.networks_tab import NetworksTab
 from app.ui.dialogs.prices_tab import PricesTab
+from app.ui.theme import Role, paint_text
 
 if TYPE_CHECKING:
     from app.chains.registry import ChainRegistry
 
+log = logging.getLogger(__name__)
 MASK = "••••••••"
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
-ERROR_STYLE = "color: #c62828;"
 
 
 def _plain_label(text: str = "") -> QLabel:
@@ -54,6 +58,15 @@ def _plain_label(text: str = "") -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     return label
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 class SettingsDialog(QDialog):
@@ -90,7 +103,9 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._general_tab(autostart_supported()), "General")
         self.networks_tab = NetworksTab(registry) if registry is not None else None
         if self.networks_tab is not None:
-            self.tabs.addTab(self.networks_tab, "Networks")
+            # Scrolls rather than squeezes: the custom-network form and its two-line messages
+            # keep their height on a small screen.
+            self.tabs.addTab(_scrolling(self.networks_tab), "Networks")
             self.finished.connect(self.networks_tab.shutdown)
         self.tabs.addTab(self._keys_tab(), "API keys")
         self.prices_tab = PricesTab(settings)
@@ -98,12 +113,16 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._appearance_tab(), "Appearance")
 
         self.save_problem = _plain_label()
-        self.save_problem.setStyleSheet(ERROR_STYLE)
+        paint_text(self.save_problem, Role.ERROR)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.save_problem)
         layout.addWidget(self.buttons)
+        if self.networks_tab is not None:  # as tall as the Networks tab, if the screen allows
+            want = self.networks_tab.sizeHint().height() + 130  # tab bar, message, buttons
+            screen = self.screen().availableGeometry().height() if self.screen() else want
+            self.resize(max(self.sizeHint().width(), 680), max(400, min(want, screen - 60)))
         if settings.load_problem:
             self.save_problem.setText(
                 f"The settings file has a problem and was not loaded: {settings.load_problem} "
@@ -114,7 +133,7 @@ class SettingsDialog(QDialog):
 
     def _error_label(self, key: str) -> QLabel:
         label = _plain_label()
-        label.setStyleSheet(ERROR_STYLE)
+        paint_text(label, Role.ERROR)
         label.setObjectName(f"error:{key}")
         label.hide()
         self._errors[key] = label
@@ -177,7 +196,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(page)
         self.keyring_status = _plain_label(self._status.describe())
         if not self._status.usable:
-            self.keyring_status.setStyleSheet(ERROR_STYLE)
+            paint_text(self.keyring_status, Role.ERROR)
         layout.addWidget(self.keyring_status)
 
         self.key_list = QListWidget()
@@ -229,7 +248,7 @@ class SettingsDialog(QDialog):
 
     def _key_message(self, text: str, error: bool = False) -> None:
         self.key_feedback.setText(text)
-        self.key_feedback.setStyleSheet(ERROR_STYLE if error else "")
+        paint_text(self.key_feedback, Role.ERROR if error else None)
 
     def _store_key(self) -> None:
         name = self.key_name.currentText().strip()
@@ -312,15 +331,21 @@ class SettingsDialog(QDialog):
             self.save_problem.setText("Fix the fields marked in red first.")
             return
         before = {k: self._settings.get(k) for k in values}
+        # Only what the person changed is written (Settings.set keeps defaults out of the
+        # file), so `chainfolio config list` marks only those as changed.
+        edited = {k: v for k, v in values.items() if SETTINGS[k].coerce(v) != before[k]}
         try:
-            for key, value in values.items():
+            for key, value in edited.items():
                 self._settings.set(key, value)
-            self._settings.save()
+            if edited or self._settings.load_problem:
+                self._settings.save()
             if self._can_autostart:
                 autostart.apply(self.start_at_login.isChecked())
             network_changes = self.networks_tab.apply() if self.networks_tab else []
         except (ChainfolioError, OSError) as exc:
-            self.save_problem.setText(f"Could not save the settings: {exc}")
+            self.save_problem.setText(
+                "The settings were not saved. " + report(exc, "Saving the settings", log)
+            )
             return
         changed = [k for k in values if self._settings.get(k) != before[k]] + network_changes
         self.save_problem.clear()
