@@ -74,9 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _service(env: CliEnv) -> AlertService:
-    from app.bootstrap import build_alert_service
-
-    return build_alert_service(env.context.engine)
+    return env.context.alerts  # chain names and every network's coin, as in the window
 
 
 def _iso(ts: int | None) -> str | None:

@@ -58,11 +58,17 @@ class AlertRule:
     def filters(self) -> dict[str, str]:
         return parse_target(self.target)
 
-    def describe(self, symbols: Mapping[str, str] | None = None) -> str:
-        """One line for lists: what the rule watches (assets by symbol when ``symbols`` knows)."""
+    def describe(
+        self,
+        symbols: Mapping[str, str] | None = None,
+        chain_names: Mapping[str, str] | None = None,
+    ) -> str:
+        """One line for lists: what the rule watches. An asset is named by its symbol and its
+        chain ("ETH on Arbitrum One") when ``symbols`` knows it, else by its CAIP-19 id."""
         f = self.filters
-        asset = f.get("asset", "?")
-        asset = (symbols or {}).get(asset, asset)
+        asset_id = f.get("asset", "?")
+        symbol = (symbols or {}).get(asset_id)
+        asset = asset_label(asset_id, symbol, chain_names) if symbol else asset_id
         scope = " ".join(
             part
             for part in (
@@ -79,9 +85,9 @@ class AlertRule:
             case AlertKind.LIQUIDATION_PROBABILITY_ABOVE:
                 return f"Liquidation probability (24 h) above {t} %{scope}"
             case AlertKind.PRICE_ABOVE:
-                return f"{asset} above {t} {f.get('currency', '')}".rstrip()
+                return f"{asset} above {format_level(t)} {f.get('currency', '')}".rstrip()
             case AlertKind.PRICE_BELOW:
-                return f"{asset} below {t} {f.get('currency', '')}".rstrip()
+                return f"{asset} below {format_level(t)} {f.get('currency', '')}".rstrip()
             case AlertKind.DAILY_MOVE_ABOVE:
                 return f"Total value moves more than {t} % in a day"
 
@@ -103,6 +109,27 @@ class FiredAlert:
     title: str
     message: str
     fired_at: int
+
+
+def chain_of(asset_id: str) -> str:
+    """The CAIP-2 chain of a CAIP-19 asset id ("eip155:1/slip44:60" -> "eip155:1")."""
+    return asset_id.split("/", 1)[0]
+
+
+def asset_label(asset_id: str, symbol: str, chain_names: Mapping[str, str] | None = None) -> str:
+    """ "ETH on Ethereum": a symbol alone is ambiguous (ETH is on a dozen chains)."""
+    chain = chain_of(asset_id)
+    return f"{symbol} on {(chain_names or {}).get(chain, chain)}"
+
+
+def format_level(value: Decimal) -> str:
+    """An alert level as the person gave it, with thousands separators: 2,000 / 1.25 / 0.0004."""
+    if not value.is_finite():
+        return str(value)
+    normal = value.normalize()
+    if normal == normal.to_integral_value():
+        return f"{int(normal):,}"
+    return f"{normal:,f}"
 
 
 def parse_target(text: str) -> dict[str, str]:

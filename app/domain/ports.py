@@ -34,6 +34,15 @@ class NameResolver(Protocol):
     async def resolve(self, name: str) -> str | None: ...
 
 
+class ActivityProbe(Protocol):
+    """Which of some addresses were ever used on one EVM chain: a nonce or a balance above zero.
+
+    Raises for network trouble (any exception): the caller reports the chain as not checked.
+    """
+
+    async def active(self, spec: ChainSpec, addresses: Sequence[str]) -> builtins.set[str]: ...
+
+
 class ChainReader(Protocol):
     """Reads every balance of the given wallets on one chain, in as few round trips as it can.
 

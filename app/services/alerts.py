@@ -24,6 +24,9 @@ from app.domain.alerts import (
     AlertRuleError,
     FiredAlert,
     Verdict,
+    asset_label,
+    chain_of,
+    format_level,
     judge_above,
     judge_below,
     make_target,
@@ -72,6 +75,35 @@ class AlertStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AssetChoice:
+    """One asset the alert picker offers: "ETH on Arbitrum One", and what of it is held."""
+
+    asset_id: str
+    symbol: str
+    chain_name: str
+    value: Decimal | None = None  # held, in the snapshot's currency; None when not held
+
+    @property
+    def chain(self) -> str:
+        return chain_of(self.asset_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.symbol} on {self.chain_name}"
+
+
+def _match(query: str, *texts: str) -> int | None:
+    """0 exact, 1 prefix, 2 contained, None: how well ``query`` (lower case) names the texts."""
+    best: int | None = None
+    for text in texts:
+        t = text.lower()
+        rank = 0 if t == query else 1 if t.startswith(query) else 2 if query in t else None
+        if rank is not None and (best is None or rank < best):
+            best = rank
+    return best
+
+
+@dataclass(frozen=True, slots=True)
 class _Judgement:
     verdict: Verdict
     title: str = ""
@@ -102,9 +134,14 @@ class AlertService:
         self._risk = risk
         self._prices = prices
         self._catalog = catalog
-        self._chain_names = dict(chain_names or {})
+        # Kept by reference: the app's chain names are one dict, updated in place on changes.
+        self._chain_names: Mapping[str, str] = chain_names if chain_names is not None else {}
         self._clock = clock
         self._listeners: list[Listener] = []
+
+    @property
+    def chain_names(self) -> Mapping[str, str]:
+        return self._chain_names
 
     # ---- rules ---------------------------------------------------------------------------------
     def rules(self) -> list[AlertRule]:
@@ -147,6 +184,61 @@ class AlertService:
                 raise AlertRuleError(f"unknown lending protocol {protocol!r}; known: {known}")
             target = make_target(wallet=wallet, protocol=protocol)
         return self._store.add(kind, target, value, int(self._clock()))
+
+    # ---- the asset picker -----------------------------------------------------------------------
+    def held_assets(self, snapshot: Snapshot | None) -> list[AssetChoice]:
+        """What the person holds (spam left out), one row per asset, largest value first."""
+        if snapshot is None:
+            return []
+        values: dict[str, Decimal] = {}
+        symbols: dict[str, str] = {}
+        for h in snapshot.holdings:
+            if h.is_spam:
+                continue
+            symbols.setdefault(h.asset_id, clean_text(h.symbol, 32))
+            values[h.asset_id] = values.get(h.asset_id, Decimal(0)) + abs(h.value or Decimal(0))
+        names = self._chain_names
+        choices = [
+            AssetChoice(a, symbols[a], names.get(chain_of(a), chain_of(a)), values[a])
+            for a in symbols
+        ]
+        return sorted(choices, key=lambda c: (-(c.value or 0), c.symbol.lower(), c.chain_name))
+
+    def search_assets(
+        self, text: str, snapshot: Snapshot | None = None, limit: int = 40
+    ) -> list[AssetChoice]:
+        """Held assets whose symbol or chain matches ``text``, then other known assets (token
+        lists, each network's coin) by symbol; best matches first. Reads the token catalog:
+        call it off the GUI thread."""
+        query = text.strip().lower()
+        held = self.held_assets(snapshot)
+        if not query:
+            return held[:limit]
+        ranked: list[tuple[int, int, AssetChoice]] = []
+        for choice in held:
+            rank = _match(query, choice.symbol)
+            if rank is None:  # "base": what is held on Base, after the symbol matches
+                chain_rank = _match(query, choice.chain_name)
+                rank = None if chain_rank is None else 3 + chain_rank
+            if rank is not None:
+                ranked.append((0, rank, choice))
+        seen = {c.asset_id for c in held}
+        names = self._chain_names
+        for asset_id, raw_symbol in (self._catalog or list)():
+            if asset_id in seen:
+                continue
+            symbol = clean_text(raw_symbol, 32)
+            rank = _match(query, symbol)
+            if rank is None or (rank == 2 and len(query) < 3):
+                continue
+            seen.add(asset_id)
+            chain = chain_of(asset_id)
+            ranked.append((1, rank, AssetChoice(asset_id, symbol, names.get(chain, chain))))
+        # Best match first; among equals what is held (largest value first), then by name.
+        ranked.sort(
+            key=lambda r: (r[1], r[0], -(r[2].value or 0), r[2].symbol.lower(), r[2].chain_name)
+        )
+        return [choice for _, _, choice in ranked[:limit]]
 
     def remove(self, rule_id: int) -> None:
         if not self._store.remove(rule_id):
@@ -339,6 +431,8 @@ class AlertService:
                 if h.price is not None and snapshot.currency == currency:
                     price = h.price
                     break
+        if symbol == asset and self._catalog is not None:  # not held: the catalog's symbol
+            symbol = next((clean_text(s, 32) for a, s in self._catalog() if a == asset), asset)
         if price is None and self._prices is not None:
             price = self._prices(asset, currency)
         if price is None:
@@ -346,11 +440,13 @@ class AlertService:
         above = rule.kind is AlertKind.PRICE_ABOVE
         verdict = (judge_above if above else judge_below)(price, rule.threshold)
         word = "above" if above else "below"
+        named = asset_label(asset, symbol, self._chain_names) if symbol != asset else asset
+        level = format_level(rule.threshold)
         return _Judgement(
             verdict,
-            f"{symbol} {word} {format_number(rule.threshold)} {currency}",
-            f"{symbol} is at {format_number(price)} {currency}, {word} your alert level "
-            f"{format_number(rule.threshold)} {currency}.",
+            f"{named} {word} {level} {currency}",
+            f"{named} is at {format_number(price)} {currency}, {word} your alert level "
+            f"{level} {currency}.",
         )
 
     def _daily_move(self, rule: AlertRule, snapshot: Snapshot) -> _Judgement:

@@ -22,17 +22,19 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain.alerts import LENDING_PROTOCOLS, AlertKind, AlertRule, FiredAlert
 from app.domain.snapshot import Snapshot
-from app.services.alerts import AlertService
+from app.services.alerts import AlertService, AssetChoice
+from app.ui.asset_picker import AssetPicker, Search
+from app.ui.empty_view import ExplainingTableView
 from app.ui.models.alerts_model import EventsModel, RulesModel
 from app.ui.risk_page import symbols_of
 from app.ui.tasks import TaskRunner
+from app.ui.theme import Role, paint_text
 
 KIND_LABELS = {
     AlertKind.HEALTH_FACTOR_BELOW: "Health factor falls below",
@@ -48,6 +50,13 @@ PLACEHOLDERS = {
     AlertKind.PRICE_BELOW: "2500",
     AlertKind.DAILY_MOVE_ABOVE: "10",
 }
+NO_RULES = (
+    "No alert rules yet. Press Add alert… to be told when a price crosses a level (ETH on "
+    "Ethereum above 4,000 USD), a loan's health factor falls, or your total moves a lot in a day."
+)
+NO_EVENTS = (
+    "No alert has fired yet. When one does, it is listed here and shown as a desktop notification."
+)
 LENDING = (AlertKind.HEALTH_FACTOR_BELOW, AlertKind.LIQUIDATION_PROBABILITY_ABOVE)
 PRICE = (AlertKind.PRICE_ABOVE, AlertKind.PRICE_BELOW)
 
@@ -63,20 +72,29 @@ class AlertRuleDialog(QDialog):
         wallets: Sequence[tuple[str, str]] = (),
         currency: str = "USD",
         parent: QWidget | None = None,
+        *,
+        held: Sequence[AssetChoice] = (),
+        tasks: TaskRunner | None = None,
+        search: Search | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New alert")
+        self.setMinimumWidth(640)
         self.kind = QComboBox()
+        self.kind.setAccessibleName("Alert when")
         for kind, label in KIND_LABELS.items():
             self.kind.addItem(label, kind)
         self.threshold = QLineEdit()
-        self.asset = QLineEdit()
-        self.asset.setPlaceholderText("symbol (ETH) or asset id (eip155:1/slip44:60)")
+        self.threshold.setAccessibleName("Level")
+        # The asset is picked from the holdings (or found by symbol), never typed as an id.
+        self.asset = AssetPicker(held, currency, tasks, search)
         self.wallet = QComboBox()
+        self.wallet.setAccessibleName("Wallet")
         self.wallet.addItem("Any wallet", None)
         for address, name in wallets:
             self.wallet.addItem(name, address)
         self.protocol = QComboBox()
+        self.protocol.setAccessibleName("Protocol")
         self.protocol.addItem("Any protocol", None)
         for key, name in LENDING_PROTOCOLS.items():
             self.protocol.addItem(name, key)
@@ -84,15 +102,19 @@ class AlertRuleDialog(QDialog):
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #dc2626;")
+        paint_text(self.error, Role.ERROR)
         self.error.hide()
 
         self.form = QFormLayout()
-        self.form.addRow("Alert when", self.kind)
-        self.form.addRow("Level", self.threshold)
-        self.form.addRow("Asset", self.asset)
-        self.form.addRow("Wallet", self.wallet)
-        self.form.addRow("Protocol", self.protocol)
+        self.form.addRow("Alert &when", self.kind)
+        self.form.addRow("&Asset", self.asset)
+        self.form.addRow("&Level", self.threshold)
+        self.form.addRow("Wall&et", self.wallet)
+        self.form.addRow("&Protocol", self.protocol)
+        asset_label = self.form.labelForField(self.asset)
+        if isinstance(asset_label, QLabel):
+            asset_label.setBuddy(self.asset.query)
+        self.asset.changed.connect(self._asset_changed)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -114,16 +136,28 @@ class AlertRuleDialog(QDialog):
         self.form.setRowVisible(self.asset, kind in PRICE)
         self.form.setRowVisible(self.wallet, kind in LENDING)
         self.form.setRowVisible(self.protocol, kind in LENDING)
-        label = self.form.labelForField(self.threshold)
-        if isinstance(label, QLabel):
-            label.setText(f"Level ({self.currency})" if kind in PRICE else "Level")
+        self._asset_changed()
         self.show_error("")
+
+    def _asset_changed(self) -> None:
+        """The level's label names what it is about: "Level (USD per ETH on Base)"."""
+        kind = self.selected_kind()
+        label = self.form.labelForField(self.threshold)
+        if not isinstance(label, QLabel):
+            return
+        if kind in PRICE:
+            choice = self.asset.selected()
+            per = f" per {choice.label}" if choice is not None else ""
+            label.setText(f"&Level ({self.currency}{per})")
+        else:
+            label.setText("&Level")
+        self.threshold.setAccessibleName(label.text().replace("&", ""))
 
     def values(self) -> dict[str, object]:
         kind = self.selected_kind()
         values: dict[str, object] = {"kind": kind, "threshold": self.threshold.text().strip()}
         if kind in PRICE:
-            values["asset"] = self.asset.text().strip()
+            values["asset"] = self.asset.value()
             values["currency"] = self.currency
         if kind in LENDING:
             values["wallet"] = self.wallet.currentData()
@@ -136,7 +170,7 @@ class AlertRuleDialog(QDialog):
             self.show_error("Enter a level.")
             return
         if "asset" in values and not values["asset"]:
-            self.show_error("Enter the asset to watch.")
+            self.show_error("Pick the asset to watch, or search for it by symbol.")
             return
         self.buttons.setEnabled(False)
         self.submitted.emit(values)
@@ -159,11 +193,13 @@ class AlertsPage(QWidget):
         self.wallets: list[tuple[str, str]] = []  # (address, name) for the dialog
         self.currency = "USD"
         self.symbols: dict[str, str] = {}
+        self.snapshot: Snapshot | None = None
         self.dialog: AlertRuleDialog | None = None
         service.subscribe(self._on_fired)
 
         self.rules_model = RulesModel(self)
-        self.rules = QTableView()
+        self.rules = ExplainingTableView(NO_RULES)
+        self.rules.setAccessibleName("Alert rules")
         self.rules.setModel(self.rules_model)
         self.rules.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.rules.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -173,11 +209,14 @@ class AlertsPage(QWidget):
         self.rules.horizontalHeader().setStretchLastSection(True)
         self.rules.selectionModel().selectionChanged.connect(self._update_buttons)
 
-        self.add_button = QPushButton("Add…")
+        self.add_button = QPushButton("&Add alert…")
+        self.add_button.setAccessibleName("Add an alert rule")
         self.add_button.clicked.connect(self.open_add_dialog)
         self.toggle_button = QPushButton("Switch off")
+        self.toggle_button.setAccessibleName("Switch the selected rule off or on")
         self.toggle_button.clicked.connect(self.toggle_selected)
         self.remove_button = QPushButton("Remove")
+        self.remove_button.setAccessibleName("Remove the selected rule")
         self.remove_button.clicked.connect(self.remove_selected)
         buttons = QHBoxLayout()
         for b in (self.add_button, self.toggle_button, self.remove_button):
@@ -185,7 +224,8 @@ class AlertsPage(QWidget):
         buttons.addStretch(1)
 
         self.events_model = EventsModel(self)
-        self.events = QTableView()
+        self.events = ExplainingTableView(NO_EVENTS)
+        self.events.setAccessibleName("Recent alerts")
         self.events.setModel(self.events_model)
         self.events.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.events.verticalHeader().hide()
@@ -207,15 +247,17 @@ class AlertsPage(QWidget):
 
     # ---- data ----------------------------------------------------------------------------------
     def set_snapshot(self, snapshot: Snapshot | None) -> None:
-        """Symbols for the rule list and the currency of new price rules."""
+        """Symbols for the rule list, the held assets for the picker and the currency of new
+        price rules."""
         if snapshot is not None:
+            self.snapshot = snapshot
             self.symbols = symbols_of(snapshot)
             self.currency = snapshot.currency
             self.reload()
 
     def reload(self) -> None:
         selected = self.selected_rule()
-        self.rules_model.set_rules(self.service.rules(), self.symbols)
+        self.rules_model.set_rules(self.service.rules(), self.symbols, self.service.chain_names)
         self.events_model.set_events(self.service.events(50))
         if selected is not None:
             for row in range(self.rules_model.rowCount()):
@@ -235,7 +277,15 @@ class AlertsPage(QWidget):
 
     # ---- actions -------------------------------------------------------------------------------
     def open_add_dialog(self) -> AlertRuleDialog:
-        dialog = AlertRuleDialog(self.wallets, self.currency, self)
+        snapshot, service = self.snapshot, self.service
+        dialog = AlertRuleDialog(
+            self.wallets,
+            self.currency,
+            self,
+            held=service.held_assets(snapshot),
+            tasks=self._tasks,
+            search=lambda text: service.search_assets(text, snapshot),
+        )
         dialog.submitted.connect(lambda values: self._add(dialog, values))
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
         self.dialog = dialog
@@ -245,7 +295,7 @@ class AlertsPage(QWidget):
     def _add(self, dialog: AlertRuleDialog, values: dict[str, object]) -> None:
         def added(rule: AlertRule) -> None:
             dialog.accept()
-            self.status.setText(f"Added: {rule.describe(self.symbols)}")
+            self.status.setText(f"Added: {self._describe(rule)}")
             self.reload()
 
         kind = values.pop("kind")
@@ -255,6 +305,9 @@ class AlertsPage(QWidget):
             added,
             lambda exc: dialog.show_error(str(exc)),
         )
+
+    def _describe(self, rule: AlertRule) -> str:
+        return rule.describe(self.symbols, self.service.chain_names)
 
     def toggle_selected(self) -> None:
         rule = self.selected_rule()
@@ -266,7 +319,7 @@ class AlertsPage(QWidget):
         rule = self.selected_rule()
         if rule is not None:
             self.service.remove(rule.id)
-            self.status.setText(f"Removed: {rule.describe(self.symbols)}")
+            self.status.setText(f"Removed: {self._describe(rule)}")
             self.reload()
 
     # ---- fired alerts (checked by the refresh pipeline's alerts step) ---------------------------

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QStackedWidget,
     QTabWidget,
     QToolBar,
     QWidget,
@@ -30,7 +31,9 @@ from app.domain.model import Wallet
 from app.domain.outcome import RefreshStatus, plain_reason
 from app.domain.snapshot import Snapshot
 from app.services.scheduler import describe
+from app.ui.accessibility import name_widgets
 from app.ui.dialogs.wallet_dialog import WalletDialog
+from app.ui.first_run import FirstRunPage
 from app.ui.holdings_page import HoldingsPage
 from app.ui.icons import app_icon
 from app.ui.models.wallets_model import WalletsModel
@@ -68,17 +71,34 @@ class MainWindow(QMainWindow):
         self.wallets_model = WalletsModel(self)
         self.wallets_page = WalletsPage(self.wallets_model)
         self.wallets_page.add_requested.connect(self.add_wallet)
+        self.wallets_page.paste_requested.connect(self.show_first_run)
         self.wallets_page.edit_requested.connect(self.edit_wallet)
         self.wallets_page.selection_changed.connect(self._update_actions)
         self.holdings_page = HoldingsPage()
         self.holdings_page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.holdings_page, "Portfolio")
+        # The Portfolio tab: the first-run page until a wallet is watched and read once.
+        self.first_run = FirstRunPage(tasks)
+        self.first_run.added.connect(self._wallets_added)
+        self.first_run.add_one_requested.connect(self.add_wallet)
+        self._first_refresh_pending = False
+        self.portfolio_stack = QStackedWidget()
+        self.portfolio_stack.addWidget(self.holdings_page)
+        self.portfolio_stack.addWidget(self.first_run)
+        self.tabs.addTab(self.portfolio_stack, "Portfolio")
         self.timeline_page = TimelinePage()
         self.tabs.addTab(self.timeline_page, "Timeline")
         self.tabs.addTab(self.wallets_page, "Wallets")
         self.setCentralWidget(self.tabs)
+        self.tabs.tabBar().setAccessibleName("Pages")
+        # Pages build some controls when first shown: name them for screen readers then.
+        self.tabs.currentChanged.connect(lambda _i: QTimer.singleShot(0, self.name_widgets))
+        for signal in (
+            self.wallets_model.modelReset, self.wallets_model.rowsInserted,
+            self.wallets_model.rowsRemoved,
+        ):  # fmt: skip
+            signal.connect(self._sync_portfolio)
         self.refresher: RefreshService | None = None
         self.scheduler: RefreshScheduler | None = None
         self.risk_page: RiskPage | None = None
@@ -99,8 +119,11 @@ class MainWindow(QMainWindow):
         self.schedule_timer.setInterval(20_000)
         self.schedule_timer.timeout.connect(self._update_schedule)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        # Wide enough for its longest text at any font size: a squeezed bar clipped it.
+        longest = self.progress.fontMetrics().horizontalAdvance("Reading chains… 100/100")
+        self.progress.setFixedWidth(max(220, longest + 40))
         self.progress.setTextVisible(True)
+        self.progress.setAccessibleName("Refresh progress")
         self.progress.hide()
         self.statusBar().addPermanentWidget(self.progress)
         self._update_actions()
@@ -172,10 +195,18 @@ class MainWindow(QMainWindow):
     # --- context ----------------------------------------------------------------------
     def attach(self, context: AppContext) -> None:
         self.context = context
+        self.first_run.attach(
+            context.wallets.check,
+            lambda addresses: context.activity.find(addresses),  # built on first use
+            context.wallets.add_many,
+        )
         self.wallets_model.set_wallets(context.wallets.list())
+        self.holdings_page.price_ids = context.price_ids  # "Set price source…" in the table
+        self.holdings_page.refresh_wanted.connect(self.refresh_now)
         self._update_actions()
         self._update_status()
         self._remember_view_choices(context.settings)
+        self.name_widgets()
 
     def _remember_view_choices(self, settings: Settings) -> None:
         """The Portfolio tab opens as it was left: grouping and the two toggles are settings."""
@@ -222,6 +253,12 @@ class MainWindow(QMainWindow):
         at = self.tabs.indexOf(self.wallets_page)
         self.tabs.insertTab(at, self.risk_page, "Risk")
         self.tabs.insertTab(at + 1, self.alerts_page, "Alerts")
+        self.name_widgets()
+
+    def name_widgets(self) -> list[QWidget]:
+        """Every keyboard-reachable control gets an accessible name (app.ui.accessibility);
+        returns those that could not be named (a test keeps it empty)."""
+        return name_widgets(self)
 
     def show_snapshot(self, snapshot: Snapshot | None) -> None:
         names = {w.address: w.display_name for w in self.wallets_model.wallets()}
@@ -286,6 +323,8 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("Fetching prices…")
         elif event.stage == "done":
             self.progress.hide()
+        if self._first_refresh_pending:
+            self.first_run.show_progress(event.stage, event.done, event.total)
         self._update_actions()
 
     def _on_outcome(self, outcome: RefreshOutcome) -> None:
@@ -314,6 +353,7 @@ class MainWindow(QMainWindow):
         """Show what a refresh did: its snapshot if one was stored, and its outcome in words.
         (Alert checks and the rest of the after-refresh work ran in the pipeline.)"""
         self.progress.hide()
+        self._first_refresh_done()
         if result.stored and result.snapshot is not None:
             self.show_snapshot(result.snapshot)
             self.update_timeline()
@@ -328,6 +368,7 @@ class MainWindow(QMainWindow):
 
     def _on_refresh_failed(self, exc: BaseException | str) -> None:
         self.progress.hide()
+        self._first_refresh_done()
         self._update_actions()
         self.statusBar().showMessage(f"Refresh failed: {plain_reason(str(exc))}", 30000)
 
@@ -364,10 +405,8 @@ class MainWindow(QMainWindow):
         assert self.context is not None
 
         def done(wallet: Wallet) -> None:
-            self.wallets_model.add_wallet(wallet)
-            self._update_status()
-            self.statusBar().showMessage(f"Added {wallet.display_name}", 5000)
             dialog.accept()
+            self._wallets_added([wallet])
 
         self.tasks.run(
             self.context.wallets.add(address, label, group),
@@ -375,6 +414,45 @@ class MainWindow(QMainWindow):
             on_failure=lambda exc: dialog.show_error(str(exc)),
             key="add-wallet",
         )
+
+    def _wallets_added(self, wallets: list[Wallet]) -> None:
+        """New wallets are shown; the first ones start a refresh at once, and the Portfolio
+        tab shows its progress until the portfolio is ready."""
+        first = self.wallets_model.rowCount() == 0
+        if first and wallets and self.refresher is not None:
+            self._first_refresh_pending = True
+            self.first_run.show_reading(wallets)
+        for wallet in wallets:
+            self.wallets_model.add_wallet(wallet)
+        self._update_status()
+        self._update_actions()
+        if len(wallets) == 1:
+            self.statusBar().showMessage(f"Added {wallets[0].display_name}", 5000)
+        elif wallets:
+            self.statusBar().showMessage(f"Added {len(wallets)} wallets", 5000)
+        else:
+            self.statusBar().showMessage("Those addresses are already watched.", 8000)
+        if self._first_refresh_pending:
+            self.refresh_now()
+
+    def _first_refresh_done(self) -> None:
+        if self._first_refresh_pending:
+            self._first_refresh_pending = False
+            self.first_run.show_paste()
+            self._sync_portfolio()
+
+    def show_first_run(self) -> None:
+        """The Portfolio tab's first-run page, keyboard in its address box."""
+        self.tabs.setCurrentWidget(self.portfolio_stack)
+        if self.portfolio_stack.currentWidget() is self.first_run:
+            self.first_run.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _sync_portfolio(self) -> None:
+        """The first-run page while nothing is watched (or the first refresh still runs)."""
+        first = self.context is not None and (
+            self.wallets_model.rowCount() == 0 or self._first_refresh_pending
+        )
+        self.portfolio_stack.setCurrentWidget(self.first_run if first else self.holdings_page)
 
     def edit_wallet(self, wallet: Wallet | None = None) -> WalletDialog | None:
         if self.context is None:

@@ -11,18 +11,19 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain.model import Wallet
+from app.ui.empty_view import ExplainingTableView
 from app.ui.icons import app_icon
 from app.ui.models.wallets_model import WalletColumn, WalletsModel
 
 
 class EmptyState(QWidget):
     add_requested = Signal()
+    paste_requested = Signal()  # several at once: the first-run page on the Portfolio tab
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,12 +45,18 @@ class EmptyState(QWidget):
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setMaximumWidth(460)
         button = QPushButton("Add wallet…")
+        button.setAccessibleName("Add a wallet")
         button.setDefault(True)
         button.clicked.connect(self.add_requested)
         button.setObjectName("emptyAddButton")
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(button)
+        paste = QPushButton("Paste several addresses…")
+        paste.setAccessibleName("Paste several addresses at once")
+        paste.setObjectName("pasteAddresses")
+        paste.clicked.connect(self.paste_requested)
+        row.addWidget(paste)
         row.addStretch(1)
         text_row = QHBoxLayout()
         text_row.addStretch(1)
@@ -69,6 +76,7 @@ class WalletsPage(QStackedWidget):
     """Switches between the empty state and the table as wallets come and go."""
 
     add_requested = Signal()
+    paste_requested = Signal()
     edit_requested = Signal(object)
     selection_changed = Signal()
 
@@ -83,13 +91,18 @@ class WalletsPage(QStackedWidget):
 
         self.empty = EmptyState()
         self.empty.add_requested.connect(self.add_requested)
+        self.empty.paste_requested.connect(self.paste_requested)
 
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter wallets")
+        self.filter.setAccessibleName("Filter wallets by name, address or group")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self._explain_empty)
 
-        self.table = QTableView()
+        # Empty only when the filter hides every wallet (no wallets at all: the empty state).
+        self.table = ExplainingTableView()
+        self.table.setAccessibleName("Watched wallets")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(WalletColumn.ADDED, Qt.SortOrder.AscendingOrder)
@@ -124,6 +137,17 @@ class WalletsPage(QStackedWidget):
 
     def _sync_page(self) -> None:
         self.setCurrentIndex(1 if self.model.rowCount() else 0)
+        self._explain_empty()
+
+    def _explain_empty(self) -> None:
+        n = self.model.rowCount()
+        text = self.filter.text().strip()
+        self.table.set_placeholder(
+            f"No wallet matches {text!r}. Clear the filter to see all {n} "
+            f"wallet{'s' if n != 1 else ''}."
+            if text
+            else ""
+        )
 
     def _wallet_at_proxy_row(self, row: int) -> Wallet:
         source = self.proxy.mapToSource(self.proxy.index(row, 0))

@@ -111,6 +111,10 @@ def main(out: Path, view: str = "window") -> int:
         return risk_screenshot(out)
     if view == "timeline":
         return timeline_screenshot(out)
+    if view in ("firstrun", "alerts"):  # tests/support/screenshot_firstrun.py
+        from tests.support import screenshot_firstrun as more
+
+        return more.first_run_screenshot(out) if view == "firstrun" else more.alerts_screenshot(out)
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication

@@ -132,14 +132,14 @@ def test_wallet_and_protocol_filters(engine: Engine) -> None:
 
 def test_price_levels_in_their_own_currency(engine: Engine) -> None:
     SqlSnapshotStore(engine).write(snap(T0 - 60))  # the asset is known from the holdings
-    alerts = service(engine)
+    alerts = service(engine, chain_names={"eip155:1": "Ethereum"})
     up = alerts.add(AlertKind.PRICE_ABOVE, "3500", asset=ETH, currency="USD")
     down = alerts.add(AlertKind.PRICE_BELOW, "2500", asset=ETH)
     assert down.filters == {"asset": ETH, "currency": "USD"}
     assert alerts.check(snap(T0, eth="3000")) == []
     (a,) = alerts.check(snap(T0 + 60, eth="3600"))
-    assert (a.rule_id, a.title) == (up.id, "ETH above 3,500.00 USD")
-    assert "ETH is at 3,600.00 USD" in a.message
+    assert (a.rule_id, a.title) == (up.id, "ETH on Ethereum above 3,500 USD")  # names the chain
+    assert "ETH on Ethereum is at 3,600.00 USD" in a.message
     assert alerts.check(snap(T0 + 120, eth=None)) == []  # unpriced: state kept, nothing fires
     assert alerts.check(snap(T0 + 180, eth="3700")) == []
     assert alerts.check(snap(T0 + 240, eth="3000", currency="EUR")) == []  # not comparable

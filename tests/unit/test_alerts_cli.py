@@ -74,7 +74,7 @@ def test_add_list_check_history_remove(data_dir: Path) -> None:
 
     code, out = run(data_dir, "alerts", "check")
     assert code == 0
-    assert "Health factor 1.10 is below 1.2" in out and "ETH above 2,500.00 USD" in out
+    assert "Health factor 1.10 is below 1.2" in out and "ETH on Ethereum above 2,500 USD" in out
     assert run(data_dir, "alerts", "check") == (0, "No alert fired.\n")  # once per crossing
 
     _, out = run(data_dir, "alerts", "list")

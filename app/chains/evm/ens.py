@@ -5,11 +5,14 @@ web3 is imported lazily: this adapter is built at start-up but only pays for web
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.domain.errors import ChainfolioError
+
+log = logging.getLogger(__name__)
 
 
 class EnsLookupError(ChainfolioError):
@@ -44,7 +47,13 @@ class EnsResolver:
                 last = exc
             finally:
                 await w3.provider.disconnect()
-        raise EnsLookupError(f"Could not look up {name} on Ethereum ({type(last).__name__}).")
+        # The person reads a sentence; the exception (e.g. aiohttp's ClientConnectorDNSError
+        # when offline) goes to the log only.
+        log.info("ENS lookup of %s failed on every URL", name, exc_info=last)
+        raise EnsLookupError(
+            f"Could not look up {name}: Ethereum could not be reached. Check the internet "
+            "connection and try again, or paste the 0x address instead."
+        )
 
 
 def mainnet_resolver(config_dir: Path) -> EnsResolver:

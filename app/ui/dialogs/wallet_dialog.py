@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -19,6 +20,7 @@ from app.domain.addresses import ParsedAddress
 from app.domain.errors import ChainfolioError, SecretInputError
 from app.domain.model import MAX_GROUP_LENGTH, MAX_LABEL_LENGTH, Wallet
 from app.domain.text import person_text
+from app.ui.theme import Role, paint_text
 
 Checker = Callable[[str], ParsedAddress | str]
 
@@ -54,10 +56,13 @@ class WalletDialog(QDialog):
         self.address.setClearButtonEnabled(True)
         # No setMaxLength: Qt would cut a pasted seed phrase to a few words before any check
         # could see it whole. Length is checked like everything else, as the text changes.
+        self.address.setAccessibleName("Address")
         self.label = QLineEdit()
         self.label.setPlaceholderText("e.g. Hardware wallet")
+        self.label.setAccessibleName("Name")
         self.group = QLineEdit()
         self.group.setPlaceholderText("optional, e.g. Long term")
+        self.group.setAccessibleName("Group")
         self._address_ok = wallet is not None
         self._text_problems: dict[str, str] = {}
         self.label.textChanged.connect(
@@ -70,6 +75,7 @@ class WalletDialog(QDialog):
         self.feedback.setWordWrap(True)
         self.feedback.setTextFormat(Qt.TextFormat.PlainText)
         self.feedback.setObjectName("feedback")
+        self.feedback.setAccessibleName("Address check")
 
         form = QFormLayout()
         form.addRow("&Address", self.address)
@@ -93,7 +99,7 @@ class WalletDialog(QDialog):
 
         if wallet is not None:
             self.address.setText(wallet.address)
-            self.address.setReadOnly(True)
+            self._show_read_only(self.address)
             self.label.setText(wallet.label)
             self.group.setText(wallet.group)
             self.ok_button.setEnabled(True)
@@ -101,10 +107,25 @@ class WalletDialog(QDialog):
             self.address.textChanged.connect(self._validate)
             self._validate("")
 
+    @staticmethod
+    def _show_read_only(edit: QLineEdit) -> None:
+        """Looks like text, not like a field: no frame, no clear button, the window's
+        background. It stays focusable and selectable, so it can be read and copied."""
+        edit.setReadOnly(True)
+        edit.setFrame(False)
+        edit.setClearButtonEnabled(False)
+        edit.setCursorPosition(0)
+        palette = edit.palette()
+        palette.setColor(QPalette.ColorRole.Base, palette.color(QPalette.ColorRole.Window))
+        edit.setPalette(palette)
+        note = "The address cannot be changed: remove the wallet and add the new address."
+        edit.setToolTip(note)
+        edit.setAccessibleDescription(f"Read-only. {note}")
+
     def _set_feedback(self, text: str, kind: str) -> None:
-        colors = {"error": "#c62828", "warning": "#b45309", "ok": "#2e7d32", "info": ""}
+        roles = {"error": Role.ERROR, "warning": Role.WARNING, "ok": Role.OK, "info": None}
         self.feedback.setText(text)
-        self.feedback.setStyleSheet(f"color: {colors[kind]};" if colors[kind] else "")
+        paint_text(self.feedback, roles[kind])  # theme roles: readable in light and dark
         self.feedback.setProperty("kind", kind)
 
     def _update_ok(self) -> None:

@@ -44,11 +44,18 @@ class RulesModel(ListTableModel[AlertRule]):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._symbols: dict[str, str] = {}
+        self._chain_names: dict[str, str] = {}
 
-    def set_rules(self, rules: Sequence[AlertRule], symbols: Mapping[str, str]) -> None:
+    def set_rules(
+        self,
+        rules: Sequence[AlertRule],
+        symbols: Mapping[str, str],
+        chain_names: Mapping[str, str] | None = None,
+    ) -> None:
         self.beginResetModel()
         self._rows = list(rules)
         self._symbols = dict(symbols)
+        self._chain_names = dict(chain_names or {})
         self.endResetModel()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -60,7 +67,7 @@ class RulesModel(ListTableModel[AlertRule]):
             return rule
         if role == Qt.ItemDataRole.DisplayRole:
             if column == RuleColumn.RULE:
-                return rule.describe(self._symbols)
+                return rule.describe(self._symbols, self._chain_names)
             if column == RuleColumn.STATE:
                 return rule_state(rule)
             return local_time(rule.last_fired_at)
