@@ -23,6 +23,7 @@ from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.errors import ChainfolioError
 from app.domain.ids import ChainId
 from app.domain.ports import SecretStore
+from app.domain.price_routing import PRICE_ID_PREFIX, parse_price_id
 from app.domain.secret_text import (
     SECRET_MARK,
     fill_marks,
@@ -50,6 +51,11 @@ __all__ = ["SECRET_MARK", "ChainRegistry", "NetworkError", "load_builtin", "spli
 
 class NetworkError(ChainfolioError):
     """A network the person named does not exist or cannot be changed that way."""
+
+
+def _coin(price_id: str) -> str:
+    """The bare CoinGecko coin id of a price id a person typed (checked)."""
+    return parse_price_id(price_id).removeprefix(PRICE_ID_PREFIX)
 
 
 def _spec_from_table(t: dict[str, Any], *, custom: bool = False) -> ChainSpec:
@@ -192,6 +198,8 @@ class ChainRegistry:
                 spec = replace(
                     spec, rpc_urls=self._resolve_urls(str(spec.chain_id), ov["rpc_urls"])
                 )
+            if isinstance(ov.get("price_ids"), dict):
+                spec = replace(spec, price_ids={**spec.price_ids, **ov["price_ids"]})
             result.append(spec)
         return result
 
@@ -246,12 +254,15 @@ class ChainRegistry:
         self._check_urls(rpc_urls)
         if any(str(s.chain_id) == cid for s in self.all()):
             raise NetworkError(f"A network with chain id {chain_id} already exists.")
+        price_ids = {}
+        if extra.get("price_id"):
+            price_ids["coingecko_native"] = _coin(str(extra["price_id"]))
         return {
             "id": cid, "name": clean_name, "family": "evm", "native_symbol": clean_symbol,
             "native_name": native_name,
             "native_decimals": int(extra.get("native_decimals", 18)),
             "native_slip44": 60, "rpc_urls": [], "multicall3": multicall3,
-            "explorer_url": explorer,
+            "explorer_url": explorer, **({"price_ids": price_ids} if price_ids else {}),
         }  # fmt: skip
 
     @staticmethod
@@ -308,6 +319,29 @@ class ChainRegistry:
         self._save()
         for name in old_names:
             self._secrets.delete(name)
+
+    def set_price_id(self, chain: str, price_id: str | None) -> ChainSpec:
+        """Price a network's native coin as this CoinGecko coin (``None``: back to the
+        default). Checked first; the next refresh prices the coin with it."""
+        coin = None if price_id is None else _coin(price_id)
+        cid = str(self.get(chain).chain_id)
+        table = next((t for t in self._user["network"] if t["id"] == cid), None)
+        if table is not None:  # a custom network: its own table says it
+            ids = {k: v for k, v in table.get("price_ids", {}).items() if k != "coingecko_native"}
+            if coin is not None:
+                ids["coingecko_native"] = coin
+            table["price_ids"] = ids
+        else:
+            ov = self._user["override"].setdefault(cid, {})
+            ids = {k: v for k, v in ov.get("price_ids", {}).items() if k != "coingecko_native"}
+            if coin is not None:
+                ids["coingecko_native"] = coin
+            if ids:
+                ov["price_ids"] = ids
+            else:
+                ov.pop("price_ids", None)
+        self._save()
+        return self.get(cid)
 
     def set_enabled(self, chain: str, enabled: bool) -> None:
         cid = str(self.get(chain).chain_id)

@@ -27,7 +27,9 @@ _NETWORK_KEYS: dict[str, tuple[type, ...]] = {
     "enabled": (bool,),
 }  # fmt: skip
 _REQUIRED = ("id", "name", "native_symbol", "rpc_urls")
-_OVERRIDE_KEYS: dict[str, tuple[type, ...]] = {"enabled": (bool,), "rpc_urls": (list,)}
+_OVERRIDE_KEYS: dict[str, tuple[type, ...]] = {
+    "enabled": (bool,), "rpc_urls": (list,), "price_ids": (dict,),
+}  # fmt: skip
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=""")
 

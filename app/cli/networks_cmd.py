@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--multicall3", default="", help="Multicall3 address, if deployed")
     add.add_argument("--explorer", default="", help="block explorer URL")
     add.add_argument(
+        "--price-id",
+        default="",
+        metavar="ID",
+        help="CoinGecko coin id that prices the native coin, e.g. ethereum (or coingecko:ethereum)",
+    )
+    add.add_argument(
         "--no-check",
         action="store_true",
         help="add without asking each URL for its chain id (e.g. while offline)",
@@ -47,6 +53,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rpc.add_argument("chain")
     rpc.add_argument("urls", nargs="*", metavar="URL")
     rpc.set_defaults(func=_set_rpc)
+
+    price = ns.add_parser(
+        "price-id", help="set (or with no ID, reset) the CoinGecko coin id of a native coin"
+    )
+    price.add_argument("chain")
+    price.add_argument("price_id", nargs="?", default=None, metavar="ID")
+    price.set_defaults(func=_price_id)
 
     for name, enabled in (("enable", True), ("disable", False)):
         e = ns.add_parser(name, help=f"{name} a network")
@@ -79,6 +92,7 @@ def _list(args: argparse.Namespace, env: CliEnv) -> int:
                 "chain": str(s.chain_id), "name": s.name, "family": s.family.value,
                 "enabled": s.enabled, "custom": s.custom, "native": s.native_symbol,
                 "multicall3": s.multicall3, "rpc_urls": [redact_url(u) for u in s.rpc_urls],
+                "price_id": _native_price_id(s.price_ids),
             }
             for s in specs
         ])  # fmt: skip
@@ -91,13 +105,44 @@ def _list(args: argparse.Namespace, env: CliEnv) -> int:
 
 def _add(args: argparse.Namespace, env: CliEnv) -> int:
     registry, _ = open_registry(env)
-    fields = {"multicall3": args.multicall3, "explorer_url": args.explorer}
+    fields = {
+        "multicall3": args.multicall3,
+        "explorer_url": args.explorer,
+        "price_id": args.price_id,
+    }
     registry.check_new(args.chain_id, args.name, args.symbol, args.urls, **fields)
     if not args.no_check:
         for url, found in zip(args.urls, _check_chain_ids(args.urls, args.chain_id), strict=True):
             env.print(f"{_shown(url)}: chain id {found}")
     spec = registry.add(args.chain_id, args.name, args.symbol, args.urls, **fields)
     env.print(f"Added network {spec.name} ({spec.chain_id})")
+    price_id = _native_price_id(spec.price_ids)
+    if price_id:
+        env.print(f"{spec.native_symbol} is priced as {price_id}")
+    else:
+        env.print(
+            f"{spec.native_symbol} has no price id, so its balances are left out of totals; "
+            f"give one with: chainfolio networks price-id {spec.chain_id} COIN_ID"
+        )
+    return 0
+
+
+def _native_price_id(price_ids: dict[str, str]) -> str | None:
+    coin = price_ids.get("coingecko_native")
+    return f"coingecko:{coin}" if coin else None
+
+
+def _price_id(args: argparse.Namespace, env: CliEnv) -> int:
+    registry, _ = open_registry(env)
+    spec = registry.set_price_id(args.chain, args.price_id)
+    price_id = _native_price_id(spec.price_ids)
+    if args.price_id is None:
+        shown = f"back to the default ({price_id})" if price_id else "removed (no price)"
+        env.print(f"Price id of {spec.native_symbol} on {spec.name}: {shown}")
+    else:
+        env.print(
+            f"{spec.native_symbol} on {spec.name} is priced as {price_id} from the next refresh"
+        )
     return 0
 
 

@@ -114,6 +114,7 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
                         "asset": name,
                         "price": optional_text(r.price),
                         "source": r.source,
+                        "manual": r.source == "manual",
                         "age_seconds": r.age_seconds,
                         "stale": r.stale,
                     }
@@ -128,9 +129,13 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
                 env.print(f"{name}  no price")
                 continue
             note = f" (stale, {r.age_seconds}s old)" if r.stale else ""
+            if r.source == "manual":
+                note += " (manual price, not a market price)"
             env.print(f"{name}  {decimal_text(r.price)} {currency}  [{r.source}]{note}")
+        from app.domain.outcome import plain_reason
+
         for e in errors:
-            env.print(f"warning: {e}")
+            env.print(f"warning: {plain_reason(e)}")
     return 0 if all(r.price is not None for _, r in rows) else 1
 
 

@@ -12,7 +12,8 @@ the lending markets' view of each wallet: ``protocol``, ``market``, ``collateral
 ``liquidation_threshold`` and ``health_factor`` (null without debt), as Decimal strings.
 
 Unless ``--no-prices`` is given, every balance also carries ``price``, ``value`` (Decimal
-strings or null), ``price_source``, ``price_age_seconds`` and ``price_stale``, and the document
+strings or null), ``price_source``, ``price_manual`` (true for the person's manual override),
+``price_age_seconds`` and ``price_stale``, and the document
 carries ``currency``, ``total`` and ``price_errors``.
 """
 
@@ -50,10 +51,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_refresh)
 
 
-def balance_json(b: Balance) -> dict[str, Any]:
+def balance_json(b: Balance, texts: dict[int, str] | None = None) -> dict[str, Any]:
+    """One balance of the document. ``texts`` caches the wallet and asset ids as text by object
+    (a chain's 10,000s of balances share a few hundred of each)."""
+    if texts is None:
+        texts = {}
+    wallet = texts.get(id(b.wallet))
+    if wallet is None:
+        wallet = texts[id(b.wallet)] = str(b.wallet)
+    asset = texts.get(id(b.asset))
+    if asset is None:
+        asset = texts[id(b.asset)] = str(b.asset.asset_id)
     entry: dict[str, Any] = {
-        "wallet": str(b.wallet),
-        "asset": str(b.asset.asset_id),
+        "wallet": wallet,
+        "asset": asset,
         "symbol": b.asset.symbol,
         "name": b.asset.name,
         "raw": str(b.raw),
@@ -86,13 +97,14 @@ def account_json(a: LendingAccount) -> dict[str, Any]:
 
 
 def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
+    texts: dict[int, str] = {}  # the read result keeps every keyed object alive meanwhile
     doc: dict[str, Any] = {
         "chain": str(r.chain),
         "name": spec.name,
         "status": r.state.value,
         "reason": r.error,
         "http_requests": r.http_requests,
-        "balances": [balance_json(b) for b in r.balances],
+        "balances": [balance_json(b, texts) for b in r.balances],
         "accounts": [account_json(a) for a in r.accounts],
         "failures": [
             {"wallet": str(f.wallet), "asset": str(f.asset), "reason": f.reason} for f in r.failures
@@ -138,8 +150,10 @@ async def _run(env: CliEnv, only: list[str], *, store: bool) -> RefreshResult:
 
 
 def _print_table(env: CliEnv, document: dict[str, Any], show_spam: bool) -> None:
+    from app.domain.outcome import plain_reason
+
     for ch in document["chains"]:
-        status = "ok" if ch["status"] == "ok" else f"FAILED: {ch['reason']}"
+        status = "ok" if ch["status"] == "ok" else f"FAILED: {plain_reason(ch['reason'])}"
         env.print(f"{ch['name']} ({ch['chain']}): {status}")
         for b in ch["balances"]:
             if b["spam"] and not show_spam:
@@ -150,8 +164,11 @@ def _print_table(env: CliEnv, document: dict[str, Any], show_spam: bool) -> None
                 f"  {b['wallet'].rsplit(':', 1)[1]}  {b['amount']:>32} {b['symbol']}{value}{where}"
             )
         for f in ch["failures"]:
-            env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {f['reason']}")
-    if "total" in document:
+            reason = plain_reason(f["reason"])  # class names stay in the JSON and the log
+            env.print(f"  {f['wallet'].rsplit(':', 1)[1]}  {f['asset']}: {reason}")
+    if document.get("total") is None and "total" in document:
+        env.print("Total: unknown (nothing was read, nothing stored)")
+    elif "total" in document:
         stale = document["snapshot"]["stale_total"] if document["snapshot"] else "0"
         note = f" ({stale} of it from stale data)" if Decimal(stale) else ""
         env.print(f"Total: {document['total']} {document['currency']}{note}")
@@ -180,22 +197,36 @@ def refresh_json(
         if snapshot is None
         else {(h.wallet, h.asset_id, h.position): h for h in snapshot.holdings}
     )
-    quotes: dict[tuple[str, str], Any] = {}
-    if result.prices is not None:
-        quotes = {(h.wallet, h.asset_id): h for h in result.prices.holdings}
+    # What every holding of an asset shares (price text, source, age), worked out once.
+    quoted: dict[str, dict[str, Any]] = {}
+    for q in () if result.prices is None else result.prices.quotes:
+        source = getattr(q, "source", None)
+        quoted[q.asset_id] = {
+            "price": optional_text(q.price),
+            "price_source": source,
+            "price_manual": source == "manual",
+            "price_age_seconds": getattr(q, "age_seconds", None),
+            "price_stale": bool(getattr(q, "stale", False)),
+        }
+    unquoted = dict.fromkeys(("price", "price_source", "price_age_seconds")) | {
+        "price_manual": False,
+        "price_stale": False,
+    }
     for chain in chains:
         for entry in chain["balances"]:
             held = values.get((entry["wallet"], entry["asset"], entry.get("position", "")))
-            quote = quotes.get((entry["wallet"], entry["asset"]))
-            entry["price"] = optional_text(None if held is None else held.price)
+            quote = quoted.get(entry["asset"], unquoted)
+            entry["price"] = None if held is None or held.price is None else quote["price"]
             entry["value"] = optional_text(None if held is None else held.value)
-            entry["price_source"] = getattr(quote, "source", None)
-            entry["price_age_seconds"] = getattr(quote, "age_seconds", None)
-            entry["price_stale"] = bool(getattr(quote, "stale", False))
+            entry["price_source"] = quote["price_source"]
+            entry["price_manual"] = quote["price_manual"]
+            entry["price_age_seconds"] = quote["price_age_seconds"]
+            entry["price_stale"] = quote["price_stale"]
     document.update(
         {
             "currency": result.currency,
-            "total": "0" if snapshot is None else decimal_text(snapshot.total),
+            # Nothing stored (nothing could be read): no total rather than a made-up zero.
+            "total": None if snapshot is None else decimal_text(snapshot.total),
             "price_errors": result.price_errors,
             "snapshot": None
             if snapshot is None or not result.stored

@@ -15,6 +15,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = ts.add_parser("add", help="add a token by contract address (reads its metadata)")
     add.add_argument("chain", help="network, e.g. eip155:1 or Ethereum")
     add.add_argument("address")
+    add.add_argument(
+        "--price-id",
+        default=None,
+        metavar="ID",
+        help="CoinGecko coin id that prices this token, e.g. usd-coin (or coingecko:usd-coin)",
+    )
     add.set_defaults(func=_add)
 
     ls = ts.add_parser("list", help="list known tokens (curated and added)")
@@ -38,6 +44,11 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
     from app.storage.token_store import TokenStore
 
     refuse_secret(args.address, "token address")
+    price_id = None
+    if args.price_id is not None:  # checked before anything is read or written
+        from app.domain.price_routing import parse_price_id
+
+        price_id = parse_price_id(args.price_id)
     registry, _ = open_registry(env)
     spec = registry.get(args.chain)
     transport = JsonRpcTransport(
@@ -58,8 +69,14 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
     from app.domain.balances import AssetInfo
 
     assert isinstance(info, AssetInfo)
+    if price_id is not None:
+        from dataclasses import replace
+
+        info = replace(info, price_id=price_id)
     TokenStore(env.context.engine).upsert(info, "user")
     env.print(f"Added {info.symbol} ({info.name}), {info.decimals} decimals: {info.asset_id}")
+    if info.price_id:
+        env.print(f"Priced as {info.price_id}")
     if info.is_spam:
         env.print(f"Marked as spam and hidden by default: {info.spam_reason}")
     return 0

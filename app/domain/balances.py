@@ -79,6 +79,8 @@ class CallFailure:
     wallet: AccountId
     asset: AssetId
     reason: str
+    symbol: str = ""  # the token's symbol, when the reader knew it (shown in the window)
+    is_spam: bool = False  # a token already known as spam (shown only with spam)
 
 
 @dataclass(frozen=True, slots=True)

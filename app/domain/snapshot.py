@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from app.domain.balances import SourceState
 from app.domain.positions import LendingAccount
 from app.domain.valuation import exact_sum
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingFailure:
+    """One holding a chain read could not read while the rest of the chain was read (a token
+    whose ``balanceOf`` reverts): shown and counted in the window, never valued."""
+
+    wallet: str  # CAIP-10
+    asset_id: str  # CAIP-19
+    reason: str  # plain words ("the token contract reverted")
+    symbol: str = ""  # the token's symbol when the reader knew it
+    is_spam: bool = False  # a known spam token: shown only with spam, never counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +30,15 @@ class SourceStatus:
     state: SourceState
     reason: str | None
     as_of: int  # epoch seconds
+    failures: tuple[HoldingFailure, ...] = ()  # holdings of this chain that could not be read
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SnapshotHolding:
+    """One holding of a snapshot. Built by the 10,000s per refresh and per snapshot loaded, so
+    ``__init__`` sets the slots through their descriptors like :class:`Balance` (1.8x faster
+    than the generated frozen one); assignment afterwards still raises FrozenInstanceError."""
+
     wallet: str  # CAIP-10
     asset_id: str  # CAIP-19
     symbol: str
@@ -33,6 +50,35 @@ class SnapshotHolding:
     as_of: int
     position: str = ""  # "" for a wallet balance, else a DeFi position key (app.domain.positions)
     is_spam: bool = False  # spam is kept (the user may show it) but never counted in totals
+    manual_price: bool = False  # the price is the person's manual override, not a source's
+
+    def __init__(
+        self,
+        wallet: str,
+        asset_id: str,
+        symbol: str,
+        decimals: int,
+        raw: int,
+        price: Decimal | None,
+        value: Decimal | None,
+        state: SourceState,
+        as_of: int,
+        position: str = "",
+        is_spam: bool = False,
+        manual_price: bool = False,
+    ) -> None:
+        _H_WALLET(self, wallet)
+        _H_ASSET(self, asset_id)
+        _H_SYMBOL(self, symbol)
+        _H_DECIMALS(self, decimals)
+        _H_RAW(self, raw)
+        _H_PRICE(self, price)
+        _H_VALUE(self, value)
+        _H_STATE(self, state)
+        _H_AS_OF(self, as_of)
+        _H_POSITION(self, position)
+        _H_SPAM(self, is_spam)
+        _H_MANUAL(self, manual_price)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -42,6 +88,14 @@ class SnapshotHolding:
     @property
     def chain(self) -> str:
         return self.asset_id.split("/", 1)[0]
+
+
+(
+    _H_WALLET, _H_ASSET, _H_SYMBOL, _H_DECIMALS, _H_RAW, _H_PRICE, _H_VALUE, _H_STATE, _H_AS_OF,
+    _H_POSITION, _H_SPAM, _H_MANUAL,
+) = (
+    vars(SnapshotHolding)[f.name].__set__ for f in fields(SnapshotHolding)
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """From CAIP-19 asset ids to the ids each price API understands.
 
-Kept here (not in chains.toml) because these ids are the price APIs' vocabulary. A token list's
-``price_id`` ("coingecko:usd-coin") wins; otherwise chain + contract address is used.
+Kept here (not in chains.toml) because these ids are the price APIs' vocabulary. An asset's
+``price_id`` ("coingecko:usd-coin": from a token list, or given by the person to a token or a
+network's native coin, see :func:`app.domain.price_routing.parse_price_id`) wins, on any chain:
+that is how holdings of a custom network are priced. Otherwise chain + contract address is used.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain.ids import SOLANA_MAINNET, AssetId
+from app.domain.price_routing import PRICE_ID_PREFIX
 
 # EVM chain id -> (DefiLlama chain name, CoinGecko asset platform id)
 EVM_PLATFORMS: dict[str, tuple[str, str]] = {
@@ -59,8 +62,8 @@ class PriceKeys:
 def price_keys(asset: AssetId, price_id: str | None = None) -> PriceKeys:
     """Map one asset; unknown chains give an empty PriceKeys (only a manual price can value it)."""
     chain = str(asset.chain)
-    if price_id and price_id.startswith("coingecko:") and len(price_id) > len("coingecko:"):
-        cg = price_id.split(":", 1)[1]
+    if price_id and price_id.startswith(PRICE_ID_PREFIX) and len(price_id) > len(PRICE_ID_PREFIX):
+        cg = price_id.removeprefix(PRICE_ID_PREFIX)
         return PriceKeys(coingecko_id=cg, defillama=f"coingecko:{cg}")
     if asset.asset_namespace == "slip44":
         native = NATIVE_COINS.get(chain)

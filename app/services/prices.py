@@ -115,6 +115,17 @@ class Valuation:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Quotes:
+    """One price per asset of a list of balances (what a refresh needs: the snapshot values
+    each holding once, from these), the requests made and what went wrong."""
+
+    currency: str
+    quotes: tuple[PriceResult, ...]
+    requests: dict[str, int] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+
 class CurrencyUnavailableError(ChainfolioError):
     pass
 
@@ -214,28 +225,36 @@ class PriceService:
         price = q.price if rate == 1 else exact_mul(q.price, rate)
         return PriceResult(q.asset_id, price, q.source, max(0, now - q.fetched_at), stale)
 
-    async def value(self, balances: Sequence[Balance], currency: str = USD) -> Valuation:
-        assets = [PricedAsset(b.asset.asset_id, b.asset.price_id) for b in balances]
-        names = {str(b.asset.asset_id): b.asset.symbol for b in balances}
-        priced, requests, errors = await self.prices(assets, currency, names)
+    async def quote(self, balances: Sequence[Balance], currency: str = USD) -> Quotes:
+        """A price for each asset of ``balances`` (10,000s of balances, a few hundred assets);
+        assets seen for the first time are queued for a year of daily prices."""
+        infos = {id(b.asset): b.asset for b in balances}.values()  # shared per token
+        assets = {str(a.asset_id): a for a in infos}
+        priced, requests, errors = await self.prices(
+            [PricedAsset(a.asset_id, a.price_id) for a in assets.values()],
+            currency,
+            {k: a.symbol for k, a in assets.items()},
+        )
         if self._history is not None:  # first sighting queues a year of daily prices
             # Only what has a price today and is not spam: a year of history is asked for
             # one asset at a time, and hundreds of worthless airdrops would hold up the rest.
             ids = sorted(
-                {
-                    str(b.asset.asset_id)
-                    for b in balances
-                    if not b.asset.is_spam
-                    and (hit := priced.get(str(b.asset.asset_id))) is not None
-                    and hit.price is not None
-                }
+                k
+                for k, a in assets.items()
+                if not a.is_spam and (hit := priced.get(k)) is not None and hit.price is not None
             )
             if ids:
                 await asyncio.to_thread(self._history.enqueue, ids, int(self._clock()))
+        return Quotes(currency.upper(), tuple(priced.values()), requests, tuple(errors))
+
+    async def value(self, balances: Sequence[Balance], currency: str = USD) -> Valuation:
+        """Every balance valued (the prices command and tests; a refresh uses :meth:`quote`)."""
+        quoted = await self.quote(balances, currency)
+        priced = {q.asset_id: q for q in quoted.quotes}
         # Thousands of holdings take tens of milliseconds to value: off the event loop's thread.
         holdings = await asyncio.to_thread(_value_each, balances, priced)
         total = exact_sum(h.value for h in holdings if h.value is not None)
-        return Valuation(currency.upper(), tuple(holdings), total, requests, tuple(errors))
+        return Valuation(quoted.currency, tuple(holdings), total, quoted.requests, quoted.errors)
 
     async def history(
         self, asset_id: str, currency: str = USD, since: int = 0

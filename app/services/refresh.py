@@ -29,7 +29,7 @@ from app.domain.ids import AccountId, AssetId
 from app.domain.model import Wallet
 from app.domain.outcome import RefreshStatus, plain_reason, summarize_failures
 from app.domain.positions import LendingAccount
-from app.domain.snapshot import Snapshot, SnapshotHolding, SourceStatus
+from app.domain.snapshot import HoldingFailure, Snapshot, SnapshotHolding, SourceStatus
 from app.domain.valuation import holding_value
 
 log = logging.getLogger(__name__)
@@ -48,22 +48,23 @@ class RefreshProgress:
     total: int = 0
 
 
-class PricedHolding(Protocol):
-    @property
-    def wallet(self) -> str: ...
-
+class AssetPrice(Protocol):
     @property
     def asset_id(self) -> str: ...
 
     @property
     def price(self) -> Decimal | None: ...
 
+    @property
+    def source(self) -> str | None: ...
+
 
 class PriceReport(Protocol):
-    """What valuing a refresh's balances found: one price per holding, and what went wrong."""
+    """What pricing a refresh's balances found: one price per asset (each holding is valued
+    once, from these, in the snapshot), and what went wrong."""
 
     @property
-    def holdings(self) -> Sequence[PricedHolding]: ...
+    def quotes(self) -> Sequence[AssetPrice]: ...
 
     @property
     def errors(self) -> Sequence[str]: ...
@@ -100,8 +101,8 @@ class ChainReport:
 
 @dataclass
 class RefreshResult:
-    """What a refresh did. ``snapshot`` is what was stored (None when nothing was), or, for a
-    refresh that stores nothing by request, what would have been."""
+    """What a refresh did. ``snapshot`` is what was stored (None when nothing was, and for a
+    read-only refresh, whose balances are the chains' ``results``)."""
 
     status: RefreshStatus
     summary: str  # one plain sentence for the status bar, the tray and the log
@@ -244,6 +245,10 @@ class RefreshService:
             return result
         self._emit(RefreshProgress("started", total=len(chains)))
         done = 0
+        # The pricer is set up (price sources, API keys from the keyring) while chains answer.
+        pricing = asyncio.ensure_future(asyncio.to_thread(self._pricer)) if store else None
+        if pricing is not None:  # its error is raised where it is awaited, or dropped
+            pricing.add_done_callback(lambda f: f.cancelled() or f.exception())
 
         async def read(spec: ChainSpec) -> tuple[ChainReadResult, float]:
             nonlocal done
@@ -278,13 +283,22 @@ class RefreshService:
         status, summary = _status(reports)
         prices: PriceReport | None = None
         price_map: dict[str, Decimal | None] = {}
-        if store and built.balances:
+        manual: set[str] = set()  # assets priced by the person's manual override
+        if pricing is not None and built.balances:
             self._emit(RefreshProgress("pricing", done=done, total=len(chains)))
             # A pricer that raises (a bug, not an unreachable source: those come back as
             # stale or missing prices with errors) stores nothing rather than unpriced zeros.
-            prices = await self._pricer()([b for b, _, _ in built.balances], currency)
-            price_map = {p.asset_id: p.price for p in prices.holdings}
-        holdings = await asyncio.to_thread(_holdings, built.balances, price_map)  # 10,000s
+            pricer = await pricing
+            prices = await pricer([b for b, _, _ in built.balances], currency)
+            price_map = {p.asset_id: p.price for p in prices.quotes}
+            manual = {p.asset_id for p in prices.quotes if p.source == "manual"}
+        elif pricing is not None:
+            pricing.cancel()  # nothing to price
+        # A read-only refresh (``store=False``) reports the chains' own results: no snapshot
+        # of 10,000s of holdings is built for it.
+        holdings = (
+            await asyncio.to_thread(_holdings, built.balances, price_map, manual) if store else []
+        )
         snapshot = Snapshot(
             now, currency, tuple(holdings), tuple(built.sources), accounts=tuple(built.accounts)
         )
@@ -305,7 +319,7 @@ class RefreshService:
             result.snapshot = replace(snapshot, id=snapshot_id)
             result.stored = True
             await self._run_steps(result)
-        elif store:
+        else:
             result.snapshot = None
         self._finish(result)
         return result
@@ -383,7 +397,11 @@ class _Merge:
             as_of = self._carry(chain)
             state = SourceState.FAILED if as_of is None else SourceState.STALE
         reason = None if state is SourceState.OK else result.error
-        self.sources.append(SourceStatus(chain, state, reason, as_of or now))
+        failures = tuple(
+            HoldingFailure(str(f.wallet), str(f.asset), f.reason, f.symbol, f.is_spam)
+            for f in result.failures
+        )
+        self.sources.append(SourceStatus(chain, state, reason, as_of or now, failures))
         self.states[chain] = state
 
     def _carry(self, chain: str, wallets: set[str] | None = None) -> int | None:
@@ -436,15 +454,23 @@ def _status(reports: Sequence[ChainReport]) -> tuple[RefreshStatus, str]:
 
 
 def _holdings(
-    balances: Sequence[tuple[Balance, SourceState, int]], prices: dict[str, Decimal | None]
+    balances: Sequence[tuple[Balance, SourceState, int]],
+    prices: dict[str, Decimal | None],
+    manual: set[str] | frozenset[str] = frozenset(),
 ) -> list[SnapshotHolding]:
     holdings = []
+    texts: dict[int, str] = {}  # ids as text by object: 10,000s of balances share a few hundred
     for b, state, as_of in balances:
-        asset_id = str(b.asset.asset_id)
+        asset_id = texts.get(id(b.asset))
+        if asset_id is None:
+            asset_id = texts[id(b.asset)] = str(b.asset.asset_id)
+        wallet = texts.get(id(b.wallet))
+        if wallet is None:
+            wallet = texts[id(b.wallet)] = str(b.wallet)
         price = prices.get(asset_id)
         holdings.append(
             SnapshotHolding(
-                wallet=str(b.wallet),
+                wallet=wallet,
                 asset_id=asset_id,
                 symbol=b.asset.symbol,
                 decimals=b.asset.decimals,
@@ -455,6 +481,7 @@ def _holdings(
                 as_of=as_of,
                 position=b.position,
                 is_spam=b.asset.is_spam,
+                manual_price=asset_id in manual,
             )
         )
     return holdings

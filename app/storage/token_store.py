@@ -5,7 +5,9 @@ Chain-agnostic: EVM and Solana readers both store here. Metadata is stored alrea
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, select
+from dataclasses import replace
+
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects.sqlite import insert
 
 from app.domain.balances import AssetInfo, AssetKind
@@ -37,6 +39,25 @@ class TokenStore:
         changed = {k: stmt.excluded[k] for k in values if k not in ("asset_id", "added_at")}
         with self._engine.begin() as con:
             con.execute(stmt.on_conflict_do_update(index_elements=["asset_id"], set_=changed))
+
+    def set_price_id(self, info: AssetInfo, price_id: str | None) -> None:
+        """Price a token as ``price_id`` ("coingecko:usd-coin"; None: no own id). A token not
+        stored yet (from a curated list, or seen only in a snapshot) is stored as the
+        person's own with it; a stored one keeps everything else."""
+        key = str(info.asset_id)
+        with self._engine.begin() as con:
+            changed = con.execute(
+                update(tokens).where(tokens.c.asset_id == key).values(price_id=price_id)
+            ).rowcount
+        if not changed:
+            self.upsert(replace(info, price_id=price_id), "user")
+
+    def price_id(self, asset: AssetId) -> str | None:
+        with self._engine.connect() as con:
+            found = con.execute(
+                select(tokens.c.price_id).where(tokens.c.asset_id == str(asset))
+            ).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def list(self, chain: ChainId | None = None, *, include_spam: bool = True) -> list[AssetInfo]:
         q = select(tokens).order_by(tokens.c.chain_id, tokens.c.symbol)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -42,6 +43,12 @@ from app.ui.models.holdings_data import (
 from app.ui.models.holdings_export import csv_text, tsv
 from app.ui.models.holdings_format import describe_age
 from app.ui.models.holdings_model import HoldingsModel
+from app.ui.tasks import TaskRunner
+from app.ui.theme import paint_text
+
+if TYPE_CHECKING:
+    from app.services.price_ids import PriceIdService
+    from app.ui.dialogs.price_source_dialog import PriceSourceDialog
 
 __all__ = ["EXPAND_LIMIT", "HoldingsPage", "SaveChooser", "ask_save_path", "describe_age"]
 
@@ -71,11 +78,15 @@ def ask_save_path(parent: QWidget, suggested: str, done: Callable[[str], None]) 
 class HoldingsPage(QWidget):
     message = Signal(str)  # a short result for the status bar ("Exported 12 holdings to …")
     shown = Signal()  # a snapshot is on screen (after show_snapshot_async's worker is done)
+    refresh_wanted = Signal()  # a price source was set: a refresh would apply it now
 
     def __init__(self, parent: QWidget | None = None, save_chooser: SaveChooser | None = None):
         super().__init__(parent)
         self.save_chooser: SaveChooser = save_chooser or ask_save_path
         self.export_dir = Path.home()
+        # Set by the window once the database is open: "Set price source…" needs it.
+        self.price_ids: PriceIdService | None = None
+        self.tasks = TaskRunner()
         self.model = HoldingsModel(self)
         self.portfolio = Portfolio()
         self.chain_names: dict[str, str] = {}
@@ -87,6 +98,10 @@ class HoldingsPage(QWidget):
         self.debt_label = self.summary.debt_label
         self.updated_label = self.summary.updated_label
         self.stale_label = self.summary.stale_label
+        self.unpriced_button = self.summary.unpriced_button
+        self.unpriced_button.clicked.connect(
+            lambda: self.show_only_unpriced(not self.model.only_unpriced)
+        )
 
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by asset, chain, wallet or protocol")
@@ -111,7 +126,7 @@ class HoldingsPage(QWidget):
         self.export_button.clicked.connect(lambda: self.export_csv())
         self.count_label = QLabel()
         self.count_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.count_label.setStyleSheet(MUTED)
+        paint_text(self.count_label, MUTED)
         self.notice = QLabel()
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self._notice_timer = QTimer(self, singleShot=True, interval=8000)
@@ -122,6 +137,11 @@ class HoldingsPage(QWidget):
         self.act_copy.triggered.connect(self.copy_selection)
         self.act_export = QAction("&Export CSV…", self)
         self.act_export.triggered.connect(lambda: self.export_csv())
+        self.act_price_source = QAction("Set &price source…", self)
+        self.act_price_source.setToolTip(
+            "Price this asset as a CoinGecko coin (for tokens and coins no source knows)"
+        )
+        self.act_price_source.triggered.connect(lambda: self.ask_price_source())
         act_find = QAction(self)
         act_find.setShortcut(QKeySequence.StandardKey.Find)
         act_find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -129,7 +149,8 @@ class HoldingsPage(QWidget):
         self.addAction(act_find)
 
         self.views = HoldingsViews(self.model)
-        self.views.menu_actions = [self.act_copy, self.act_export]
+        self.views.menu_actions = [self.act_copy, self.act_export, self.act_price_source]
+        self.views.menu_opening.connect(self._update_price_action)
         self.views.copy_requested.connect(self.copy_selection)
         self.table = self.views.table
         self.tree = self.views.tree
@@ -208,9 +229,18 @@ class HoldingsPage(QWidget):
         with self._keeping_view_state():
             self.model.set_portfolio(portfolio)
         self.summary.show_portfolio(portfolio, chain_names, now)
+        if self.model.only_unpriced and not portfolio.unpriced_count:
+            self.show_only_unpriced(False)  # nothing left to show that way
+        self.summary.show_unpriced(portfolio.unpriced_count, self.model.only_unpriced)
         self.export_button.setEnabled(bool(portfolio.rows))
         self.views.fit_columns()
         self.shown.emit()
+
+    def show_only_unpriced(self, on: bool) -> None:
+        """Show only the holdings without a price (the total's "left out" link), or all."""
+        with self._keeping_view_state():
+            self.model.set_filter(only_unpriced=on)
+        self.summary.show_unpriced(self.portfolio.unpriced_count, on)
 
     def set_group_by(self, group_by: GroupBy) -> None:
         if group_by == self.model.group_by:
@@ -250,6 +280,8 @@ class HoldingsPage(QWidget):
             self.count_label.clear()
             return
         text = f"{self.model.shown_count()} of {len(rows)} holdings shown"
+        if self.model.only_unpriced:
+            text += " · only those without a price"
         hidden = []
         if self.model.hide_small:
             small = sum(1 for r in rows if r.small and not (r.is_spam and not self.model.show_spam))
@@ -260,6 +292,36 @@ class HoldingsPage(QWidget):
         if hidden:
             text += " · " + " and ".join(hidden) + " hidden"
         self.count_label.setText(text)
+
+    # --- price sources ------------------------------------------------------------------
+    def _price_target(self) -> HoldingRow | None:
+        rows = self.selected_rows()
+        if len(rows) != 1 or rows[0].failure is not None:
+            return None
+        return rows[0]
+
+    def _update_price_action(self) -> None:
+        row = self._price_target()
+        self.act_price_source.setEnabled(self.price_ids is not None and row is not None)
+
+    def ask_price_source(self) -> PriceSourceDialog | None:
+        """Open "Set price source…" for the one selected holding's asset."""
+        row = self._price_target()
+        if row is None or self.price_ids is None:
+            return None
+        from app.services.price_ids import PricedThing
+        from app.ui.dialogs.price_source_dialog import open_price_source_dialog
+
+        h = row.holding
+        thing = PricedThing(h.asset_id, h.symbol, h.symbol, h.decimals)
+
+        def saved(price_id: str) -> None:
+            self._notify(f"{h.symbol} on {row.chain_name} is priced as {price_id} from now on")
+            self.refresh_wanted.emit()
+
+        return open_price_source_dialog(
+            self, self.price_ids, thing, row.chain_name, self.model.currency, self.tasks, saved
+        )
 
     # --- copy and export ----------------------------------------------------------------
     def selected_rows(self) -> list[HoldingRow]:

@@ -12,39 +12,93 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QMenu,
     QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QTreeView,
     QWidget,
 )
 
-from app.ui.models.holdings_data import Column, Group, HoldingRow
+from app.ui.models.holdings_data import Column, Group, GroupBy, HoldingRow
 from app.ui.models.holdings_model import HoldingsModel
 
 EXPAND_LIMIT = 2000
-RESIZE_LIMIT = 1000  # columns fit their contents only up to this many rows (cost)
 MIN_TEXT_WIDTH = 80
-WIDTHS = {
-    Column.ASSET: 150, Column.CHAIN: 110, Column.WALLET: 140, Column.POSITION: 140,
-    Column.AMOUNT: 110, Column.PRICE: 95, Column.VALUE: 110, Column.CHANGE: 160,
-    Column.SHARE: 65,
+NAME_CAP = 260  # a name column never starts wider than this (its tooltip has the rest)
+NAME_SAMPLE = 5000  # rows whose names are measured (cost stays flat for huge portfolios)
+ICON = 16
+SORT_ARROW = 18
+# Typical figures the number columns are sized for, once: they keep their width after that.
+TYPICAL = {
+    Column.AMOUNT: "12,345,678.12",
+    Column.PRICE: "99,999.00",
+    Column.VALUE: "1,234,567.00",
+    Column.CHANGE: "+12,345.67  (+12.3 %)",
+    Column.SHARE: "100.0 %",
+}
+# Name columns that give way when the window is narrow, first to last.
+GIVE_WAY = (Column.POSITION, Column.WALLET, Column.ASSET, Column.CHAIN)
+GROUPED_COLUMN = {
+    GroupBy.CHAIN: Column.CHAIN, GroupBy.WALLET: Column.WALLET, GroupBy.PROTOCOL: Column.POSITION,
 }  # fmt: skip
 View = QTableView | QTreeView
 Key = tuple[str, str, str]
+Index = QModelIndex | QPersistentModelIndex
 
 
 def header_of(view: View) -> QHeaderView:
     return view.horizontalHeader() if isinstance(view, QTableView) else view.header()
 
 
+class RowHeightDelegate(QStyledItemDelegate):
+    """Every tree row as tall as a table row (a tree sizes rows to the text alone)."""
+
+    def __init__(self, height: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.height = height
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), max(hint.height(), self.height))
+
+
+class PriceDelegate(RowHeightDelegate):
+    """The Price column: its mark (a manual price) after the figure, not at the cell's far
+    left next to the Amount column. Only this column pays for a Python delegate."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        option.decorationPosition = QStyleOptionViewItem.Position.Right
+
+
 class HoldingsViews(QStackedWidget):
     copy_requested = Signal()  # Ctrl+C in either view
+    menu_opening = Signal()  # just before the context menu shows (actions update their state)
 
     def __init__(self, model: HoldingsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,16 +108,26 @@ class HoldingsViews(QStackedWidget):
         self._restoring = False
         self._expanded_by_default = True
         self._sized: set[int] = set()  # id() of the views whose columns were fitted
+        self._by_hand: dict[int, set[Column]] = {}  # per view: columns the person resized
+        self._sizing = False
 
         self.table = QTableView()
         self.table.setShowGrid(False)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
+        # One row height for both views: grouped rows as tall as flat ones.
+        self.row_height = max(self.fontMetrics().height(), ICON) + 10
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        rows.setMinimumSectionSize(self.row_height)
+        rows.setDefaultSectionSize(self.row_height)
         self.tree = QTreeView()
         self.tree.setUniformRowHeights(True)
+        self._row_delegate = RowHeightDelegate(self.row_height, self.tree)
+        self.tree.setItemDelegate(self._row_delegate)
+        self._price_delegate = PriceDelegate(self.row_height, self)
+        for view in (self.table, self.tree):
+            view.setItemDelegateForColumn(Column.PRICE, self._price_delegate)
         self.tree.setAllColumnsShowFocus(True)
         self.tree.setIndentation(14)
         self.tree.expanded.connect(lambda i: self._remember(i, True))
@@ -82,12 +146,13 @@ class HoldingsViews(QStackedWidget):
         view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         view.setAlternatingRowColors(True)
-        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)  # "DeFi hot w…", not "DeFi …allet"
         view.setSortingEnabled(True)
         view.installEventFilter(self)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(lambda pos: self._context_menu(view, pos))
         header = header_of(view)
+        header.sectionResized.connect(lambda c, _old, _new: self._section_resized(view, c))
         header.setSortIndicator(Column.VALUE, Qt.SortOrder.DescendingOrder)
         header.setSectionsMovable(True)
         header.setStretchLastSection(True)
@@ -133,28 +198,136 @@ class HoldingsViews(QStackedWidget):
 
     # --- columns ------------------------------------------------------------------------
     def fit_columns(self) -> None:
-        """Fit the active view's columns once, on its first data while on screen; after that
-        the person's widths stay. Contents decide (when that is cheap to measure), then the
-        text columns give way so that every column fits; the last one takes what is left."""
+        """Size the active view's columns once, on its first data while on screen, and keep
+        those widths: number columns from typical figures (a 78-digit balance is shown compact,
+        so it cannot widen its column), name columns from the names present. Where the window
+        is too narrow the name columns give way, the position and wallet first and the chain
+        last. Later refreshes and a wider window only widen a name column that would be cut,
+        into room that is free; nothing a person resized by hand is touched."""
         view = self.view
-        if id(view) in self._sized or not self.model.portfolio.rows or not self.isVisible():
+        if not self.model.portfolio.rows or not self.isVisible():
+            return
+        if id(view) in self._sized:
+            self._widen_names(view)
             return
         self._sized.add(id(view))
-        header = header_of(view)
-        widths = dict(WIDTHS)
-        if self.model.shown_count() + len(self.model.groups()) <= RESIZE_LIMIT:
-            for column in Column:
-                content = max(view.sizeHintForColumn(column), header.sectionSizeHint(column))
-                widths[column] = content + 14
+        widths = {c: max(self._typical_width(view, c), self._header_width(view, c)) for c in Column}
+        names = self._name_widths(view)
+        for c, width in names.items():
+            widths[c] = max(widths[c], width)
         excess = sum(widths.values()) - view.viewport().width()
-        flexible = [Column.WALLET, Column.POSITION, Column.CHAIN, Column.ASSET]
-        room = sum(max(0, widths[c] - MIN_TEXT_WIDTH) for c in flexible)
-        if excess > 0 and room > 0:
-            for c in flexible:
-                give = max(0, widths[c] - MIN_TEXT_WIDTH) * min(1.0, excess / room)
-                widths[c] -= int(give + 0.999)
-        for column, width in widths.items():
-            header.resizeSection(column, width)
+        if excess < 0:  # room to spare: every column but the last shares it, up to half again
+            grown = [c for c in Column if c != Column.SHARE]
+            base = sum(widths[c] for c in grown)
+            for c in grown:
+                widths[c] += min(widths[c] // 2, -excess * widths[c] // base)
+        # In the tree, the column its groups already name gives way first, down to its title.
+        named = GROUPED_COLUMN.get(self.model.group_by) if view is self.tree else None
+        order = ([named] if named else []) + [c for c in GIVE_WAY if c != named]
+        for c in order:
+            if excess <= 0:
+                break
+            floor = self._header_width(view, c)
+            if c != named:
+                floor = max(MIN_TEXT_WIDTH, floor)
+            give = min(excess, max(0, widths[c] - floor))
+            widths[c] -= give
+            excess -= give
+        self._resize(view, widths)
+
+    def _resize(self, view: View, widths: dict[Column, int]) -> None:
+        header = header_of(view)
+        self._sizing = True
+        try:
+            for column, width in widths.items():
+                if column not in self._by_hand.get(id(view), set()):
+                    header.resizeSection(column, width)
+        finally:
+            self._sizing = False
+
+    def _section_resized(self, view: View, column: int) -> None:
+        if not self._sizing and id(view) in self._sized and column != Column.SHARE:
+            self._by_hand.setdefault(id(view), set()).add(Column(column))
+
+    def _widen_names(self, view: View) -> None:
+        """Widen name columns that would cut a name, as far as the free room allows."""
+        header = header_of(view)
+        needed = self._name_widths(view, cap=None)  # room allowing, a long name whole
+        last = header.logicalIndex(header.count() - 1)
+        used = sum(header.sectionSize(c) for c in Column if c != last)
+        last_needs = max(
+            self._typical_width(view, Column(last)), self._header_width(view, Column(last))
+        )
+        room = view.viewport().width() - used - last_needs
+        grow: dict[Column, int] = {}
+        for c in reversed(GIVE_WAY):  # the chain first: its names are the ones people read
+            if room <= 0:
+                break
+            if c in self._by_hand.get(id(view), set()) or c == last:
+                continue
+            short = needed.get(c, 0) - header.sectionSize(c)
+            if short > 0:
+                grow[c] = header.sectionSize(c) + min(short, room)
+                room -= min(short, room)
+        if grow:
+            self._resize(view, grow)
+
+    def _padding(self) -> int:
+        return 2 * self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 14
+
+    def _header_width(self, view: View, column: Column) -> int:
+        """The header title whole, with room for the sort arrow (never clipped)."""
+        title = str(self.model.headerData(column, Qt.Orientation.Horizontal)).rstrip()
+        metrics = header_of(view).fontMetrics()
+        if column in TYPICAL:  # a sorted number column's title keeps clear of the arrow
+            title += "    "
+        return metrics.horizontalAdvance(title) + SORT_ARROW + self._padding()
+
+    def _typical_width(self, view: View, column: Column) -> int:
+        sample = TYPICAL.get(column)
+        if sample is None:
+            return MIN_TEXT_WIDTH
+        width = view.fontMetrics().horizontalAdvance(sample) + self._padding()
+        if column == Column.PRICE:
+            width += ICON + 4  # the manual-price mark
+        return width
+
+    def _name_widths(self, view: View, cap: int | None = NAME_CAP) -> dict[Column, int]:
+        """What each name column needs to show every name present (and, in the tree, every
+        group label in bold); at the first fit capped so one long name cannot take the table
+        (it widens later only into free room)."""
+        limit = cap if cap is not None else 1 << 20
+        portfolio_rows = self.model.portfolio.rows
+        texts: dict[Column, set[str]] = {c: set() for c in GIVE_WAY}
+        for row in portfolio_rows[:NAME_SAMPLE]:
+            texts[Column.ASSET].add(row.holding.symbol)
+            texts[Column.CHAIN].add(row.chain_name)
+            texts[Column.WALLET].add(row.wallet_name)
+            texts[Column.POSITION].add(row.position_text)
+        metrics = view.fontMetrics()
+        pad = self._padding()
+        out = {
+            c: min(limit, max((metrics.horizontalAdvance(t) for t in found), default=0) + pad)
+            for c, found in texts.items()
+        }
+        out[Column.ASSET] += ICON + 4
+        if view is self.tree:
+            out[Column.ASSET] += 2 * self.tree.indentation()
+            bold = QFont(view.font())
+            bold.setBold(True)
+            group_metrics = QFontMetrics(bold)
+            labels = [f"{g.label}  ({len(g.rows)})" for g in self.model.groups()[:NAME_SAMPLE]]
+            if labels:
+                widest = max(group_metrics.horizontalAdvance(t) for t in labels)
+                out[Column.ASSET] = max(
+                    out[Column.ASSET], min(limit, widest + pad + 2 * self.tree.indentation())
+                )
+        return out
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if id(self.view) in self._sized and event.size().width() > event.oldSize().width():
+            self._widen_names(self.view)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -246,6 +419,7 @@ class HoldingsViews(QStackedWidget):
         return super().eventFilter(watched, event)
 
     def _context_menu(self, view: View, pos: QPoint) -> None:
+        self.menu_opening.emit()
         menu = QMenu(self)
         for action in self.menu_actions:
             menu.addAction(action)

@@ -9,6 +9,7 @@ an older one. :meth:`RiskPage.show_risks` shows risks already computed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
@@ -22,12 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.errors import report
 from app.domain.risk import AccountRisk
 from app.domain.snapshot import Snapshot
 from app.domain.text import clean_text
 from app.ui.models.risk_model import SORT_ROLE, RiskColumn, RiskModel
 from app.ui.tasks import TaskRunner
 
+log = logging.getLogger(__name__)
 Assess = Callable[[Snapshot], Sequence[AccountRisk]]
 
 EXPLANATION = (
@@ -43,7 +46,13 @@ EMPTY = (
 
 
 def symbols_of(snapshot: Snapshot | None) -> dict[str, str]:
-    return {h.asset_id: clean_text(h.symbol, 32) for h in (snapshot.holdings if snapshot else ())}
+    """Each asset's cleaned symbol, cleaned once per asset (10,000s of holdings share a few
+    hundred: on the window's thread after every refresh)."""
+    out: dict[str, str] = {}
+    for h in snapshot.holdings if snapshot else ():
+        if h.asset_id not in out:
+            out[h.asset_id] = clean_text(h.symbol, 32)
+    return out
 
 
 class RiskPage(QWidget):
@@ -114,7 +123,7 @@ class RiskPage(QWidget):
         self._tasks.run(
             asyncio.to_thread(assess, snapshot),
             lambda risks: self.show_risks(snapshot, risks, chain_names, wallet_names),
-            lambda exc: self._set_status(f"Could not estimate the risk: {exc}"),
+            lambda exc: self._set_status(report(exc, "Estimating the liquidation risk", log)),
             key="risk-page",
         )
 

@@ -114,6 +114,7 @@ def main() -> None:
         window.holdings_page.shown.connect(lambda: shown.append(time.perf_counter()))
         t0 = time.perf_counter()
         app.start()  # default settings: the scheduler refreshes at once
+        assert app.opened is not None and await app.opened, "cannot open the data directory"
         scheduler, refresher = app.scheduler, window.refresher
         assert scheduler is not None and refresher is not None, "cannot open the data directory"
         scheduler.subscribe(on_outcome=lambda o: outcomes.append((time.perf_counter(), o)))

@@ -153,11 +153,11 @@ def test_copy_selected_rows_as_exact_tab_separated_text(qtbot: QtBot) -> None:
     lines = text.splitlines()
     assert lines[0].split("\t")[:5] == ["Asset", "Chain", "Wallet", "Position", "Amount"]
     assert lines[1:] == [
-        '=HYPERLINK("x") SCAM\tEthereum\tLedger\t\t1000\t5\t5000\t\t\t',
-        "ETH\tEthereum\tLedger\t\t2\t2000\t4000\t200\t5.26\t46.67",
-        "ETH\tBase\t0xfB69…d359\t\t1\t2000\t2000\t100\t5.26\t23.34",
-        "USDC\tEthereum\tLedger\tAave v3 · Borrowed\t-500\t1\t-500\t-100\t-25.00\t-5.83",
-    ]
+        '=HYPERLINK("x") SCAM\tEthereum\tLedger\t\t1000\t5\t5000\t\t\t\t',
+        "ETH\tEthereum\tLedger\t\t2\t2000\t4000\t200\t5.26\t46.67\t",
+        "ETH\tBase\t0xfB69…d359\t\t1\t2000\t2000\t100\t5.26\t23.34\t",
+        "USDC\tEthereum\tLedger\tAave v3 · Borrowed\t-500\t1\t-500\t-100\t-25.00\t-5.83\t",
+    ]  # the last column is the note (manual price, no price, could not be read)
     assert "Copied 4 holdings" in page.notice.text()
 
 

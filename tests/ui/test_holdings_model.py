@@ -18,7 +18,8 @@ from app.ui.models.holdings_data import (
     protocol_label,
 )
 from app.ui.models.holdings_format import amount_text, exact, format_number, format_percent
-from app.ui.models.holdings_model import DEBT, GAIN, LOSS, ROW_ROLE, SORT_ROLE, HoldingsModel
+from app.ui.models.holdings_model import ROW_ROLE, SORT_ROLE, HoldingsModel
+from app.ui.theme import colours
 from tests.ui.holdings_sample import (
     CHAIN_NAMES,
     DAY,
@@ -85,7 +86,7 @@ def test_24h_change_is_exact_per_holding_key() -> None:
     supplied = row_by(m, "USDC", "aave-v3:supplied")
     assert supplied.change == 0 and supplied.change_pct == 0
     assert row_index(m, eth, Column.CHANGE).data() == "+200.00  (+5.3 %)"
-    assert row_index(m, eth, Column.CHANGE).data(Qt.ItemDataRole.ForegroundRole) == GAIN
+    assert row_index(m, eth, Column.CHANGE).data(Qt.ItemDataRole.ForegroundRole) == colours().gain
     assert row_index(m, supplied, Column.CHANGE).data() == "0.00  (0.0 %)"
     # Same asset, another position key: the Lido position is new; its asset's price moved.
     staked = row_by(m, "ETH", "lido:staked")
@@ -126,8 +127,8 @@ def test_debt_is_negative_everywhere_and_coloured() -> None:
     assert row_index(m, debt, Column.VALUE).data() == "−500.00"
     assert row_index(m, debt, Column.AMOUNT).data() == "−500"
     assert row_index(m, debt, Column.POSITION).data() == "Aave v3 · Borrowed"
-    assert row_index(m, debt, Column.VALUE).data(Qt.ItemDataRole.ForegroundRole) == DEBT
-    assert row_index(m, debt, Column.CHANGE).data(Qt.ItemDataRole.ForegroundRole) == LOSS
+    assert row_index(m, debt, Column.VALUE).data(Qt.ItemDataRole.ForegroundRole) == colours().loss
+    assert row_index(m, debt, Column.CHANGE).data(Qt.ItemDataRole.ForegroundRole) == colours().loss
     assert row_index(m, debt, Column.SHARE).data() == "−5.8 %"  # of the net total
     assert m.portfolio.debt == Decimal(-500)
     eth = row_by(m, "ETH")

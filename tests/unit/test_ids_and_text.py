@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import FrozenInstanceError, replace
+from dataclasses import FrozenInstanceError, fields, replace
 from decimal import Decimal
 
 import pytest
@@ -58,3 +58,34 @@ def test_balance_is_an_immutable_value() -> None:
     with pytest.raises(FrozenInstanceError):
         one.raw = 6  # type: ignore[misc]
     assert copy.deepcopy(one) == one
+
+
+def test_snapshot_holding_fast_init_is_the_frozen_dataclass_it_declares() -> None:
+    from app.domain.balances import SourceState
+    from app.domain.snapshot import SnapshotHolding
+
+    names = [f.name for f in fields(SnapshotHolding)]
+    values = [
+        "w",
+        "a",
+        "T",
+        18,
+        5,
+        Decimal("2"),
+        Decimal("1E-17"),
+        SourceState.OK,
+        9,
+        "p",
+        True,
+        True,
+    ]
+    held = SnapshotHolding(*values)  # type: ignore[arg-type]
+    assert [getattr(held, n) for n in names] == values  # each argument in its own field
+    assert held == SnapshotHolding(**dict(zip(names, values, strict=True)))  # type: ignore[arg-type]
+    short = SnapshotHolding("w", "a", "T", 18, 5, None, None, SourceState.STALE, 9)
+    assert (short.position, short.is_spam, short.manual_price) == ("", False, False)
+    assert replace(held, raw=7).raw == 7 and held.raw == 5
+    assert hash(held) == hash(SnapshotHolding(*values))  # type: ignore[arg-type]
+    with pytest.raises(FrozenInstanceError):
+        held.raw = 6  # type: ignore[misc]
+    assert copy.deepcopy(held) == held

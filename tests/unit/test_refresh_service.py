@@ -39,15 +39,14 @@ def eth(chain: ChainSpec, raw: int) -> Balance:
 
 @dataclass
 class Priced:
-    wallet: str
     asset_id: str
     price: Decimal | None
-    value: Decimal | None
+    source: str | None = "coingecko"
 
 
 @dataclass
 class Prices:
-    holdings: list[Priced]
+    quotes: list[Priced]
     errors: tuple[str, ...] = ()
 
 
@@ -61,12 +60,7 @@ class FakePricer:
         self.calls += 1
         if self.fail:
             raise RuntimeError("price source exploded")
-        return Prices(
-            [
-                Priced(str(b.wallet), str(b.asset.asset_id), self.price, b.amount * self.price)
-                for b in balances
-            ]
-        )
+        return Prices([Priced(str(b.asset.asset_id), self.price) for b in balances])
 
 
 class FakeChains:

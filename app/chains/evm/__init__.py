@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
+    from dataclasses import replace
+
     from app.chains.evm.reader import EvmReader
     from app.chains.evm.tokens import curated_tokens
     from app.chains.http import ChainCheck, JsonRpcTransport
@@ -28,11 +30,14 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
     else:
         from app.storage.token_store import TokenStore
 
-        token_list = curated_tokens(spec.chain_id)
-        known = {t.asset_id for t in token_list}
-        token_list += [
-            t for t in TokenStore(ctx.engine).list(spec.chain_id) if t.asset_id not in known
+        stored = TokenStore(ctx.engine).list(spec.chain_id)
+        own = {t.asset_id: t.price_id for t in stored if t.price_id}  # the person's price ids
+        token_list = [
+            replace(t, price_id=own[t.asset_id]) if t.asset_id in own else t
+            for t in curated_tokens(spec.chain_id)
         ]
+        known = {t.asset_id for t in token_list}
+        token_list += [t for t in stored if t.asset_id not in known]
     positions = _positions(spec, ctx, token_list)
     transport = JsonRpcTransport(
         spec.rpc_urls,

@@ -189,7 +189,10 @@ class EvmReader:
                 continue  # a receipt token the positions already account for
             if value is None:
                 reason = "the token contract reverted" if not ok else "the token returned garbage"
-                failures.append(CallFailure(call.wallet, call.asset.asset_id, reason))
+                asset = call.asset
+                failures.append(
+                    CallFailure(call.wallet, asset.asset_id, reason, asset.symbol, asset.is_spam)
+                )
             elif value or call.asset.kind is AssetKind.NATIVE:
                 balances.append(Balance(call.wallet, call.asset, value))
         return balances, failures

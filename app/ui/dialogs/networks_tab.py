@@ -11,6 +11,7 @@ as tasks on the qasync loop, never on the GUI thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -30,22 +31,24 @@ from PySide6.QtWidgets import (
 
 from app.chains.probe import ProbeResult, probe_chain_id, probe_reference
 from app.domain.addresses import parse_evm_address
-from app.domain.errors import ChainfolioError, SecretInputError
+from app.domain.errors import ChainfolioError, SecretInputError, report
+from app.domain.price_routing import parse_price_id
 from app.domain.secret_text import redact_url, refuse_secret
 from app.domain.text import MAX_NETWORK_NAME, MAX_SYMBOL, check_url, clean_text, person_text
 from app.ui.tasks import TaskRunner
+from app.ui.theme import Role, paint_text
 
 if TYPE_CHECKING:
     from app.chains.registry import ChainRegistry
     from app.domain.chains import ChainSpec
 
+log = logging.getLogger(__name__)
 MASK = "••••••••"
-ERROR_STYLE = "color: #c62828;"
 URL_ROLE = Qt.ItemDataRole.UserRole
-FIELDS = ("name", "chain_id", "urls", "symbol", "decimals", "multicall3")
+FIELDS = ("name", "chain_id", "urls", "symbol", "decimals", "multicall3", "price_id")
 _FIELD_NAMES = {
     "name": "network name", "chain_id": "chain id", "urls": "RPC URL", "symbol": "symbol",
-    "decimals": "decimals", "multicall3": "Multicall3 address",
+    "decimals": "decimals", "multicall3": "Multicall3 address", "price_id": "price id",
 }  # fmt: skip
 
 
@@ -66,14 +69,12 @@ def _label(text: str = "", error: bool = False) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     if error:
-        label.setStyleSheet(ERROR_STYLE)
+        paint_text(label, Role.ERROR)
     return label
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ChainfolioError):
-        return str(exc)
-    return f"The check failed unexpectedly ({type(exc).__name__})."
+    return report(exc, "The check", log)
 
 
 class NetworksTab(QWidget):
@@ -164,6 +165,7 @@ class NetworksTab(QWidget):
         column.addLayout(add_row)
         self.url_error = _label(error=True)
         self.url_error.hide()
+        self.new_url.textChanged.connect(lambda _text: self.url_error.hide())  # being fixed
         column.addWidget(self.url_error)
         self.test_result = _label()
         column.addWidget(self.test_result)
@@ -232,7 +234,7 @@ class NetworksTab(QWidget):
         if self._current is None:
             return
         expected = self._specs[self._current].chain_id
-        self.test_result.setStyleSheet("")
+        paint_text(self.test_result, None)
         self.test_result.setText(f"Testing {shown} …")
 
         def done(found: tuple[str, float]) -> None:
@@ -242,11 +244,11 @@ class NetworksTab(QWidget):
             wrong = expected.reference != reference
             if wrong:
                 text += f" This is not {expected}: the URL belongs to another network."
-            self.test_result.setStyleSheet(ERROR_STYLE if wrong else "")
+            paint_text(self.test_result, Role.ERROR if wrong else None)
             self.test_result.setText(text)
 
         def failed(exc: BaseException) -> None:
-            self.test_result.setStyleSheet(ERROR_STYLE)
+            paint_text(self.test_result, Role.ERROR)
             self.test_result.setText(f"{shown}: {_describe(exc)}")
 
         self._start(probe_reference(url, expected.is_evm), done, failed, key="test")
@@ -276,6 +278,7 @@ class NetworksTab(QWidget):
             "name": "Na&me", "chain_id": "Chain &id", "urls": "RPC U&RL(s)",
             "symbol": "Native &symbol", "decimals": "Native &decimals",
             "multicall3": "Multicall3 address (optional)",
+            "price_id": "&Price id (optional)",
         }  # fmt: skip
         for key in FIELDS:
             edit = QLineEdit()
@@ -285,9 +288,18 @@ class NetworksTab(QWidget):
             error.hide()
             self.field_errors[key] = error
             form.addRow(labels[key], edit)
+            # A shown problem is checked again as the field is edited: it goes once fixed.
+            edit.textChanged.connect(lambda _text, k=key: self._recheck(k))
             form.addRow("", error)
         self.fields["decimals"].setText("18")
         self.fields["urls"].setPlaceholderText("one or more, separated by spaces or commas")
+        self.fields["price_id"].setPlaceholderText(
+            "CoinGecko coin id of the native coin, e.g. ethereum"
+        )
+        self.fields["price_id"].setToolTip(
+            "Without one, the native coin has no price and its balances are left out of "
+            "totals. The id is the last part of the coin's CoinGecko address."
+        )
         self.add_network_button = QPushButton("Check and &add network")
         self.add_network_button.clicked.connect(self.check_and_add)
         self.custom_feedback = _label()
@@ -300,10 +312,19 @@ class NetworksTab(QWidget):
         label.setText(text or "")
         label.setVisible(bool(text))
 
-    def _custom_values(self) -> dict[str, Any] | None:
+    def _recheck(self, key: str) -> None:
+        if self.field_errors[key].isHidden():
+            return
+        self._custom_values(only_shown=True)
+        if all(label.isHidden() for label in self.field_errors.values()):
+            self.custom_feedback.clear()
+
+    def _custom_values(self, only_shown: bool = False) -> dict[str, Any] | None:
         """Validate the custom-network fields; show each problem under its field."""
         problems: dict[str, str] = {}
         for key, edit in self.fields.items():  # no wallet secret stays in any field
+            if only_shown:
+                break  # a re-check while typing: secrets are refused when the form is sent
             try:
                 if key == "urls":  # a phrase spans the separators; a key may sit in a URL
                     refuse_secret(edit.text(), "RPC URL", allow_hex_key=True)
@@ -352,16 +373,23 @@ class NetworksTab(QWidget):
                 values["multicall3"] = parse_evm_address(text["multicall3"])
             except ChainfolioError as exc:
                 problems["multicall3"] = str(exc)
+        values["price_id"] = ""
+        if text["price_id"] and "price_id" not in problems:
+            try:
+                values["price_id"] = parse_price_id(text["price_id"])
+            except ChainfolioError as exc:
+                problems["price_id"] = str(exc)
         if "chain_id" in values and f"eip155:{values['chain_id']}" in self._specs:
             problems["chain_id"] = f"A network with chain id {values['chain_id']} already exists."
         for key in FIELDS:
-            self._field_error(key, problems.get(key))
+            if not only_shown or not self.field_errors[key].isHidden():
+                self._field_error(key, problems.get(key))
         return None if problems else values
 
     def check_and_add(self) -> None:
         """Read eth_chainId from every URL; add the network only if all answer the typed id."""
         values = self._custom_values()
-        self.custom_feedback.setStyleSheet("")
+        paint_text(self.custom_feedback, None)
         if values is None:
             self.custom_feedback.setText("Fix the fields marked in red first.")
             return
@@ -396,9 +424,10 @@ class NetworksTab(QWidget):
             spec = self._registry.add(
                 values["chain_id"], values["name"], values["symbol"], values["urls"],
                 native_decimals=values["decimals"], multicall3=values["multicall3"],
+                price_id=values["price_id"],
             )  # fmt: skip
         except ChainfolioError as exc:
-            self.custom_feedback.setStyleSheet(ERROR_STYLE)
+            paint_text(self.custom_feedback, Role.ERROR)
             self.custom_feedback.setText(str(exc))
             return
         self._store_current_urls()

@@ -24,6 +24,7 @@ from app.domain.valuation import exact_sub, exact_sum
 from app.services.day_change import DayChange, day_change
 
 SMALL_VALUE = Decimal(1)
+ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 PROTOCOL_NAMES = {
@@ -102,10 +103,26 @@ class HoldingRow:
     price_change_pct: Decimal | None  # for holdings the baseline lacks: the asset's price move
     is_new: bool  # a baseline exists and this holding was not in it
     is_spam: bool
-    small: bool  # worth less than SMALL_VALUE either way (a tiny debt too)
+    small: bool  # worth less than SMALL_VALUE either way (a tiny debt too), or a zero amount
     stale: bool  # carried over from an earlier read (or failed)
     _search: str = ""
     cells: list[str] | None = None  # display texts, filled by the view on first paint
+    failure: str | None = None  # why this holding could not be read (a row with no amount)
+
+    @property
+    def unpriced(self) -> bool:
+        """Held (a non-zero amount) with no price: left out of the total, never "small"."""
+        return (
+            self.value is None
+            and not self.is_spam
+            and self.failure is None
+            and (self.holding.raw != 0)
+        )
+
+    @property
+    def manual(self) -> bool:
+        """Valued with the person's manual price override."""
+        return self.holding.manual_price and self.holding.price is not None
 
     @property
     def change_pct(self) -> Decimal | None:
@@ -152,6 +169,7 @@ class Group:
     price: Decimal | None = None  # only when every row has the same price
     stale: int = 0
     spam: int = 0
+    manual: bool = False  # the one price shown is the person's manual price
 
 
 @dataclass(slots=True)
@@ -169,6 +187,8 @@ class Portfolio:
     baseline_at: int | None = None
     sources: dict[str, SourceStatus] = field(default_factory=dict)
     spam_count: int = 0
+    unpriced_count: int = 0  # held, not spam, no price: left out of the total
+    failures: list[HoldingRow] = field(default_factory=list)  # holdings that could not be read
 
     @property
     def day(self) -> DayChange | None:
@@ -271,10 +291,13 @@ def build_portfolio(
                 price_change,
                 is_new,
                 h.is_spam,
-                value is not None and -SMALL_VALUE < value < SMALL_VALUE,
+                (value is not None and -SMALL_VALUE < value < SMALL_VALUE) or h.raw == 0,
                 h.state is not SourceState.OK,
             )
         )
+    failures = failure_rows(snapshot, chain_names, wallet_names)
+    rows.extend(failures)
+    spam += sum(1 for r in failures if r.is_spam)
     portfolio = Portfolio(
         rows=sort_rows(rows, Column.VALUE, descending=True),
         currency=snapshot.currency,
@@ -284,6 +307,8 @@ def build_portfolio(
         stale_total=snapshot.stale_total,
         sources={s.source: s for s in snapshot.sources},
         spam_count=spam,
+        unpriced_count=sum(1 for r in rows if r.unpriced),
+        failures=[r for r in failures if not r.is_spam],  # spam is never news
     )
     if day is not None:
         portfolio.baseline_at = day.since
@@ -292,12 +317,47 @@ def build_portfolio(
     return portfolio
 
 
-def filter_rows(
-    rows: list[HoldingRow], text: str = "", hide_small: bool = True, show_spam: bool = False
+def token_label(asset_id: str) -> str:
+    """A short name for an asset known only by its CAIP-19 id (``0x5FbD…0aa3``)."""
+    reference = asset_id.rpartition(":")[2]
+    return short_address(reference) if reference else asset_id
+
+
+def failure_rows(
+    snapshot: Snapshot, chain_names: Mapping[str, str], wallet_names: Mapping[str, str]
 ) -> list[HoldingRow]:
-    """Rows the view shows. "Small" is under 1 unit of currency either way (debts too);
-    unpriced rows are never hidden as small, since their value is unknown."""
+    """A row for every holding the last read could not read (a token whose ``balanceOf``
+    reverts): no amount, no value, never counted, never hidden as small."""
+    out: list[HoldingRow] = []
+    for source in snapshot.sources:
+        for f in source.failures:
+            chain, _, address = f.wallet.rpartition(":")
+            holding = SnapshotHolding(
+                f.wallet, f.asset_id, f.symbol or token_label(f.asset_id), 0, 0, None, None,
+                SourceState.FAILED, source.as_of, "", f.is_spam,
+            )  # fmt: skip
+            wallet_name = wallet_names.get(address) or short_address(address)
+            chain_name = chain_names.get(chain, chain)
+            row = HoldingRow(holding, chain_name, address, wallet_name, WALLET_GROUP, "", ZERO,
+                             None, None, None, None, None, False, f.is_spam, False, False)  # fmt: skip
+            row.failure = f.reason
+            out.append(row)
+    return out
+
+
+def filter_rows(
+    rows: list[HoldingRow],
+    text: str = "",
+    hide_small: bool = True,
+    show_spam: bool = False,
+    only_unpriced: bool = False,
+) -> list[HoldingRow]:
+    """Rows the view shows. "Small" is under 1 unit of currency either way (debts too), or a
+    zero amount; unpriced holdings are never hidden as small, since their value is unknown.
+    ``only_unpriced`` keeps just the holdings left out of the total for want of a price."""
     out = rows
+    if only_unpriced:
+        out = [r for r in out if r.unpriced]
     if not show_spam:
         out = [r for r in out if not r.is_spam]
     if hide_small:
@@ -415,3 +475,4 @@ def summarise(group: Group, total: Decimal, by_asset: bool = False) -> None:
         prices = {r.holding.price for r in rows}
         if len(prices) == 1:
             group.price = prices.pop()
+            group.manual = group.price is not None and all(r.manual for r in rows)

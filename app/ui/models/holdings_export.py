@@ -23,7 +23,7 @@ CENT = Decimal("0.01")
 CSV_HEADER = (
     "asset", "asset_id", "chain", "chain_id", "wallet", "wallet_id", "position", "amount",
     "price", "value", "currency", "change_24h", "change_24h_pct", "share_pct", "status",
-    "as_of", "spam",
+    "as_of", "spam", "price_manual", "error",
 )  # fmt: skip
 
 
@@ -42,6 +42,7 @@ def tsv(rows: Iterable[HoldingRow], currency: str) -> str:
             (
                 "Asset", "Chain", "Wallet", "Position", "Amount", f"Price ({currency})",
                 f"Value ({currency})", f"24 h change ({currency})", "24 h change (%)", "Share (%)",
+                "Note",
             )
         )
     ]  # fmt: skip
@@ -50,10 +51,21 @@ def tsv(rows: Iterable[HoldingRow], currency: str) -> str:
         cells = (
             _plain(h.symbol), _plain(r.chain_name), _plain(r.wallet_name),
             _plain(r.position_text), exact(r.amount), exact(h.price), exact(h.value),
-            exact(r.change), _pct(r.change_pct), _pct(r.share),
+            exact(r.change), _pct(r.change_pct), _pct(r.share), _note(r),
         )  # fmt: skip
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def _note(row: HoldingRow) -> str:
+    """What a spreadsheet reader needs to know about a row's price or amount."""
+    if row.failure is not None:
+        return _plain(f"could not be read: {row.failure}")
+    if row.manual:
+        return "manual price"
+    if row.unpriced:
+        return "no price"
+    return ""
 
 
 def _iso(epoch: int) -> str:
@@ -72,6 +84,7 @@ def csv_text(rows: Iterable[HoldingRow], currency: str) -> str:
                 safe_cell(r.wallet_name), h.wallet, safe_cell(h.position), exact(r.amount),
                 exact(h.price), exact(h.value), currency, exact(r.change), _pct(r.change_pct),
                 _pct(r.share), h.state.value, _iso(h.as_of), "yes" if h.is_spam else "no",
+                "yes" if r.manual else "no", safe_cell(r.failure or ""),
             )
         )  # fmt: skip
     return out.getvalue()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 MINUS = "\u2212"  # a real minus sign: the same width as "+", easier to read than a hyphen
-_TINY = Decimal("0.000001")
 
 
 def exact(value: Decimal | None) -> str:
@@ -34,13 +33,54 @@ def plain_money(value: Decimal, currency: str, plus: bool = False) -> str:
     return f"{text} {currency}"
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_BIG = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"))
+_COMPACT_FROM = Decimal(10) ** 9
+_SCIENTIFIC_FROM = Decimal(10) ** 15
+_DIGITS = 10  # significant digits an amount cell shows at most (the tooltip has them all)
+
+
+def _compact(value: Decimal) -> str:
+    """A huge amount in a dozen characters: ``1.16 B``, ``42.5 T``, ``1.16 × 10⁷⁷``."""
+    magnitude = abs(value)
+    if magnitude >= _SCIENTIFIC_FROM:
+        exponent = magnitude.adjusted()
+        mantissa = magnitude.scaleb(-exponent)
+        text = f"{mantissa:.2f} × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    else:
+        scale, suffix = next((s, n) for s, n in _BIG if magnitude >= s)
+        short = f"{magnitude / scale:.3g}"
+        text = f"{short} {suffix}"
+    return MINUS + text if value < 0 else text
+
+
 def amount_text(value: Decimal, places: int = 6) -> str:
-    """Grouped thousands, trailing zeros trimmed, small amounts readable, a real minus sign."""
+    """An amount readable at a glance and never in exponent notation: grouped thousands,
+    trailing zeros trimmed, at most ~10 significant digits, a real minus sign.
+
+    Amounts from a billion up are compact (``1.16 B``, ``1.16 × 10⁷⁷``: a 78-digit balance
+    must not widen the column); small ones keep four significant digits down to ``places``
+    (at least 8) decimals, below which they read ``<0.00000001``. ``places`` above 8 (exact
+    tooltips elsewhere) turns the compact form off. The exact figure is :func:`exact`.
+    """
     if value == 0:
         return "0"
-    if abs(value) < _TINY:
-        return _signed(f"{value:.2E}", value, False)
-    text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    magnitude = abs(value)
+    if places <= 8 and magnitude >= _COMPACT_FROM:
+        return _compact(value)
+    if magnitude < 1:
+        limit = max(places, 8)
+        shown = min(limit, -magnitude.adjusted() + 3)
+        if magnitude < Decimal(1).scaleb(-limit) / 2:  # rounds to zero at the last place
+            floor = "0." + "0" * (limit - 1) + "1"
+            return f"<{floor}" if value > 0 else f">{MINUS}{floor}"
+        text = f"{value:.{shown}f}".rstrip("0").rstrip(".")
+        return _signed(text, value, False)
+    digits = max(_DIGITS, places + 1)
+    decimals = min(places, max(0, digits - (magnitude.adjusted() + 1)))
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return _signed(text, value, False)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont
 
 from app.domain.balances import SourceState
 from app.domain.snapshot import Snapshot
@@ -38,7 +38,8 @@ from app.ui.models.holdings_text import (
     stamp,
     status_text,
 )
-from app.ui.models.status_icons import failed_icon, spam_icon, stale_icon
+from app.ui.models.status_icons import failed_icon, manual_icon, spam_icon, stale_icon
+from app.ui.theme import colours
 
 Index = QModelIndex | QPersistentModelIndex
 HoldingColumn = Column
@@ -60,9 +61,6 @@ HEADERS = {
 NUMERIC = {Column.AMOUNT, Column.PRICE, Column.VALUE, Column.CHANGE, Column.SHARE}
 IN_CURRENCY = {Column.PRICE, Column.VALUE, Column.CHANGE}
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-GAIN = QColor("#16a34a")
-LOSS = QColor("#dc2626")
-DEBT = QColor("#dc2626")
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
@@ -90,6 +88,7 @@ class HoldingsModel(QAbstractItemModel):
         self.text = ""
         self.hide_small = True
         self.show_spam = False
+        self.only_unpriced = False
         self.sort_column = Column.VALUE
         self.descending = True
         self._top: list[HoldingRow] | list[Group] = []
@@ -99,8 +98,6 @@ class HoldingsModel(QAbstractItemModel):
         self._bold.setBold(True)
         self._italic = QFont()
         self._italic.setItalic(True)
-        self._muted = QColor("#6b7280")
-        self._group_background = QColor(37, 99, 235, 28)
 
     # --- what to show -------------------------------------------------------------------
     @property
@@ -120,17 +117,19 @@ class HoldingsModel(QAbstractItemModel):
         self.beginResetModel()
         self.portfolio = portfolio
         self._sorted = {(Column.VALUE, True): portfolio.rows}  # build_portfolio's order
-        palette = QGuiApplication.palette()
-        self._muted = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
-        self._group_background = QColor(palette.color(QPalette.ColorRole.Highlight))
-        self._group_background.setAlpha(28)  # a tint that works on light and dark bases
         self._arrange()
         self.endResetModel()
 
     def set_filter(
-        self, text: str | None = None, hide_small: bool | None = None, show_spam: bool | None = None
+        self,
+        text: str | None = None,
+        hide_small: bool | None = None,
+        show_spam: bool | None = None,
+        only_unpriced: bool | None = None,
     ) -> None:
         self.beginResetModel()
+        if only_unpriced is not None:
+            self.only_unpriced = only_unpriced
         if text is not None:
             self.text = text
         if hide_small is not None:
@@ -172,7 +171,7 @@ class HoldingsModel(QAbstractItemModel):
         ordered = self._sorted.get(order)
         if ordered is None:
             ordered = self._sorted[order] = sort_rows(self.portfolio.rows, *order)
-        rows = filter_rows(ordered, self.text, self.hide_small, self.show_spam)
+        rows = filter_rows(ordered, self.text, self.hide_small, self.show_spam, self.only_unpriced)
         self._grouped = self.group_by != GroupBy.NONE
         if self._grouped:
             groups = group_rows(rows, self.group_by, self.portfolio.total)
@@ -316,7 +315,9 @@ class HoldingsModel(QAbstractItemModel):
         if role == _FOREGROUND:
             return self._foreground(row, column)
         if role == _DECORATION:
-            return self._icon(row) if column == Column.ASSET else None
+            if column == Column.ASSET:
+                return self._icon(row)
+            return manual_icon() if column == Column.PRICE and row.manual else None
         if role == _FONT:
             if row.is_spam or (row.stale and column in NUMERIC):
                 return self._italic
@@ -334,20 +335,22 @@ class HoldingsModel(QAbstractItemModel):
 
     # --- cells of a holding -------------------------------------------------------------
     def _foreground(self, row: HoldingRow, column: int) -> QColor | None:
-        if row.is_spam:
-            return self._muted
+        if row.is_spam or (row.failure is not None and column == Column.AMOUNT):
+            return colours().muted  # theme roles, read at paint time: they follow a theme switch
         if column == Column.CHANGE:
             if row.change is None:
-                return self._muted
-            return GAIN if row.change > 0 else LOSS if row.change < 0 else None
+                return colours().muted
+            return colours().gain if row.change > 0 else colours().loss if row.change < 0 else None
         if column in _DEBT_COLUMNS and row.is_debt:
-            return DEBT
+            return colours().loss
         return None
 
     def status_text(self, row: HoldingRow) -> str | None:
         return status_text(row, self.portfolio)
 
     def _icon(self, row: HoldingRow) -> Any:
+        if row.failure is not None:
+            return failed_icon()
         state = row.holding.state
         if state is SourceState.FAILED:
             return failed_icon()
@@ -364,19 +367,25 @@ class HoldingsModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.FontRole:
             return self._bold
         if role == _BACKGROUND:
-            return self._group_background
+            return colours().tint
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if column in NUMERIC else None
         if role == _FOREGROUND:
             if column == Column.CHANGE and group.change:
-                return GAIN if group.change > 0 else LOSS
+                return colours().gain if group.change > 0 else colours().loss
             if column == Column.VALUE and group.value is not None and group.value < 0:
-                return DEBT
+                return colours().loss
             return None
-        if role == Qt.ItemDataRole.DecorationRole and column == Column.ASSET and group.stale:
-            return stale_icon()
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == Column.ASSET and group.stale:
+                return stale_icon()
+            if column == Column.PRICE and group.manual:
+                return manual_icon()
+            return None
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.ASSET:
             return group_tooltip(group)
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.PRICE and group.manual:
+            return "A manual price you set, not a market price."
         if role == SORT_ROLE:
             if column in GROUP_NUMBERS:
                 number = GROUP_NUMBERS[column](group)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from app.domain.balances import SourceState
+from app.domain.outcome import plain_reason
 from app.ui.models.holdings_data import Column, Group, HoldingRow, Portfolio
 from app.ui.models.holdings_format import (
     amount_text,
@@ -35,7 +36,7 @@ def row_cell(row: HoldingRow, column: Column) -> str:
     if column == Column.POSITION:
         return row.position_text
     if column == Column.AMOUNT:
-        return amount_text(row.amount)
+        return "unreadable" if row.failure is not None else amount_text(row.amount)
     if column == Column.PRICE:
         return format_number(h.price)
     if column == Column.VALUE:
@@ -56,8 +57,14 @@ def change_text(row: HoldingRow) -> str:
 
 
 def status_text(row: HoldingRow, portfolio: Portfolio, now: float | None = None) -> str | None:
-    """Why a row is marked: stale (since when, and the source's reason), failed or spam."""
+    """Why a row is marked: unreadable, stale (since when, and the source's reason), failed
+    or spam."""
     h = row.holding
+    if row.failure is not None:
+        return (
+            f"Could not be read: {plain_reason(row.failure).rstrip('.')}. The rest of "
+            f"{row.chain_name} was read; this holding is missing from the total."
+        )
     if h.state is not SourceState.OK:
         source = portfolio.sources.get(h.chain)
         reason = source.reason if source is not None and source.reason else "no answer"
@@ -83,13 +90,36 @@ def row_tooltip(row: HoldingRow, column: Column, portfolio: Portfolio) -> str | 
     if column == Column.POSITION:
         return (h.position + (" (a debt: negative in every total)" if row.is_debt else "")) or None
     if column == Column.AMOUNT:
-        return f"{exact(row.amount)} {h.symbol}"
-    if column in (Column.PRICE, Column.VALUE):
-        number = h.price if column == Column.PRICE else row.value
-        return None if number is None else f"{exact(number)} {portfolio.currency}"
+        return status if row.failure is not None else f"{exact(row.amount)} {h.symbol}"
+    if column == Column.PRICE:
+        return price_tooltip(row, portfolio.currency)
+    if column == Column.VALUE:
+        if row.value is None:
+            return price_tooltip(row, portfolio.currency) if row.unpriced else None
+        manual = " (from your manual price)" if row.manual else ""
+        return f"{exact(row.value)} {portfolio.currency}{manual}"
     if column == Column.CHANGE:
         return change_tooltip(row, portfolio)
     return status
+
+
+UNPRICED_HELP = (
+    "No price: this holding is left out of the total. Give it a price source with "
+    '"Set price source…" in the row\'s menu, or a manual price with: '
+    "chainfolio prices override ASSET PRICE"
+)
+
+
+def price_tooltip(row: HoldingRow, currency: str) -> str | None:
+    price = row.holding.price
+    if price is None:
+        return UNPRICED_HELP if row.unpriced else None
+    if row.manual:
+        return (
+            f"{exact(price)} {currency}: a manual price you set, not a market price "
+            "(change or remove it with: chainfolio prices override)"
+        )
+    return f"{exact(price)} {currency}"
 
 
 def change_tooltip(row: HoldingRow, portfolio: Portfolio) -> str:

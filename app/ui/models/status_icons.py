@@ -1,7 +1,8 @@
 """Small status icons for table rows, painted once (crisp at any DPI, no image files).
 
-Stale (amber clock: carried over from an earlier read), failed (red cross: could not be read)
-and spam (grey slashed circle: shown on request, never counted).
+Stale (amber clock: carried over from an earlier read), failed (red cross: could not be read),
+spam (grey slashed circle: shown on request, never counted) and manual (blue disc with a pencil
+stroke: a price the person set, not a market price).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 AMBER = "#d97706"
 RED = "#dc2626"
 GREY = "#9ca3af"
+BLUE = "#2563eb"
 
 
 def _canvas(size: int) -> tuple[QPixmap, QPainter]:
@@ -51,6 +53,9 @@ def _icon(draw: str) -> QIcon:
         disc = QRectF(1 * s, 1 * s, 14 * s, 14 * s)
         if draw == "stale":  # clock hands
             _disc_with_strokes(p, disc, AMBER, 1.6 * s, [(8, 8, 8, 4.2), (8, 8, 10.8, 9.8)], s)
+        elif draw == "manual":  # a pencil: a slanted stroke with a short tip mark
+            pencil = [(5.2, 10.8, 10.4, 5.6), (4.6, 11.4, 4.9, 11.1)]
+            _disc_with_strokes(p, disc, BLUE, 1.8 * s, pencil, s)
         elif draw == "failed":  # a cross
             cross = [(5.5, 5.5, 10.5, 10.5), (10.5, 5.5, 5.5, 10.5)]
             _disc_with_strokes(p, disc, RED, 1.8 * s, cross, s)
@@ -78,3 +83,8 @@ def failed_icon() -> QIcon:
 @cache
 def spam_icon() -> QIcon:
     return _icon("spam")
+
+
+@cache
+def manual_icon() -> QIcon:
+    return _icon("manual")

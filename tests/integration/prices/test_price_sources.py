@@ -243,3 +243,31 @@ def test_factory_uses_url_settings(engine: Engine, tmp_path: Path) -> None:
             assert v.total == Decimal("3000") and len(llama.log) == 1
 
     asyncio.run(run())
+
+
+def test_a_refresh_is_quoted_once_per_asset_not_per_holding(engine: Engine) -> None:
+    """Thousands of balances of a few assets: one price each, and one request per source."""
+
+    async def run() -> None:
+        llama = FakeDefiLlama(prices={"coingecko:ethereum": 3000, f"ethereum:{USDC.lower()}": 1})
+        async with serve(llama) as lurl, client() as http:
+            svc = PriceService(SqlPriceStore(engine), [DefiLlamaSource(http, lurl)])
+            balances = [bal(ETH, 10**18 + n) for n in range(500)]
+            balances += [bal(USDC_ID, 10**6 + n, 6) for n in range(500)]
+            balances.append(bal(DAI_ID, 10**18))  # no source knows it
+            quoted = await svc.quote(balances, "USD")
+            assert sorted(q.asset_id for q in quoted.quotes) == sorted(
+                {str(ETH), str(USDC_ID), str(DAI_ID)}
+            )
+            by = {q.asset_id: q for q in quoted.quotes}
+            assert by[str(ETH)].price == Decimal(3000) and by[str(ETH)].source == "defillama"
+            assert by[str(DAI_ID)].price is None and by[str(DAI_ID)].source is None
+            assert quoted.requests == {"defillama": 1} and len(llama.log) == 1
+            # value() prices from the same quotes and values every holding
+            valued = await svc.value(balances, "USD")
+            assert len(valued.holdings) == 1001
+            assert valued.total == sum(
+                (h.value for h in valued.holdings if h.value is not None), Decimal(0)
+            )
+
+    asyncio.run(run())
