@@ -96,16 +96,24 @@ def holding_change(
     lands in the quantity effect so the two effects still add up to the change exactly.
     """
     with money_context():
-        qb, pb, vb = _side(before)
-        qa, pa, va = _side(after)
-        p_start = pb if pb is not None else pa
-        p_end = pa if pa is not None else pb
-        if p_start is None or p_end is None:  # never priced on either side: worth nothing
-            return qb, qa, ZERO, ZERO, ZERO, ZERO
-        pe = price_effect(qb, p_start, p_end)
-        qe = quantity_effect(qb, qa, p_end)
-        residual = (va - vb) - pe - qe
-        return qb, qa, vb, va, pe, qe + residual
+        return _holding_change(before, after)
+
+
+def _holding_change(
+    before: SnapshotHolding | None, after: SnapshotHolding | None
+) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """:func:`holding_change` for a caller already inside :func:`money_context` (entering it
+    once per holding was a third of the cost of comparing two 10,000-holding snapshots)."""
+    qb, pb, vb = _side(before)
+    qa, pa, va = _side(after)
+    p_start = pb if pb is not None else pa
+    p_end = pa if pa is not None else pb
+    if p_start is None or p_end is None:  # never priced on either side: worth nothing
+        return qb, qa, ZERO, ZERO, ZERO, ZERO
+    pe = price_effect(qb, p_start, p_end)
+    qe = quantity_effect(qb, qa, p_end)
+    residual = (va - vb) - pe - qe
+    return qb, qa, vb, va, pe, qe + residual
 
 
 def what_changed(
@@ -124,8 +132,8 @@ def what_changed(
     with money_context():
         for key in old.keys() | new.keys():
             b, a = old.get(key), new.get(key)
-            parts = holding_change(b, a)
-            if all(p == 0 for p in parts):
+            parts = _holding_change(b, a)
+            if not any(parts):
                 continue
             group = (key[1], key[2])
             symbols[group] = (a or b).symbol  # type: ignore[union-attr]

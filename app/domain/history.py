@@ -56,6 +56,12 @@ class HistoryStore(Protocol):
 
     def snapshot_near(self, when: int, after: bool = False) -> StoredSnapshot | None: ...
 
+    def snapshot_head(self, when: int, after: bool = False) -> tuple[int, int, str] | None:
+        """(id, taken_at, currency) of the snapshot :meth:`snapshot_near` would return."""
+        ...
+
+    def holdings_of(self, snapshot_id: int) -> tuple[SnapshotHolding, ...]: ...
+
 
 DAY = 86_400
 

@@ -19,6 +19,18 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
 
+def _union(*parts: Ints) -> Ints:
+    """The sorted distinct indices of ``parts``. Not ``np.union1d``: its ``np.unique`` imports
+    ``numpy.ma`` on first use, 14 ms on the window's thread the first time the chart draws."""
+    merged = np.sort(np.concatenate(parts)).astype(np.int64, copy=False)
+    if len(merged) < 2:
+        return merged
+    keep = np.empty(len(merged), dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return merged[keep]
+
+
 def _first_per_group(candidates: Ints, group: Ints) -> Ints:
     """Of the candidate positions (ascending), the first one in each group."""
     g = group[candidates]
@@ -41,7 +53,7 @@ def peak_indices(x: npt.NDArray[np.generic], y: Floats, lo: float, hi: float, bu
     outside = [i for i in (i0 - 1, i1) if 0 <= i < n]
     buckets = max(int(buckets), 1)
     if i1 - i0 <= 2 * buckets:
-        return np.union1d(np.arange(i0, i1, dtype=np.int64), outside).astype(np.int64)
+        return _union(np.arange(i0, i1, dtype=np.int64), np.asarray(outside, dtype=np.int64))
     xs = np.asarray(x[i0:i1], dtype=np.float64)
     ys = np.asarray(y[i0:i1], dtype=np.float64)
     edges = np.linspace(lo, hi, buckets + 1)[1:-1]
@@ -53,8 +65,7 @@ def peak_indices(x: npt.NDArray[np.generic], y: Floats, lo: float, hi: float, bu
     highs = np.maximum.reduceat(ys, starts)
     first_low = _first_per_group(np.flatnonzero(ys == lows[group]), group)
     first_high = _first_per_group(np.flatnonzero(ys == highs[group]), group)
-    picked = np.union1d(first_low, first_high) + i0
-    return np.union1d(picked, outside).astype(np.int64)
+    return _union(first_low + i0, first_high + i0, np.asarray(outside, dtype=np.int64))
 
 
 def downsample(

@@ -119,40 +119,49 @@ class SqlHistoryStore:
                     found[asset] = str(row[0])
         return found
 
+    def snapshot_head(self, when: int, after: bool = False) -> tuple[int, int, str] | None:
+        """(id, taken_at, currency) of the last snapshot at or before ``when`` (or with
+        ``after``, the first at or after): one seek in ``ix_snapshots_timeline``."""
+        if after:
+            query = "SELECT id, taken_at, currency FROM snapshots WHERE taken_at >= ? "
+            query += "ORDER BY taken_at, id LIMIT 1"
+        else:
+            query = "SELECT id, taken_at, currency FROM snapshots WHERE taken_at <= ? "
+            query += "ORDER BY taken_at DESC, id DESC LIMIT 1"
+        with self._engine.connect() as con:
+            raw = con.connection.driver_connection
+            assert raw is not None
+            head = raw.execute(query, (when,)).fetchone()
+        return None if head is None else (int(head[0]), int(head[1]), str(head[2]))
+
+    def holdings_of(self, snapshot_id: int) -> tuple[SnapshotHolding, ...]:
+        """A snapshot's holdings, read through the driver's own cursor: a 10,000-holding
+        snapshot is read for every "what changed", and SQLAlchemy's row objects doubled that
+        cost (on a worker thread, but holding the interpreter lock the window needs)."""
+        with self._engine.connect() as con:
+            raw = con.connection.driver_connection
+            assert raw is not None
+            rows = raw.execute(
+                "SELECT wallet, asset_id, symbol, decimals, raw, price, value, state, as_of, "
+                "position, is_spam FROM snapshot_holdings WHERE snapshot_id = ?",
+                (snapshot_id,),
+            ).fetchall()
+        states = {s.value: s for s in SourceState}
+        return tuple(
+            SnapshotHolding(
+                r[0], r[1], r[2], int(r[3]), int(r[4]),
+                None if r[5] is None else Decimal(r[5]),
+                None if r[6] is None else Decimal(r[6]),
+                states.get(r[7]) or SourceState(r[7]), int(r[8]), str(r[9]), bool(r[10]),
+            )
+            for r in rows
+        )  # fmt: skip
+
     def snapshot_near(self, when: int, after: bool = False) -> StoredSnapshot | None:
         """The last snapshot at or before ``when`` (or with ``after``, the first at or after),
         with its holdings."""
-        if after:
-            query = "SELECT id, taken_at, currency FROM snapshots WHERE taken_at >= :t "
-            query += "ORDER BY taken_at, id LIMIT 1"
-        else:
-            query = "SELECT id, taken_at, currency FROM snapshots WHERE taken_at <= :t "
-            query += "ORDER BY taken_at DESC, id DESC LIMIT 1"
-        with self._engine.connect() as con:
-            head = con.execute(text(query), {"t": when}).fetchone()
-            if head is None:
-                return None
-            rows = con.execute(
-                text(
-                    "SELECT wallet, asset_id, symbol, decimals, raw, price, value, state, as_of, "
-                    "position, is_spam FROM snapshot_holdings WHERE snapshot_id = :id"
-                ),
-                {"id": head[0]},
-            ).fetchall()
-        holdings = tuple(
-            SnapshotHolding(
-                wallet=r[0],
-                asset_id=r[1],
-                symbol=r[2],
-                decimals=int(r[3]),
-                raw=int(r[4]),
-                price=None if r[5] is None else Decimal(r[5]),
-                value=None if r[6] is None else Decimal(r[6]),
-                state=SourceState(r[7]),
-                as_of=int(r[8]),
-                position=str(r[9]),
-                is_spam=bool(r[10]),
-            )
-            for r in rows
-        )
-        return StoredSnapshot(int(head[0]), int(head[1]), str(head[2]), holdings)
+        head = self.snapshot_head(when, after)
+        if head is None:
+            return None
+        snapshot_id, taken_at, currency = head
+        return StoredSnapshot(snapshot_id, taken_at, currency, self.holdings_of(snapshot_id))

@@ -18,7 +18,6 @@ import sys
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
@@ -28,6 +27,7 @@ from app.ui.icons import app_icon
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import SingleInstance
 from app.ui.tasks import TaskRunner
+from app.ui.theme import apply_theme
 from app.ui.tray import Tray, tray_available
 
 if TYPE_CHECKING:
@@ -39,47 +39,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def apply_theme(app: QApplication, theme: str) -> None:
-    """Follow the OS colour scheme, or force light/dark with Fusion and its own palette.
-
-    A forced theme cannot rely on the platform honouring ``setColorScheme`` (many Linux
-    desktops ignore it), so it sets the palette itself.
-    """
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QPalette
-
-    hints = QGuiApplication.styleHints()
-    if theme not in ("light", "dark"):
-        hints.setColorScheme(Qt.ColorScheme.Unknown)
-        return
-    app.setStyle("Fusion")
-    if theme == "light":
-        hints.setColorScheme(Qt.ColorScheme.Light)
-        app.setPalette(app.style().standardPalette())
-        return
-    hints.setColorScheme(Qt.ColorScheme.Dark)
-    p = QPalette()
-    role = QPalette.ColorRole
-    for r, color in (
-        (role.Window, "#1f2126"), (role.WindowText, "#e6e6e6"), (role.Base, "#16181c"),
-        (role.AlternateBase, "#23262b"), (role.ToolTipBase, "#2b2f36"),
-        (role.ToolTipText, "#e6e6e6"), (role.Text, "#e6e6e6"), (role.Button, "#2a2d33"),
-        (role.ButtonText, "#e6e6e6"), (role.BrightText, "#ff6b6b"), (role.Link, "#6ea8ff"),
-        (role.Highlight, "#3b82f6"), (role.HighlightedText, "#ffffff"),
-        (role.PlaceholderText, "#8a8f98"),
-    ):  # fmt: skip
-        p.setColor(r, QColor(color))
-    p.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor("#6b7078"))
-    p.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor("#6b7078"))
-    app.setPalette(p)
-
-
 # Imported in a worker thread once the window is up, so the first refresh and the first look
 # at the timeline do not pay for them on the window's thread (100-400 ms on a slow machine).
 WARM_UP_MODULES = (
     "numpy", "pyqtgraph", "app.ui.timeline_plot", "httpx", "app.chains.evm.reader",
     "app.chains.solana.reader", "app.prices.factory", "app.services.alerts", "app.services.risk",
+    # first used by the first refresh (~150 modules; its worst stall, tests/benchmarks/ui_stall.py)
+    "httpcore", "h11", "h2.connection", "anyio._backends._asyncio", "keyring", "eth_hash.auto",
+    "Crypto.Hash.keccak",
 )  # fmt: skip
+
+
+def _open_context(paths: Paths, settings: Settings) -> AppContext:
+    """The app's context: the database opened (and migrated), the wallets read once. Runs in a
+    worker thread from :meth:`ChainfolioApp.start`; nothing in it touches a widget."""
+    from app.bootstrap import bootstrap
+
+    context = bootstrap(paths, settings)
+    # What attaching the window uses, built here rather than on the window's thread: the
+    # services (their modules' imports), the network list, the first compiled query.
+    context.wallets.list()
+    _ = context.chain_names, context.refresh, context.risk, context.alerts, context.price_ids
+    import app.services.scheduler
+    import app.ui.alerts_page
+    import app.ui.risk_page  # noqa: F401  (module code only: no widget is made here)
+
+    return context
 
 
 def warm_up() -> None:
@@ -132,6 +117,8 @@ class ChainfolioApp:
         self._warmed: asyncio.Future[None] | None = None
         self._latest: asyncio.Future[Snapshot | None] | None = None
         self._tray_snapshot: Snapshot | None = None
+        self.opened: asyncio.Task[bool] | None = None  # set by start()
+        self._opening: asyncio.Future[AppContext] | None = None
 
     def show_window(self) -> None:
         self.window.show()
@@ -155,20 +142,46 @@ class ChainfolioApp:
         self.settings.remember("ui.tray_hint_shown", True)
 
     def open_data(self) -> bool:
-        """Open the database after the first paint; report a problem instead of crashing."""
-        from app.bootstrap import bootstrap
-
+        """Open the database now, on this thread (tests and tools); :meth:`start` opens it in a
+        worker thread instead. Reports a problem instead of crashing."""
         try:
-            self.context = bootstrap(self.paths, self.settings)
+            context = _open_context(self.paths, self.settings)
         except ChainfolioError as exc:
-            log.error("cannot open data: %s", exc)
-            box = QMessageBox(
-                QMessageBox.Icon.Critical, "Chainfolio cannot open your data", str(exc),
-                QMessageBox.StandardButton.Close, self.window,
-            )  # fmt: skip
-            box.finished.connect(lambda _r: self.quit())
-            box.open()
+            self._cannot_open(exc)
             return False
+        self._attach_context(context)
+        return True
+
+    async def _open_data_async(self) -> bool:
+        """:meth:`open_data` with the database opened (SQLAlchemy and Alembic imported, the
+        schema checked or migrated, wallets read) in a worker thread: the window's thread only
+        attaches the result, so it never stalls right after the first paint."""
+        self._opening = asyncio.ensure_future(
+            asyncio.to_thread(_open_context, self.paths, self.settings)
+        )
+        try:
+            # Shielded: quitting meanwhile cancels this task, never the opening (a migration
+            # is not stopped half-way); shutdown waits for it and closes what it opened.
+            context = await asyncio.shield(self._opening)
+        except ChainfolioError as exc:
+            self._cannot_open(exc)
+            return False
+        if self._quitting:
+            return False  # shutdown closes it
+        self._attach_context(context)
+        return True
+
+    def _cannot_open(self, exc: ChainfolioError) -> None:
+        log.error("cannot open data: %s", exc)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, "Chainfolio cannot open your data", str(exc),
+            QMessageBox.StandardButton.Close, self.window,
+        )  # fmt: skip
+        box.finished.connect(lambda _r: self.quit())
+        box.open()
+
+    def _attach_context(self, context: AppContext) -> None:
+        self.context = context
         self.window.attach(self.context)
         self._attach_portfolio()
         # The last snapshot is read off the window's thread (thousands of holdings take a
@@ -181,7 +194,6 @@ class ChainfolioApp:
         )
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
-        return True
 
     def _latest_failed(self, exc: BaseException) -> None:
         """A locked or damaged database: the same sentence the command line prints."""
@@ -235,20 +247,21 @@ class ChainfolioApp:
             self.window.statusBar().showMessage(f"{title}: {message}", 30000)
 
     def start(self) -> None:
-        """Open the data, then refresh in the background: at once, then on the schedule."""
-        if not self.open_data() or self.scheduler is None or self.context is None:
-            return
+        """Open the data (in a worker thread), show the last snapshot, then refresh in the
+        background: at once, then on the schedule. Returns at once; ``opened`` is done when
+        the data is attached (True) or could not be opened (False)."""
 
-        latest = self._latest
-
-        async def after_latest() -> None:
+        async def open_then_refresh() -> bool:
+            if not await self._open_data_async() or self.scheduler is None:
+                return False
             # The scheduler starts once the last snapshot is shown, so the first refresh
             # never races it.
-            if latest is not None:
-                await asyncio.gather(latest, return_exceptions=True)
+            if self._latest is not None:
+                await asyncio.gather(self._latest, return_exceptions=True)
             self._start_background()
+            return True
 
-        self.tasks.run(after_latest(), key="start")
+        self.opened = self.tasks.run(open_then_refresh(), key="start")
 
     def _start_background(self) -> None:
         assert self.scheduler is not None
@@ -329,6 +342,10 @@ class ChainfolioApp:
         await self.tasks.cancel_all()
         if self._warmed is not None:
             await asyncio.gather(self._warmed, return_exceptions=True)
+        if self._opening is not None:  # the database may still be opening in its thread
+            (opened,) = await asyncio.gather(self._opening, return_exceptions=True)
+            if self.context is None and not isinstance(opened, BaseException):
+                opened.close()  # opened after Quit: never attached
         if self.context is not None:
             await self.context.aclose()
         if self.tray is not None:

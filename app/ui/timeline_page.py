@@ -2,9 +2,9 @@
 
 Start-up stays fast: this module imports only Qt. The chart (pyqtgraph, numpy) and the history
 service are imported when the page is first shown, and a page that is hidden only notes that
-it is out of date; it reloads when shown. Every database read runs in a worker thread
-(``asyncio.to_thread`` through :class:`TaskRunner`; a newer request of the same kind replaces
-an older one), so the GUI thread only draws.
+it is out of date; it reloads when shown. Every database read runs in a worker thread, one of
+each kind at a time (:class:`~app.ui.timeline_reads.LatestReads`: a newer request of the same
+kind replaces an older one), so the GUI thread only draws.
 
 Wiring (the lead's side)::
 
@@ -17,6 +17,7 @@ Wiring (the lead's side)::
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -48,13 +50,15 @@ from shiboken6 import isValid
 
 from app.ui.models.changes_model import SORT_ROLE, WhatChangedModel
 from app.ui.models.holdings_format import money_text
-from app.ui.tasks import TaskRunner
+from app.ui.timeline_reads import LatestReads
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from app.services.history import Breakdown, Comparison, HistoryService, NetWorth
     from app.ui.timeline_plot import TimelinePlot
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 HOUR = 3600
@@ -83,6 +87,32 @@ def stamp(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
+FIT_ROWS = 24  # rows measured to size the "what changed" columns
+
+
+def fit_columns(table: QTableView, rows: int) -> None:
+    """Size each column to its header and the display text of the first ``rows`` rows.
+
+    ``resizeColumnsToContents`` asks the delegate for every role of every measured cell
+    (64 rows cost 30 ms on the GUI thread, the longest stall of opening the tab); the width of
+    the display text and the header is all a column of plain text needs.
+    """
+    model = table.model()
+    cells = table.fontMetrics()
+    header = table.horizontalHeader()
+    heads = header.fontMetrics()
+    pad = 2 * table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 12
+    arrow = table.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize, None, header)
+    for column in range(model.columnCount()):
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        width = heads.horizontalAdvance(title) + arrow + pad
+        for row in range(min(rows, model.rowCount())):
+            text = model.index(row, column).data()
+            if text:
+                width = max(width, cells.horizontalAdvance(str(text)) + pad)
+        header.resizeSection(column, width)
+
+
 class TimelinePage(QWidget):
     net_worth_loaded = Signal()
     breakdown_loaded = Signal()
@@ -102,7 +132,7 @@ class TimelinePage(QWidget):
         self.net_worth: NetWorth | None = None
         self.breakdown: Breakdown | None = None
         self.comparison: Comparison | None = None
-        self.tasks = TaskRunner()
+        self.reads = LatestReads(self._alive(self._on_failure))
         self._dirty = False
         self._range_key: str | None = "all"
         self._programmatic = False
@@ -125,6 +155,7 @@ class TimelinePage(QWidget):
         self._range_buttons["all"].setChecked(True)
         tools.addSpacing(12)
         self.breakdown_box = QComboBox()
+        self.breakdown_box.setAccessibleName("Break the value down by")
         for key, text in BREAKDOWNS:
             self.breakdown_box.addItem(text, key)
         self.breakdown_box.currentIndexChanged.connect(self._on_breakdown_kind)
@@ -174,7 +205,6 @@ class TimelinePage(QWidget):
         # Sized to the contents once, not on every reload: ResizeToContents asks the model for
         # every cell of every row each time, tens of thousands of calls on the GUI thread.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setResizeContentsPrecision(64)
         header.setStretchLastSection(True)
         self._changes_sized = False
         pick = QHBoxLayout()
@@ -247,7 +277,6 @@ class TimelinePage(QWidget):
             self._dirty = True
             return
         self._dirty = False
-        self._ensure_plot()
         service = self._history()
         self._in_thread("net-worth", self._on_net_worth, service.net_worth)
 
@@ -316,7 +345,8 @@ class TimelinePage(QWidget):
         return self.plot
 
     def _in_thread(self, key: str, on_success: Callable[[T], None], work: Callable[[], T]) -> None:
-        """Run ``work`` in a worker thread; a newer request with the same key replaces it.
+        """Run ``work`` in a worker thread, one read per key at a time; a newer request with
+        the same key replaces an older one (:class:`LatestReads`).
 
         Without a running event loop (the app is shutting down) nothing is started and the
         page reads again when it is next shown.
@@ -326,12 +356,7 @@ class TimelinePage(QWidget):
         except RuntimeError:
             self._dirty = True
             return
-        self.tasks.run(
-            asyncio.to_thread(work),
-            on_success=self._alive(on_success),
-            on_failure=self._alive(self._on_failure),
-            key=key,
-        )
+        self.reads.run(key, work, self._alive(on_success))
 
     def _alive(self, handler: Callable[[T], None]) -> Callable[[T], None]:
         """A result may arrive after the page was closed and deleted: drop it then."""
@@ -343,7 +368,9 @@ class TimelinePage(QWidget):
         return call
 
     def _on_failure(self, exc: BaseException) -> None:
-        message = f"Could not read the history: {exc}"
+        from app.domain.errors import report  # the sentence for the screen; details to the log
+
+        message = "Could not read the history. " + report(exc, "Reading the history", log)
         self.readout.setText(message)
         self.load_failed.emit(message)
 
@@ -502,7 +529,7 @@ class TimelinePage(QWidget):
         self.changes_model.set_changes(comparison.rows, currency, self.names)
         if not self._changes_sized and comparison.rows:
             self._changes_sized = True
-            self.changes_table.resizeColumnsToContents()
+            fit_columns(self.changes_table, FIT_ROWS)
         if comparison.before_time is None or comparison.after_time is None:
             self.change_summary.setText(
                 "Fewer than two snapshots in this range: nothing to compare."
@@ -529,6 +556,9 @@ class TimelinePage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self._ensure_plot()
         if self._dirty:
-            self.reload()
+            self.reload()  # the read starts at once, in a worker thread
+        if self.plot is None:
+            # Built in the next turn of the loop: the tab switch paints the page first, and
+            # building pyqtgraph's widgets (~15 ms) is not added to that same stall.
+            QTimer.singleShot(0, self, self._ensure_plot)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFontMetrics, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from app.services.history import Breakdown, NetWorth
 
@@ -65,9 +65,11 @@ class TimelinePlot(QWidget):
         self._items: list[Any] = []
         pg.setConfigOptions(antialias=True)
         self.widget = pg.PlotWidget(
-            axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": MoneyAxis("left")}
+            axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": MoneyAxis("left")},
+            enableMenu=False,  # never shown; building its widgets was a fifth of opening the tab
         )
         self.widget.setObjectName("timelinePlot")
+        self.widget.setAccessibleName("Chart of the value over time")
         self.item = self.widget.getPlotItem()
         self.item.setMenuEnabled(False)
         self.item.hideButtons()
@@ -75,8 +77,9 @@ class TimelinePlot(QWidget):
         self.view = self.item.getViewBox()
         self.view.setMouseEnabled(x=True, y=False)  # pan and zoom in time; y follows the data
         self.view.disableAutoRange(axis="x")  # the range buttons and the person decide x
-        self.view.enableAutoRange(axis="y")
-        self.view.setAutoVisible(y=True)
+        # y follows the data in view, fitted at once by fit_y(): pyqtgraph's own auto-range
+        # waits for the paint, moves the axis then, and so paints every change twice
+        self.view.disableAutoRange(axis="y")
         self.total_curve = pg.PlotCurveItem()
         self.total_curve.setZValue(10)
         self.item.addItem(self.total_curve)
@@ -91,6 +94,8 @@ class TimelinePlot(QWidget):
         for item in (self.vline, self.marker, self.label):
             self.item.addItem(item, ignoreBounds=True)
             item.hide()
+        for name in ("left", "bottom"):  # redrawn when their range moves, not on every paint
+            self.item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.hover_text = ""
         self._mouse = pg.SignalProxy(
             self.widget.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved
@@ -120,6 +125,7 @@ class TimelinePlot(QWidget):
         self.breakdown = breakdown
         self.stacked = stacked
         self._draw_breakdown()
+        self.fit_y()
 
     def stop_timers(self) -> bool:
         """Stop a pending "range settled"; True if one was pending."""
@@ -150,6 +156,43 @@ class TimelinePlot(QWidget):
         # a margin of one screen on each side keeps panning smooth until the next redraw
         x, y = nw.visible(lo - span, hi + span, 3 * self.buckets())
         self.total_curve.setData(x, y)
+        self.fit_y()
+
+    def fit_y(self) -> None:
+        """Fit the y axis to what is drawn inside the visible time range (filled areas down to
+        their fill level), as pyqtgraph's auto-range with ``autoVisible`` would, but now."""
+        lo, hi = self.x_range()
+        low, high = np.inf, -np.inf
+        for item in (self.total_curve, *self._items):
+            bottom, top = item.dataBounds(1, orthoRange=(lo, hi))
+            if bottom is not None and top is not None:
+                low, high = min(low, bottom), max(high, top)
+        if low <= high:
+            if low == high:  # one value (or a flat line): give it some room
+                margin = max(abs(low) * 0.05, 1.0)
+                low, high = low - margin, high + margin
+            self._fit_axis_width(low, high)
+            self.view.setYRange(low, high)
+        # Move the drawn items now: pyqtgraph defers this to the paint, and moving them there
+        # makes Qt paint the plot a second time.
+        self.view.updateMatrix()
+
+    def _fit_axis_width(self, low: float, high: float) -> None:
+        """Give the money axis the width of the widest label this range can have, before the
+        paint. pyqtgraph measures its labels while painting, then widens the axis and paints
+        everything a second time (on opening the tab, and on ranges with longer labels)."""
+        axis = self.item.getAxis("left")
+        style = axis.style
+        reach = max(abs(low), abs(high)) * 1.1  # a tick can lie a little beyond the data
+        places = 2 if high - low < 10 else 0  # as MoneyAxis labels small steps
+        text = f"{-reach if low < 0 else reach:,.{places}f}"
+        metrics = QFontMetrics(style["tickFont"] or axis.font())
+        width = metrics.horizontalAdvance(text) + style["tickTextOffset"][0]
+        width += max(0, style["tickLength"]) + 2
+        current = axis.fixedWidth or 0
+        if width > current or width < current - 30:  # a little slack: no jitter between ranges
+            axis.setWidth(width)
+            self.item.layout.activate()  # the plot area takes its new width now, not at paint
 
     def _clear_breakdown(self) -> None:
         for item in self._items:

@@ -38,8 +38,7 @@ def test_real_process_paints_and_quits(tmp_path: Path) -> None:
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "first-paint" in out.stdout
-    assert (tmp_path / "chainfolio.sqlite3").exists()
+    assert "first-paint" in out.stdout  # the probe quits at once: the data may not be open yet
     log = (tmp_path / "logs" / "chainfolio.log").read_text()
     assert "Chainfolio stopped" in log
 
@@ -89,3 +88,47 @@ def test_start_warms_up_heavy_imports_in_a_thread_joined_at_shutdown(
 
     assert gc.get_freeze_count() > 0  # long-lived objects left out of full collections
     gc.unfreeze()
+
+
+def test_start_opens_the_data_off_the_window_thread_and_quit_waits_for_it(
+    qapp, qtbot, qasync_loop, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """start() returns before the database is opened (SQLAlchemy, Alembic and the migration
+    run in a worker thread); quitting meanwhile lets the opening finish and closes it."""
+    import threading
+
+    import app.ui.application as application
+
+    opened_on: list[str] = []
+    real = application._open_context
+
+    def spy(paths: Paths, settings: Settings):  # type: ignore[no-untyped-def]
+        opened_on.append(threading.current_thread().name)
+        return real(paths, settings)
+
+    paths = Paths.resolve(data_dir)
+    paths.ensure()
+    application._open_context = spy  # type: ignore[assignment]
+    try:
+        app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
+        app.start()
+        assert app.context is None and app.opened is not None  # not on this thread
+        qtbot.waitUntil(app.opened.done, timeout=20000)
+        assert app.opened.result() is True and app.context is not None
+        assert opened_on and opened_on[0] != threading.main_thread().name
+        assert app.window.refresher is not None and app.scheduler is not None
+        task = asyncio.ensure_future(app.shutdown())
+        qtbot.waitUntil(task.done, timeout=20000)
+        assert app.context._closed
+
+        # Quit right after start: the opening is not cut half-way, and what it opened is closed.
+        other = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
+        other.start()
+        other.quit()
+        task = asyncio.ensure_future(other.shutdown())
+        qtbot.waitUntil(task.done, timeout=20000)
+        assert task.exception() is None and other.context is None
+        assert other._opening is not None and other._opening.done()
+        assert other._opening.result()._closed
+    finally:
+        application._open_context = real  # type: ignore[assignment]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDateTime, QPointF
+from PySide6.QtCore import QDateTime, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
@@ -199,6 +199,7 @@ def test_breakdown_selector_draws_series_and_tooltip_values(qtbot: QtBot, qasync
     page.stacked_box.setChecked(True)
     below = [i for i in plot._items if i.getData()[1].max() < 0]
     assert len(below) == 1 and below[0].getData()[1].min() == -800  # the debt, under zero
+    assert plot.view.viewRange()[1][0] <= -800  # y fitted to the stack, the debt included
     with qtbot.waitSignal(page.breakdown_loaded, timeout=10000):
         page.set_breakdown("wallet")
     assert {label.text for _s, label in plot.legend.items} == {"Ledger", "Hot wallet"}
@@ -292,3 +293,134 @@ def test_page_reads_in_worker_threads(qtbot: QtBot, qasync_loop: object, history
     with qtbot.waitSignal(page.net_worth_loaded, timeout=10000):
         page.set_store(service, "USD", NAMES)
     assert seen and seen[0] != threading.main_thread().name
+
+
+def test_range_switch_paints_once_with_y_fitted_to_the_range(qtbot: QtBot, qasync_loop: object,
+                                                             history: Engine) -> None:  # fmt: skip
+    """y follows the data in the new range at once, so the chart is painted once per click
+    (pyqtgraph's own auto-range moved y during the paint and painted a second time)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    page = loaded_page(qtbot, history)
+    plot, nw = page.plot, page.net_worth
+    assert plot is not None and nw is not None
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    qtbot.waitUntil(lambda: page.comparison is not None, timeout=10000)
+    qtbot.wait(200)  # the what-changed table and its summary are laid out
+    paints = Paints()
+    plot.widget.viewport().installEventFilter(paints)
+    for key in ("24h", "1y", "7d", "all"):
+        paints.count = 0
+        page.range_button(key).click()
+        plot.stop_timers()  # no what-changed read (and new summary layout) after the click
+        lo, hi = page.visible_range()  # type: ignore[misc]
+        inside = nw.values[(nw.times >= lo) & (nw.times <= hi)]
+        y_lo, y_hi = plot.view.viewRange()[1]
+        assert y_lo <= inside.min() and y_hi >= inside.max()
+        assert y_hi - y_lo <= 1.5 * (inside.max() - inside.min())  # fitted, not the old range
+        qtbot.waitUntil(lambda: paints.count >= 1, timeout=5000)
+        qtbot.wait(50)  # a second paint would be queued right behind the first
+        assert paints.count == 1, key
+    plot.widget.viewport().removeEventFilter(paints)
+
+
+def test_reads_of_a_kind_run_one_at_a_time_and_the_latest_wins(qtbot: QtBot,
+                                                               qasync_loop: object) -> None:  # fmt: skip
+    """A read running in a thread cannot be stopped: requests meanwhile wait, the newest
+    replaces older waiting ones, and the out-of-date result is dropped."""
+    import threading
+
+    from app.domain.errors import ChainfolioError
+    from app.ui.timeline_reads import LatestReads
+
+    failures: list[BaseException] = []
+    reads = LatestReads(failures.append)
+    gate = threading.Event()
+    ran: list[str] = []
+    got: list[str] = []
+
+    def work(name: str, wait: bool = False) -> object:
+        def run() -> str:
+            ran.append(name)
+            if wait:
+                gate.wait(10)
+            return name
+
+        return run
+
+    reads.run("changes", work("first", wait=True), got.append)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: ran == ["first"], timeout=5000)
+    reads.run("changes", work("second"), got.append)  # type: ignore[arg-type]
+    reads.run("changes", work("third"), got.append)  # type: ignore[arg-type]
+    reads.run("net-worth", work("other kind"), got.append)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: got == ["other kind"], timeout=5000)  # other kinds run beside it
+    assert ran == ["first", "other kind"] and reads.busy  # not started beside the first
+    gate.set()
+    qtbot.waitUntil(lambda: not reads.busy, timeout=5000)
+    assert ran == ["first", "other kind", "third"]  # "second" was replaced while waiting
+    assert got == ["other kind", "third"]  # the first one's result was out of date
+
+    def broken() -> str:
+        raise ChainfolioError("The history file cannot be read.")
+
+    reads.run("changes", broken, got.append)
+    qtbot.waitUntil(lambda: bool(failures), timeout=5000)
+    assert str(failures[0]) == "The history file cannot be read." and not reads.busy
+
+
+def test_what_changed_compares_each_pair_of_snapshots_once(tmp_path: Path) -> None:
+    """Switching between ranges, or re-reading after a refresh, reads and compares only what
+    is new; the results equal a fresh comparison."""
+    engine = open_database(tmp_path / "c.sqlite3", tmp_path / "backups")
+    snapshots = SqlSnapshotStore(engine)
+    for step, t in enumerate((LAST - 2 * DAY, LAST - DAY, LAST)):
+        snapshots.write(portfolio(t, step * 3))
+    store = SqlHistoryStore(engine)
+    read: list[int] = []
+    real = store.holdings_of
+
+    def spy(snapshot_id: int) -> tuple[SnapshotHolding, ...]:
+        read.append(snapshot_id)
+        return real(snapshot_id)
+
+    store.holdings_of = spy  # type: ignore[method-assign]
+    service = HistoryService(store)
+    first = service.what_changed(LAST - 2 * DAY, LAST)
+    assert service.what_changed(LAST - 2 * DAY + 60, LAST + 60) is first  # the same two
+    assert len(read) == 2
+    day = service.what_changed(LAST - DAY, LAST)
+    assert len(read) == 3  # the newest snapshot's holdings were kept: only the start is read
+    fresh = HistoryService(SqlHistoryStore(engine))
+    assert day.rows == fresh.what_changed(LAST - DAY, LAST).rows and day.rows
+    assert first.rows == fresh.what_changed(LAST - 2 * DAY, LAST).rows
+    snapshots.write(portfolio(LAST + HOUR, 250))  # a refresh: a new snapshot, new holdings
+    newer = service.what_changed(LAST - DAY, LAST + HOUR)
+    assert newer.after_time == LAST + HOUR and len(read) == 5  # both read: a new pair
+    assert service.what_changed(LAST - 2 * DAY, LAST + HOUR).rows and len(read) == 6
+    assert newer.rows == fresh.what_changed(LAST - DAY, LAST + HOUR).rows
+    engine.dispose()
+
+
+def test_what_changed_columns_fit_their_header_and_values(qtbot: QtBot, qasync_loop: object,
+                                                          history: Engine) -> None:  # fmt: skip
+    from app.ui.timeline_page import FIT_ROWS
+
+    page = loaded_page(qtbot, history)
+    proxy = page.changes_proxy
+    qtbot.waitUntil(lambda: proxy.rowCount() > 0, timeout=10000)
+    header = page.changes_table.horizontalHeader()
+    cells = page.changes_table.fontMetrics()
+    for column in range(proxy.columnCount()):
+        title = str(proxy.headerData(column, Qt.Orientation.Horizontal))
+        texts = [str(proxy.index(r, column).data() or "") for r in range(min(FIT_ROWS,
+                                                                              proxy.rowCount()))]  # fmt: skip
+        assert header.sectionSize(column) > header.fontMetrics().horizontalAdvance(title)
+        assert header.sectionSize(column) > max(cells.horizontalAdvance(t) for t in texts)

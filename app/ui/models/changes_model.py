@@ -8,17 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 
 from app.domain.changes import AssetChange
 from app.domain.positions import position_kind, position_protocol
 from app.domain.text import clean_text
 from app.ui.models.base import Index, ListTableModel
 from app.ui.models.holdings_format import amount_text, exact, money_text
+from app.ui.theme import colours
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
-GAIN = QColor("#2e9d5b")  # readable on light and dark backgrounds
-LOSS = QColor("#d1495b")
 
 
 class ChangeColumn(enum.IntEnum):
@@ -99,7 +97,7 @@ class WhatChangedModel(ListTableModel[AssetChange]):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and column in SIGNED:
             value = self._number(row, column)
-            return GAIN if value > 0 else LOSS if value < 0 else None
+            return colours().gain if value > 0 else colours().loss if value < 0 else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == ChangeColumn.ASSET:
                 return row.asset_id
