@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,10 +40,13 @@ if TYPE_CHECKING:
     from app.domain.chains import ChainSpec
     from app.domain.model import Wallet
     from app.prices.factory import PriceStack
+    from app.services.activity import ActivityService
     from app.services.alerts import AlertService
     from app.services.balances import BalanceService
     from app.services.history import HistoryService
-    from app.services.refresh import PriceReport, RefreshResult, RefreshService
+    from app.services.ledger import LedgerService
+    from app.services.price_ids import PriceIdService
+    from app.services.refresh import Pricer, PriceReport, RefreshResult, RefreshService
     from app.services.risk import RiskService
     from app.storage.snapshot_store import SqlSnapshotStore
 
@@ -151,12 +154,42 @@ class AppContext:
     @cached_property
     def alerts(self) -> AlertService:
         """Alert rules over the stored snapshots, cached prices and token lists."""
-        return build_alert_service(self.engine, risk=self.risk, chain_names=self.chain_names)
+        return build_alert_service(
+            self.engine,
+            risk=self.risk,
+            chain_names=self.chain_names,
+            natives=lambda: [(str(c.native_asset), c.native_symbol) for c in self.networks.all()],
+        )
+
+    @cached_property
+    def activity(self) -> ActivityService:
+        """Where pasted addresses were used: every enabled EVM chain asked at once."""
+        from app.chains.evm.activity import RpcActivityProbe
+        from app.services.activity import ActivityService
+
+        request_s = int(self.settings.get("chains.request_timeout_ms")) / 1000
+        return ActivityService(
+            lambda: self.networks.enabled(),
+            RpcActivityProbe(timeout=min(request_s, 8.0)),
+            lambda: min(10.0, float(self.settings.get("chains.chain_timeout_s"))),
+        )
 
     @cached_property
     def refresh(self) -> RefreshService:
         """The one refresh pipeline, with its after-refresh steps registered."""
         return build_refresh_service(self)
+
+    @cached_property
+    def price_ids(self) -> PriceIdService:
+        """Price ids a person gives a token or a native coin (the window's "Set price
+        source…"), checked against the price sources before they are saved."""
+        return build_price_id_service(self)
+
+    @cached_property
+    def ledger(self) -> LedgerService:
+        """Manual accounts, transactions, cost basis, P&L and returns (settings read per call,
+        so a changed currency or cost-basis method applies at once)."""
+        return build_ledger_service(self)
 
     # --- lifetime ----------------------------------------------------------------------
     async def aclose(self) -> None:
@@ -176,6 +209,48 @@ class AppContext:
             return
         self._closed = True
         self.engine.dispose()
+
+
+def build_price_id_service(ctx: AppContext) -> PriceIdService:
+    """Token ids go to the token store, native-coin ids to the network (``networks.toml``);
+    ids are checked by asking the configured price sources for the coin."""
+    from decimal import Decimal
+
+    from app.domain.balances import AssetInfo
+    from app.domain.ids import AssetId, ChainId
+    from app.domain.valuation import PricedAsset
+    from app.services.price_ids import PricedThing, PriceIdService
+    from app.storage.token_store import TokenStore
+
+    async def quote(price_id: str, currency: str) -> tuple[Decimal | None, list[str]]:
+        coin = price_id.split(":", 1)[1]
+        asset = PricedAsset(AssetId(ChainId("coingecko", "coins"), "coin", coin), price_id)
+        results, _requests, errors = await ctx.price_stack().service.prices([asset], currency)
+        return results[str(asset.asset_id)].price, errors
+
+    def save_token(thing: PricedThing, price_id: str) -> None:
+        info = AssetInfo(AssetId.parse(thing.asset_id), thing.symbol, thing.name, thing.decimals)
+        TokenStore(ctx.engine).set_price_id(info, price_id)
+
+    def save_native(chain: str, price_id: str) -> None:
+        ctx.networks.set_price_id(chain, price_id)
+
+    return PriceIdService(quote, save_token, save_native)
+
+
+def build_ledger_service(ctx: AppContext) -> LedgerService:
+    from app.domain.cost_basis import BasisScope, CostBasisMethod
+    from app.services.ledger import LedgerConfig, LedgerService
+    from app.storage.ledger_store import SqlLedgerMarket, SqlLedgerStore
+
+    def config() -> LedgerConfig:
+        return LedgerConfig(
+            currency=str(ctx.settings.get("currency")),
+            method=CostBasisMethod(ctx.settings.get("ledger.cost_basis")),
+            scope=BasisScope(ctx.settings.get("ledger.basis_scope")),
+        )
+
+    return LedgerService(SqlLedgerStore(ctx.engine), SqlLedgerMarket(ctx.engine), config)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -211,8 +286,10 @@ def build_alert_service(
     *,
     risk: RiskService | None = None,
     chain_names: Mapping[str, str] | None = None,
+    natives: Callable[[], Iterable[tuple[str, str]]] | None = None,
 ) -> AlertService:
-    """The alert service over the app's database: rules, snapshots, price cache, token lists."""
+    """The alert service over the app's database: rules, snapshots, price cache, token lists
+    (and each network's own coin, from ``natives``: (asset id, symbol))."""
     from app.services.alerts import AlertService, cached_price_lookup
     from app.services.risk import RiskService
     from app.storage.alert_store import SqlAlertStore
@@ -226,7 +303,10 @@ def build_alert_service(
         SqlSnapshotStore(engine),
         (risk or RiskService(SqlBackfillStore(engine))).assess,
         prices=cached_price_lookup(SqlPriceStore(engine)),
-        catalog=lambda: ((str(t.asset_id), t.symbol) for t in tokens.list(include_spam=False)),
+        catalog=lambda: [
+            *((natives or list)()),
+            *((str(t.asset_id), t.symbol) for t in tokens.list(include_spam=False)),
+        ],
         chain_names=chain_names,
     )
 
@@ -254,13 +334,17 @@ def build_refresh_service(ctx: AppContext) -> RefreshService:
         return result
 
     async def value(balances: Sequence[Balance], currency: str) -> PriceReport:
-        return await ctx.price_stack().service.value(balances, currency)
+        return await ctx.price_stack().service.quote(balances, currency)
+
+    def pricer() -> Pricer:
+        ctx.price_stack()  # sources built and API keys read, off the loop, while chains answer
+        return value
 
     service = RefreshService(
         lambda: ctx.networks.enabled(),
         ctx.wallets.list,
         read_chain,
-        lambda: value,
+        pricer,
         ctx.snapshots,
         lambda: str(ctx.settings.get("currency")),
     )

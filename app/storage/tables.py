@@ -129,6 +129,7 @@ snapshot_holdings = Table(
     Column("state", String(8), nullable=False),
     Column("as_of", Integer, nullable=False),
     Column("is_spam", Boolean, nullable=False, server_default=false()),  # revision 0006
+    Column("manual_price", Boolean, nullable=False, server_default=false()),  # revision 0009
 )
 
 # ---- timeline breakdown sums (revision 0007) --------------------------------------------------
@@ -183,4 +184,47 @@ alert_events = Table(
     Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
     Column("fired_at", Integer, nullable=False, index=True),
     Column("message", Text, nullable=False),
+)
+
+# ---- ledger: manual accounts and transactions (revision 0010) --------------------------------
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_at", Integer, nullable=False),
+    UniqueConstraint("name", name="uq_ledger_accounts_name"),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "account_id", Integer, ForeignKey("ledger_accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("asset", String(200), nullable=False, index=True),
+    Column("amount", Text, nullable=False),  # exact Decimal as text, like every amount here
+    Column("price", Text, nullable=True),
+    Column("price_currency", String(8), nullable=True),
+    Column("fee", Text, nullable=False, server_default="0"),
+    Column("fee_currency", String(200), nullable=True),
+    Column(
+        "to_account_id",
+        Integer,
+        ForeignKey("ledger_accounts.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("income_kind", String(16), nullable=True),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("fingerprint", String(80), nullable=True),  # CSV rows: re-importing adds nothing
+    Column("created_at", Integer, nullable=False),
+    UniqueConstraint("fingerprint", name="uq_ledger_transactions_fingerprint"),
+)
+Index(
+    "ix_ledger_transactions_account_ts", ledger_transactions.c.account_id, ledger_transactions.c.ts
 )
