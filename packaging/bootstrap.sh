@@ -88,7 +88,8 @@ say "ruff"
 say "mypy"
 .venv/bin/mypy
 say "import contracts (the dependency rule)"
-.venv/bin/lint-imports --no-cache
+UV_PROJECT_ENVIRONMENT="$ROOT/.venv-lint" "$UV" sync --frozen --only-group lint --python "$PY" -q
+PYTHONPATH="$ROOT" "$ROOT/.venv-lint/bin/lint-imports" --no-cache
 say "pytest"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 # A private D-Bus session so the keyring and tray tests never touch the user's own.

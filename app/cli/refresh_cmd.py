@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,12 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
     networks = env.context.networks
     # By id or name, as `networks list` shows them; an unknown one is an error before any read.
     only = [str(networks.get(chain).chain_id) for chain in args.chain]
+    # What exists now (modules, settings, the database engine) lives until the process ends:
+    # out of the cyclic collector's reach, its collections during the refresh and the one at
+    # exit walk only the refresh's own objects (0.1-0.15 s of a 40,000-holding refresh).
+    gc.freeze()
     result = asyncio.run(_run(env, only, store=not args.no_prices))
+    gc.freeze()  # so are the 10,000s of balances read, until the document is printed
     specs = {str(c.chain_id): c for c in networks.all()}
     document = refresh_json(result, specs, priced=not args.no_prices)
     if args.json:

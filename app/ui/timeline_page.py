@@ -153,6 +153,19 @@ class TimelinePage(QWidget):
             self._range_buttons[key] = button
             tools.addWidget(button)
         self._range_buttons["all"].setChecked(True)
+        # The ledger's TWR and IRR over the visible range (set_returns); hidden without one.
+        self._returns: Callable[[float, float], str] | None = None
+        self.returns_label = QLabel()
+        self.returns_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.returns_label.setObjectName("timelineReturns")
+        self.returns_label.setAccessibleName("Ledger returns over the visible range")
+        self.returns_label.setToolTip(
+            "Time-weighted and money-weighted return of the ledger's accounts over the range "
+            "shown (Performance tab for more)"
+        )
+        self.returns_label.hide()
+        tools.addSpacing(8)
+        tools.addWidget(self.returns_label)
         tools.addSpacing(12)
         self.breakdown_box = QComboBox()
         self.breakdown_box.setAccessibleName("Break the value down by")
@@ -229,6 +242,9 @@ class TimelinePage(QWidget):
         self.splitter.addWidget(changes)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.plot_holder.setMinimumHeight(140)  # the chart never shrinks to a strip
+        self._split_set = False  # the 3:2 split is applied once, at the first show
         content = QWidget()
         inner = QVBoxLayout(content)
         inner.setContentsMargins(0, 0, 0, 0)
@@ -292,6 +308,22 @@ class TimelinePage(QWidget):
             self.plot.set_x_range(lo, hi)
         finally:
             self._programmatic = False
+
+    def set_returns(self, returns: Callable[[float, float], str] | None) -> None:
+        """``returns(lo, hi)``, run in a worker thread on every settled range change, gives the
+        label beside the range buttons ("" hides it)."""
+        self._returns = returns
+        self.reload_returns()
+
+    def reload_returns(self) -> None:
+        if self.plot is None or self._returns is None or not self.isVisible():
+            return
+        lo, hi = self.plot.x_range()
+        self._in_thread("returns", self._on_returns, partial(self._returns, lo, hi))
+
+    def _on_returns(self, text: str) -> None:
+        self.returns_label.setText(text)
+        self.returns_label.setVisible(bool(text))
 
     def range_buttons(self) -> list[QToolButton]:
         """The 24 h / 7 d / 30 d / 1 y / All buttons, in that order."""
@@ -416,6 +448,7 @@ class TimelinePage(QWidget):
 
     def _on_x_range_settled(self, _lo: float, _hi: float) -> None:
         self._load_breakdown()
+        self.reload_returns()
         if not self._pinned:
             self._sync_dates_to_view()
             self._load_changes()
@@ -556,6 +589,12 @@ class TimelinePage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if not self._split_set and self.splitter.height() > 0:
+            # Size hints would give the table most of the height (the chart is built later);
+            # start at 3:2 for the chart, the person's own dragging is kept afterwards.
+            self._split_set = True
+            total = sum(self.splitter.sizes()) or self.splitter.height()
+            self.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
         if self._dirty:
             self.reload()  # the read starts at once, in a worker thread
         if self.plot is None:

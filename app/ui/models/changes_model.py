@@ -13,6 +13,7 @@ from app.domain.changes import AssetChange
 from app.domain.positions import position_kind, position_protocol
 from app.domain.text import clean_text
 from app.ui.models.base import Index, ListTableModel
+from app.ui.models.holdings_data import WALLET_GROUP, kind_label, protocol_label
 from app.ui.models.holdings_format import amount_text, exact, money_text
 from app.ui.theme import colours
 
@@ -39,11 +40,12 @@ NUMERIC = SIGNED | {ChangeColumn.BEFORE, ChangeColumn.AFTER}
 
 
 def describe_position(key: str) -> str:
+    """The position as the Portfolio tab names it: "Aave v3 · Supplied", "Wallet"."""
     if not key:
-        return "Wallet"
-    kind = position_kind(key)
-    protocol = clean_text(position_protocol(key), 30)
-    return f"{protocol} {kind.value}" if kind is not None else clean_text(key, 40)
+        return WALLET_GROUP
+    if position_kind(key) is None:
+        return clean_text(key, 40)
+    return f"{clean_text(protocol_label(position_protocol(key)), 30)} · {kind_label(key)}"
 
 
 class WhatChangedModel(ListTableModel[AssetChange]):
