@@ -7,13 +7,13 @@ domain's plain frozen dataclasses (:class:`~app.domain.ledger.PnlReport`,
 :class:`ReturnsReport`, :class:`ImportReport`), so a window tab can show them as they are.
 
 **Currencies.** P&L and returns are in the display currency. Transaction prices in another
-currency, and market prices (kept in US dollars), are converted with the stored exchange rate
-of today: historical rates are not used yet, and every report that converted says so in
-``notes``.
+currency, and market prices (kept in US dollars), are converted at the rate of their own day
+from the stored daily history (``app/services/ledger_fx.py``; the nearest earlier day over a
+gap); where no daily rate is stored, today's rate is used and the report says so in ``notes``.
 
 **Prices for valuation.** Crypto assets are valued with the price cache (current) and the daily
 price history store (returns); every asset also has the prices recorded on its transactions as
-marks, the only prices stocks, bonds and commodities have until a price source for them exists.
+marks (the only prices bonds have, and stocks, ETFs and metals without a Stooq key).
 Without the price store (empty, or the price API down) P&L is still computed from transaction
 prices; a holding without any price has its unrealised P&L marked unknown.
 """
@@ -38,6 +38,7 @@ from app.domain.cost_basis import (
     PnlReport,
     compute_pnl,
 )
+from app.domain.fx_days import DayRates
 from app.domain.ledger import (
     Account,
     AccountKind,
@@ -52,11 +53,19 @@ from app.domain.returns import ReturnFigures, compute_returns, day_of
 from app.domain.valuation import CONVERSION_PREC, USD
 from app.services.ledger_csv import CsvFormat, LineError, ParseOptions, parse
 from app.services.ledger_export import write
+from app.services.ledger_fx import (
+    MARKET_NOTE,
+    close_marks,
+    convert_transactions,
+    daily_in_currency,
+    fx_notes,
+    is_market_asset,
+)
 
 _DIV = Context(prec=CONVERSION_PREC)
 FX_NOTE = (
-    "Amounts in other currencies were converted at today's exchange rate: historical exchange "
-    "rates are not used yet."
+    "Amounts in other currencies were converted at today's exchange rate (no daily rate of "
+    "their own day is stored for them)."
 )
 
 
@@ -237,6 +246,20 @@ class LedgerService:
         self._store.update(tx)
         return tx
 
+    def check(self, tx: Transaction, replacing: int | None = None) -> Transaction:
+        """What :meth:`add` (or :meth:`edit` of ``replacing``) would store, checked the same
+        way (valid entry, known accounts, never more out of an account than it holds at that
+        time), without storing anything: the window's dialog checks as the person types."""
+        tx = validate(replace(tx, note=free_text(tx.note, "note"), id=replacing), self._now())
+        self._check_accounts([tx])
+        existing = self._all()
+        if replacing is None:
+            after = [*existing, tx]
+        else:
+            after = [tx if t.id == replacing else t for t in existing]
+        _refuse_new_overdrafts(existing, after, tx)
+        return tx
+
     def remove(self, tx_id: int) -> Transaction:
         old = self._store.get(tx_id)
         if old is None or not self._store.remove(tx_id):
@@ -347,7 +370,16 @@ class LedgerService:
                 converted.add(code)
             return self._factor(code, currency)
 
-        market = self._market_marks({t.asset for t in txs}, currency, to_report)
+        assets = {t.asset for t in txs}
+        market = self._market_marks(assets, currency, to_report)
+        rates = self._day_rates()
+        fx: list[str] = []
+        if rates is not None:  # each amount at its own day's rate (ledger_fx)
+            conv = convert_transactions(txs, currency, rates, to_report)
+            txs = conv.txs
+            market.update(self._other_marks(assets, currency, rates, to_report, conv.at_today))
+            fx = fx_notes(conv.by_day, conv.at_today, rates)
+            converted -= {code for code in converted if code in conv.at_today}
         with gc_paused():
             report = compute_pnl(
                 txs,
@@ -358,8 +390,77 @@ class LedgerService:
                 market=market,
                 account=account,
             )
-        notes = [FX_NOTE] if converted else []
+        if rates is None:
+            notes = [FX_NOTE] if converted else []
+        else:
+            notes = [*fx, *([MARKET_NOTE] if converted else [])]
         return replace(report, notes=tuple(notes))
+
+    def market_needs(self) -> tuple[dict[str, int], dict[str, int]]:
+        """What the ledger needs of the market data: each stock, ETF and metal, and each
+        currency of a price, a fee or a cash holding, with the time of its first transaction
+        (daily closes and rates are fetched from then on)."""
+        assets: dict[str, int] = {}
+        currencies: dict[str, int] = {}
+        for t in self._all():  # oldest first: the first time seen is the earliest
+            if is_market_asset(t.asset):
+                assets.setdefault(t.asset, t.ts)
+            elif t.asset.startswith("fiat:"):
+                currencies.setdefault(t.asset[5:], t.ts)
+            for code in (t.price_currency, t.fee_currency):
+                if code and code != t.asset and ":" not in code and "/" not in code:
+                    currencies.setdefault(code, t.ts)
+        return assets, currencies
+
+    def _day_rates(self) -> DayRates | None:
+        """The stored daily exchange rates, when the market data can give them."""
+        days = getattr(self._market, "usd_rate_days", None)
+        if days is None:
+            return None
+
+        def load(code: str) -> list[tuple[int, Decimal]]:
+            try:
+                return list(days(code))
+            except Exception:  # an unreadable store: today's rate, said in the notes
+                logging.getLogger(__name__).warning("rate history unreadable", exc_info=True)
+                return []
+
+        return DayRates(load)
+
+    def _other_marks(
+        self,
+        assets: set[str],
+        currency: str,
+        rates: DayRates,
+        to_report: Callable[[str], Decimal],
+        at_today: dict[str, list[int]],
+    ) -> dict[str, Mark]:
+        """Stocks, ETFs and metals at their newest stored close (its day's rate); foreign cash
+        at today's rate."""
+        marks: dict[str, Mark] = {}
+        stocks = [a for a in assets if is_market_asset(a)]
+        if stocks and hasattr(self._market, "last_closes"):
+            try:
+                marks = close_marks(
+                    self._market,  # type: ignore[arg-type]
+                    stocks,
+                    currency,
+                    rates,
+                    to_report,
+                    at_today,
+                )
+            except LedgerError:
+                raise
+            except Exception:  # the price store is optional: transaction prices still value
+                logging.getLogger(__name__).warning("daily closes unreadable", exc_info=True)
+        now = self._now()
+        for asset in assets:
+            if asset.startswith("fiat:") and asset[5:] != currency:
+                try:
+                    marks[asset] = Mark(to_report(asset[5:]), now, "market")
+                except LedgerError:
+                    continue  # no rate today: the transactions' own rates value it
+        return marks
 
     def _market_marks(
         self, assets: set[str], currency: str, to_report: Callable[[str], Decimal]
@@ -455,7 +556,37 @@ class LedgerService:
                 daily = {}
             if any(daily.values()):
                 prices = daily
-                usd = to_report(USD)
+        rates = self._day_rates()
+        if prices and rates is None:
+            usd = to_report(USD)
+        fx: list[str] = []
+        if rates is not None:  # each day at its own day's rate (ledger_fx)
+            conv = convert_transactions(txs, currency, rates, lambda c: self._factor(c, currency))
+            txs = conv.txs
+            market = self._market if hasattr(self._market, "daily_closes") else None
+            try:
+                daily_values = daily_in_currency(
+                    market,  # type: ignore[arg-type]
+                    prices,
+                    sorted({t.asset for t in txs if is_market_asset(t.asset)}),
+                    _first_days(t for t in txs if t.asset.startswith("fiat:")),
+                    currency,
+                    rates,
+                    to_report,
+                    start_day - 1,
+                    end_day,
+                )
+            except LedgerError:
+                raise
+            except Exception:  # as for P&L: transaction prices still value
+                logging.getLogger(__name__).warning("daily closes unreadable", exc_info=True)
+                usd = to_report(USD) if prices else 1.0
+            else:
+                prices = daily_values.prices
+                for code, days in daily_values.at_today.items():
+                    conv.at_today.setdefault(code, []).extend(days)
+                conv.by_day |= daily_values.by_day
+            fx = fx_notes(conv.by_day, conv.at_today, rates)
         with gc_paused():
             figures = compute_returns(
                 txs,
@@ -468,7 +599,9 @@ class LedgerService:
                 market_factor=usd,
             )
         notes = []
-        if converted:
+        if rates is not None:
+            notes.extend(fx)
+        elif converted:
             notes.append(FX_NOTE)
         if figures.unpriced:
             notes.append(
@@ -492,6 +625,15 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def _first_days(txs: Iterable[Transaction]) -> dict[str, int]:
+    """Currency code -> day number of the first transaction of that fiat asset."""
+    out: dict[str, int] = {}
+    for t in txs:
+        code = t.asset[5:]
+        out[code] = min(out.get(code, t.ts // 86400), t.ts // 86400)
+    return out
 
 
 def _day(d: date) -> int:

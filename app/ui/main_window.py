@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.domain.errors import report
 from app.domain.model import Wallet
 from app.domain.outcome import RefreshStatus, plain_reason
 from app.domain.snapshot import Snapshot
@@ -45,9 +46,12 @@ if TYPE_CHECKING:
     from app.bootstrap import AppContext
     from app.config import Settings
     from app.services.alerts import AlertService
+    from app.services.ledger import LedgerService
     from app.services.refresh import RefreshProgress, RefreshResult, RefreshService
     from app.services.scheduler import RefreshOutcome, RefreshScheduler, ScheduleState
     from app.ui.alerts_page import AlertsPage
+    from app.ui.ledger_page import LedgerPage
+    from app.ui.performance_page import PerformancePage
     from app.ui.risk_page import Assess, RiskPage
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class MainWindow(QMainWindow):
     settings_changed = Signal(list)  # keys whose values changed in the settings dialog
     first_paint = Signal()
     hidden_to_tray = Signal()  # the window was closed and hid itself; the app keeps running
+    ledger_tabs_added = Signal()  # the Transactions and Performance tabs are in place
 
     def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +108,8 @@ class MainWindow(QMainWindow):
         self.scheduler: RefreshScheduler | None = None
         self.risk_page: RiskPage | None = None
         self.alerts_page: AlertsPage | None = None
+        self.ledger_page: LedgerPage | None = None
+        self.performance_page: PerformancePage | None = None
         self.chain_names: dict[str, str] = {}
         # Set by the app: whether closing the window hides it to the tray instead of quitting.
         self.hides_to_tray: Callable[[], bool] | None = None
@@ -206,7 +213,58 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_status()
         self._remember_view_choices(context.settings)
+        self._attach_ledger(context)
         self.name_widgets()
+
+    def _attach_ledger(self, context: AppContext) -> None:
+        """The Transactions and Performance tabs, added once their modules are imported in a
+        worker thread (~40 ms of imports kept off the window's thread while the data is being
+        attached); at once when no event loop runs."""
+        import asyncio
+        import importlib
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._add_ledger_tabs(context)
+            return
+
+        def load() -> None:
+            for name in ("app.ui.ledger_page", "app.ui.performance_page"):
+                importlib.import_module(name)
+
+        self.tasks.run(
+            asyncio.to_thread(load), lambda _none: self._add_ledger_tabs(context), key="ledger-ui"
+        )
+
+    def _add_ledger_tabs(self, context: AppContext) -> None:
+        """The Transactions and Performance tabs (after Timeline), and the ledger's returns
+        beside the Timeline's range. The ledger service is built, and used, in worker threads
+        only (its first use imports the ledger's maths)."""
+        from app.ui.ledger_page import LedgerPage
+        from app.ui.performance_page import PerformancePage, timeline_text
+
+        settings = context.settings
+
+        def service() -> LedgerService:
+            return context.ledger  # built on first use, in a worker thread
+
+        def returns_text(lo: float, hi: float) -> str:
+            return timeline_text(context.ledger, lo, hi, time.time())
+
+        self.ledger_page = LedgerPage(service, self.tasks, lambda: str(settings.get("currency")))
+        self.performance_page = PerformancePage(service, settings)
+        at = self.tabs.indexOf(self.timeline_page) + 1
+        self.tabs.insertTab(at, self.ledger_page, "Transactions")
+        self.tabs.insertTab(at + 1, self.performance_page, "Performance")
+        for page in (self.ledger_page, self.performance_page):
+            page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.ledger_page.changed.connect(self.performance_page.reload)
+        self.ledger_page.changed.connect(self.timeline_page.reload_returns)
+        self.settings_changed.connect(self.performance_page.settings_changed)
+        self.timeline_page.set_returns(returns_text)
+        self.name_widgets()
+        self.ledger_tabs_added.emit()
 
     def _remember_view_choices(self, settings: Settings) -> None:
         """The Portfolio tab opens as it was left: grouping and the two toggles are settings."""
@@ -370,7 +428,8 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self._first_refresh_done()
         self._update_actions()
-        self.statusBar().showMessage(f"Refresh failed: {plain_reason(str(exc))}", 30000)
+        reason = plain_reason(exc) if isinstance(exc, str) else report(exc, "The refresh", log)
+        self.statusBar().showMessage(f"Refresh failed: {reason}", 30000)
 
     def _update_actions(self) -> None:
         ready = self.context is not None
@@ -411,7 +470,7 @@ class MainWindow(QMainWindow):
         self.tasks.run(
             self.context.wallets.add(address, label, group),
             on_success=done,
-            on_failure=lambda exc: dialog.show_error(str(exc)),
+            on_failure=lambda exc: dialog.show_error(report(exc, "Adding the wallet", log)),
             key="add-wallet",
         )
 
@@ -470,7 +529,7 @@ class MainWindow(QMainWindow):
             try:
                 updated = self.context.wallets.edit(target, label=label, group=group)
             except Exception as exc:
-                dialog.show_error(str(exc))
+                dialog.show_error(report(exc, "Saving the wallet", log))
                 return
             self.wallets_model.update_wallet(updated)
             dialog.accept()

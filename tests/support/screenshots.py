@@ -2,12 +2,14 @@
 
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python -m tests.support.screenshots
 
-It writes ``docs/screens/<tab>-<theme>-<width>x<height>.png`` (Portfolio, Timeline, Risk, Alerts,
-Wallets and the Settings dialog's tabs; 1000x640, 1366x768 and 1920x1080; light and dark). Options:
+It writes ``docs/screens/<tab>-<theme>-<width>x<height>.png`` (Portfolio, Timeline,
+Transactions, Performance, Risk, Alerts, Wallets and the Settings dialog's tabs; 1000x640,
+1366x768 and 1920x1080; light and dark). Options:
 ``--out DIR``, ``--sizes 1000x640,1366x768``, ``--themes dark``, ``--tabs portfolio,settings``.
 
 The real application object runs on a throw-away data directory seeded by :func:`seed_demo`
-(wallets, five months of history, lending accounts with price history, alert rules); nothing is
+(wallets, five months of history, lending accounts with price history, alert rules, ledger
+accounts and transactions: :func:`seed_ledger`); nothing is
 read from the network (automatic refresh is off). The theme is switched while the app runs, as a
 person would in Settings, so the pictures also show that a live switch restyles everything.
 Each picture is the window's own rendering (``QWidget.grab``), without the window manager frame.
@@ -34,7 +36,10 @@ if TYPE_CHECKING:
 
 SIZES = ((1000, 640), (1366, 768), (1920, 1080))
 THEMES = ("light", "dark")
-TABS = ("portfolio", "timeline", "risk", "alerts", "wallets", "settings")
+TABS = (
+    "portfolio", "timeline", "transactions", "performance", "risk", "alerts", "wallets",
+    "settings",
+)  # fmt: skip
 SETTINGS_TABS = ("general", "networks", "keys", "prices", "appearance")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
@@ -175,10 +180,46 @@ def seed_demo(paths: Paths, days: int = 150, now: int | None = None) -> None:
         ctx.alerts.add(AlertKind.PRICE_ABOVE, "4000", asset="eip155:1/slip44:60", currency="USD")
         ctx.alerts.add(AlertKind.HEALTH_FACTOR_BELOW, "1.2", protocol="aave-v3")
         ctx.alerts.add(AlertKind.DAILY_MOVE_ABOVE, "10")
+        seed_ledger(ctx, now)
         for chain in ("eip155:59144", "eip155:534352"):  # Linea and Scroll switched off
             ctx.networks.set_enabled(chain, False)
     finally:
         ctx.close()
+
+
+def seed_ledger(ctx: Any, now: int) -> None:
+    """Three ledger accounts and five months of their transactions (US dollars only: no stored
+    exchange rate is needed): stock, gold and coin buys, a partial sale, a dividend, a transfer
+    between own accounts, and coins deposited without a price (unknown cost basis)."""
+    from app.domain.ledger import IncomeKind, Transaction, TxKind
+
+    ledger = ctx.ledger
+    for name, kind in (("Broker", "broker"), ("Bank", "bank"), ("Cold storage", "cold-storage")):
+        ledger.add_account(name, kind)
+    eth, aapl, gold, usd = "eip155:1/slip44:60", "stock:XNAS:AAPL", "commodity:XAU", "fiat:USD"
+    rows = [
+        (150, "Bank", TxKind.DEPOSIT, usd, "25000", None, {}),
+        (148, "Broker", TxKind.BUY, aapl, "20", "171.30", {"fee": "1", "fee_currency": "USD"}),
+        (140, "Cold storage", TxKind.DEPOSIT, eth, "1.5", None, {"note": "from an old wallet"}),
+        (120, "Broker", TxKind.BUY, gold, "2", "2350", {"fee": "4.5", "fee_currency": "USD"}),
+        (110, "Broker", TxKind.BUY, eth, "1", "2810.55", {}),
+        (95, "Broker", TxKind.BUY, aapl, "10", "195.02", {"fee": "1", "fee_currency": "USD"}),
+        (80, "Broker", TxKind.TRANSFER, eth, "0.6", None, {"to_account": "Cold storage"}),
+        (60, "Broker", TxKind.SELL, aapl, "12", "211.40", {"fee": "1", "fee_currency": "USD"}),
+        (45, "Bank", TxKind.INCOME, usd, "14.20", None, {"income_kind": IncomeKind.DIVIDEND,
+                                                        "note": "AAPL dividend"}),
+        (30, "Bank", TxKind.WITHDRAWAL, usd, "1200", None, {}),
+        (12, "Broker", TxKind.BUY, aapl, "5", "228.10", {"fee": "1", "fee_currency": "USD"}),
+    ]  # fmt: skip
+    for days, account, kind, asset, amount, price, extra in rows:
+        fee = extra.pop("fee", "0")
+        ledger.add(
+            Transaction(
+                account=account, kind=kind, ts=now - days * 86400 - 3600, asset=asset,
+                amount=Decimal(amount), price=None if price is None else Decimal(price),
+                price_currency=None if price is None else "USD", fee=Decimal(fee), **extra,
+            )
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------ taking the pictures
@@ -212,6 +253,8 @@ def _tab_index(window: Any, tab: str) -> int:
         "risk": window.risk_page,
         "alerts": window.alerts_page,
         "wallets": window.wallets_page,
+        "transactions": window.ledger_page,
+        "performance": window.performance_page,
     }
     return int(window.tabs.indexOf(pages[tab]))
 
@@ -226,7 +269,13 @@ async def take_all(
     from app.ui.theme import apply_theme
 
     window = app.window
-    await _until(lambda: window.risk_page is not None and window.holdings_page.portfolio.taken_at)
+    await _until(
+        lambda: (
+            window.risk_page is not None
+            and window.performance_page is not None
+            and window.holdings_page.portfolio.taken_at
+        )
+    )
     saved: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)
     for theme in themes:
@@ -238,7 +287,7 @@ async def take_all(
                     saved += await _settings_shots(app, out, theme, width, height)
                     continue
                 window.tabs.setCurrentIndex(_tab_index(window, tab))
-                await _settle(0.9 if tab == "timeline" else 0.3)
+                await _settle(0.9 if tab in ("timeline", "performance") else 0.3)
                 path = out / f"{tab}-{theme}-{width}x{height}.png"
                 window.grab().save(str(path))
                 saved.append(path)

@@ -254,7 +254,7 @@ def test_what_changed_model_passes_modeltester(qtmodeltester) -> None:  # type: 
     assert row == ["ETH", "Ethereum", "Wallet", "4,000.00 USD", "5,250.00 USD", "+200.00 USD",
                    "+1,050.00 USD", "+1,250.00 USD"]  # fmt: skip
     assert model.index(1, ChangeColumn.ASSET).data() == "<i>USDC</i>"  # plain text, not markup
-    assert model.index(1, ChangeColumn.POSITION).data() == "aave-v3 borrowed"
+    assert model.index(1, ChangeColumn.POSITION).data() == "Aave v3 · Borrowed"  # as Portfolio
     assert model.index(1, ChangeColumn.PRICE_EFFECT).data() == "\u221210.00 USD"  # real minus
     assert model.index(0, ChangeColumn.BEFORE).data(3) == "2 ETH"  # tooltip: the amount
     assert model.index(0, ChangeColumn.CHANGE).data(3) == "1250 USD"  # tooltip: unrounded
