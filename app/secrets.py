@@ -30,6 +30,7 @@ INDEX_ENTRY = "_index"  # cannot collide: secret names must start with a letter 
 KNOWN_NAMES: dict[str, str] = {
     "coingecko.demo": "CoinGecko Demo API key",
     "coingecko.pro": "CoinGecko Pro API key",
+    "stooq": "Stooq API key (stock, ETF and metal closes)",
 }
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_VALUE_LENGTH = 4096

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st = ks.add_parser(
         "set",
         help="store a key (value from a hidden prompt, or from stdin when piped)",
-        description="Known names: coingecko.demo, coingecko.pro; keyed RPC URL parts use "
+        description="Known names: coingecko.demo, coingecko.pro, stooq; keyed RPC URL parts use "
         "rpc.<chain id>.<n>. The value is never taken from the command line.",
     )
     st.add_argument("name")

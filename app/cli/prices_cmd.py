@@ -30,11 +30,16 @@ class PriceInputError(ChainfolioError, ValueError):
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "prices",
-        help="current prices of assets; 'prices override ASSET PRICE' sets a manual price",
+        help="current prices of assets; 'prices override ASSET PRICE' sets a manual price; "
+        "'prices history [ASSET]' daily closes; 'prices symbol ASSET stooq:SYMBOL'",
     )
     p.add_argument("assets", nargs="+", metavar="ASSET", help="CAIP-19 id or coingecko:<id>")
     p.add_argument("--currency", help="display currency (default: the 'currency' setting)")
-    p.add_argument("--remove", action="store_true", help="with 'override': remove the override")
+    p.add_argument("--remove", action="store_true", help="with 'override' or 'symbol': remove it")
+    p.add_argument("--from", dest="since", help="with 'history': first day (YYYY-MM-DD)")
+    p.add_argument(
+        "--offline", action="store_true", help="with 'history': show what is stored only"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_run)
 
@@ -53,6 +58,12 @@ def _parse_asset(text: str) -> PricedAsset:
             )
         # A synthetic CAIP-19 id in CoinGecko's own namespace, used only for this lookup.
         return PricedAsset(AssetId(ChainId("coingecko", "coins"), "coin", coin), text)
+    if text.lower().startswith(("stock:", "etf:", "commodity:", "fiat:", "bond:")):
+        raise PriceInputError(
+            f"{_shown(text)}: stocks, ETFs and metals have daily closes, shown by "
+            f"`chainfolio prices history {clean_text(text, 60)}`; currencies by "
+            "`chainfolio fx history CODE`."
+        )
     try:
         return PricedAsset(AssetId.parse(text))
     except ValueError:
@@ -84,6 +95,12 @@ def _currency(code: str) -> str:
 
 
 def _run(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.assets[0] in ("history", "symbol"):  # the ledger's stocks, ETFs, metals (fx_cmd)
+        from app.cli.fx_cmd import prices_history, prices_symbol
+
+        if args.assets[0] == "history":
+            return prices_history(args.assets[1:], args, env)
+        return prices_symbol(args.assets[1:], args.remove, env)
     currency = _currency(args.currency or env.settings.get("currency"))
     if args.assets[0] == "override":
         return _override(args.assets[1:], args.remove, currency, env)

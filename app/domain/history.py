@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from app.domain.fx_days import DayRates
 from app.domain.snapshot import SnapshotHolding
-from app.domain.valuation import USD, convert
+from app.domain.valuation import convert
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,52 +95,60 @@ def in_currency(
     target: str,
     usd_rates: Callable[[str], Mapping[int, Decimal]],
 ) -> tuple[list[ShownTotal], list[str]]:
-    """Totals in ``target`` where the exchange rates of the snapshot's own day are stored, and
-    plain notes about the rest, which keep the currency they were stored in: a stored figure is
-    never relabelled.
+    """Totals in ``target`` at the exchange rates of the snapshot's own day, and plain notes
+    about the rest. A day without a stored rate (a weekend: the ECB publishes none) uses the
+    nearest earlier day's rate, and the notes say how many did; a snapshot older than every
+    stored rate keeps the currency it was stored in: a stored figure is never relabelled.
 
     ``usd_rates(code)`` gives the stored daily rates of a currency (day start -> units of the
     currency per US dollar); the US dollar itself needs none.
     """
     target = target.upper()
-    cache: dict[str, Mapping[int, Decimal]] = {}
-
-    def rate(code: str, day: int) -> Decimal | None:
-        if code == USD:
-            return Decimal(1)
-        if code not in cache:
-            cache[code] = usd_rates(code)
-        return cache[code].get(day)
-
+    rates = DayRates(lambda code: usd_rates(code).items())
     shown: list[ShownTotal] = []
     kept: dict[str, list[int]] = {}
     converted: dict[str, int] = {}
+    earlier: dict[str, int] = {}
     for p in points:
         code = p.currency.upper()
         if code == target:
             shown.append(ShownTotal(p.taken_at, p.total, code, p.total, code))
             continue
         day = p.taken_at - p.taken_at % DAY
-        have, want = rate(code, day), rate(target, day)
-        if have and want:
-            value = convert(p.total, have, want)
-            shown.append(ShownTotal(p.taken_at, value, target, p.total, code, day))
+        have = rates.usd_rate(code, p.taken_at)
+        want = rates.usd_rate(target, p.taken_at) if have is not None else None
+        if have is not None and want is not None:
+            value = convert(p.total, have.rate, want.rate)
+            rate_day = min(have.rate_day, want.rate_day)
+            shown.append(ShownTotal(p.taken_at, value, target, p.total, code, rate_day))
             converted[code] = converted.get(code, 0) + 1
+            if rate_day != day:
+                earlier[code] = earlier.get(code, 0) + 1
         else:
             shown.append(ShownTotal(p.taken_at, p.total, code, p.total, code))
             kept.setdefault(code, []).append(p.taken_at)
-    notes = [
-        f"{n} {'snapshot' if n == 1 else 'snapshots'} stored in {code} "
-        f"{'is' if n == 1 else 'are'} shown in {target} at the exchange rate stored for "
-        f"{'its' if n == 1 else 'their'} day."
-        for code, n in sorted(converted.items())
-    ]
+    notes = []
+    for code, n in sorted(converted.items()):
+        note = (
+            f"{n} {'snapshot' if n == 1 else 'snapshots'} stored in {code} "
+            f"{'is' if n == 1 else 'are'} shown in {target} at the exchange rate stored for "
+            f"{'its' if n == 1 else 'their'} day."
+        )
+        if code in earlier:
+            k = earlier[code]
+            note += (
+                f" For {k} of them no rate of that day is stored, so the nearest earlier day's "
+                "rate was used."
+                if n > 1 or k > 1
+                else " No rate of that day is stored, so the nearest earlier day's rate was used."
+            )
+        notes.append(note)
     for code, times in sorted(kept.items()):
         first, last = _date(min(times)), _date(max(times))
         span = first if first == last else f"{first} to {last}"
         notes.append(
             f"Earlier history is in {code}; no exchange rate is stored for those dates "
-            f"({span}), so {'that total is' if len(times) == 1 else 'those totals are'} "
+            f"({span}) or before, so {'that total is' if len(times) == 1 else 'those totals are'} "
             f"shown in {code}."
         )
     return shown, notes

@@ -7,7 +7,8 @@ bought at 100 is worth 100 until the next transaction of it records another pric
 until the next one, and before its first mark an asset is valued at that first mark (a coin
 deposited without a price and sold a month later is worth its sale price from the start, so its
 value is never booked as a gain). An asset with no mark at all is left out of the value and
-named in ``unpriced``. Fiat cash is worth its exchange rate.
+named in ``unpriced``. Fiat cash is worth its exchange rate (each day's, when ``prices`` has a
+series for it).
 
 **External cash flows** (single-entry ledger): a buy is money put in (its cost plus fees), a
 sell is money taken out (its proceeds after fees), a deposit or withdrawal moves the asset's
@@ -234,7 +235,9 @@ def _price_row(
     """Daily price over [first, first + size), forward-filled; market prices win over the
     transaction marks of the same day. None when the asset has no mark at all."""
     if asset.startswith("fiat:"):
-        return np.full(size, to_report(asset[5:]))
+        if not market:
+            return np.full(size, to_report(asset[5:]))
+        tx_marks = {}  # cash is worth each day's exchange rate, given as its market series
     if not tx_marks and not market:
         return None
     m = np.asarray(market, dtype=np.float64).reshape(-1, 2)

@@ -17,8 +17,11 @@ from app.domain.ports import PriceSource, SecretStore
 from app.prices.backfill import Backfiller
 from app.prices.coingecko import CoinGeckoSource
 from app.prices.defillama import DefiLlamaSource
+from app.prices.fx_history import FrankfurterSource
+from app.prices.market_history import MarketHistory
+from app.prices.stooq import StooqSource
 from app.services.prices import PriceService
-from app.storage.price_store import SqlBackfillStore, SqlPriceStore
+from app.storage.price_store import SqlBackfillStore, SqlMarketStore, SqlPriceStore
 from app.tls import tls_context
 
 
@@ -27,6 +30,7 @@ class PriceStack:
     service: PriceService
     backfiller: Backfiller
     client: httpx.AsyncClient
+    market: MarketHistory | None = None  # the ledger's stock closes and daily exchange rates
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -69,4 +73,20 @@ def build_price_service(
         history,
         coingecko=coingecko if "coingecko" in settings.get("prices.order") else None,
     )
-    return PriceStack(service, backfiller, client)
+    return PriceStack(
+        service, backfiller, client, build_market_history(engine, settings, client, secrets)
+    )
+
+
+def build_market_history(
+    engine: Engine,
+    settings: Settings,
+    client: httpx.AsyncClient,
+    secrets: SecretStore | None = None,
+) -> MarketHistory:
+    """Stooq closes and ECB daily rates over ``client``, stored in the price tables."""
+    return MarketHistory(
+        StooqSource(client, settings.get("prices.stooq.url"), secrets),
+        FrankfurterSource(client, settings.get("prices.fx_history.url")),
+        SqlMarketStore(engine),
+    )

@@ -41,6 +41,20 @@ SETTINGS: tuple[Setting, ...] = (
         validate_url("prices.defillama.url"),
     ),
     Setting(
+        "prices.stooq.url",
+        "https://stooq.com",
+        "Stooq base URL: daily closes of stocks, ETFs and metals (CSV).",
+        str,
+        validate_url("prices.stooq.url"),
+    ),
+    Setting(
+        "prices.fx_history.url",
+        "https://api.frankfurter.dev/v1",
+        "Frankfurter base URL: daily ECB exchange rates since 1999 (no key).",
+        str,
+        validate_url("prices.fx_history.url"),
+    ),
+    Setting(
         "prices.order",
         ["defillama", "coingecko"],
         "Price sources asked in order; later ones fill assets the earlier ones miss.",

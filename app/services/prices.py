@@ -19,6 +19,7 @@ from typing import Protocol
 
 from app.domain.balances import Balance
 from app.domain.errors import ChainfolioError
+from app.domain.fx_days import DayRates
 from app.domain.ports import PriceSource
 from app.domain.price_routing import route
 from app.domain.text import clean_text
@@ -259,12 +260,23 @@ class PriceService:
     async def history(
         self, asset_id: str, currency: str = USD, since: int = 0
     ) -> list[tuple[int, Decimal]]:
-        """Daily prices in ``currency``, derived from the stored USD history with the FX table
-        (today's rate), so a currency change needs no refetch."""
+        """Daily prices in ``currency``, derived from the stored USD history at the exchange
+        rate of each day (the nearest earlier day's on a weekend; today's only for days older
+        than every stored rate), so a currency change needs no refetch."""
         if self._history is None:
             return []
-        rate = await self.usd_rate(currency, [])
-        return [(ts, exact_mul(p, rate)) for ts, p in self._history.history(asset_id, since)]
+        history = self._history
+        points = await asyncio.to_thread(history.history, asset_id, since)
+        if currency.upper() == USD or not points:
+            return points
+        today = await self.usd_rate(currency, [])
+        days = await asyncio.to_thread(history.history, f"fx:{currency.upper()}")
+        rates = DayRates(lambda _code: days)
+        out = []
+        for ts, p in points:
+            found = rates.usd_rate(currency, ts)
+            out.append((ts, exact_mul(p, today if found is None else found.rate)))
+        return out
 
 
 def _refusals(

@@ -342,3 +342,57 @@ class SqlLedgerMarket:
 
         quote = SqlPriceStore(self._engine).rate(code)
         return None if quote is None else quote.price
+
+    # ---- daily history of each day's rate, and the closes of stocks, ETFs and metals --------
+    def usd_rate_days(self, code: str) -> list[tuple[int, Decimal]]:
+        """Stored daily rates of ``code`` (ECB history and each day's live rate): (day start,
+        units per US dollar), oldest first."""
+        from app.storage.price_store import SqlMarketStore
+
+        return SqlMarketStore(self._engine).usd_rate_days(code)
+
+    def last_closes(self, asset_ids: Iterable[str]) -> dict[str, tuple[int, str, Decimal]]:
+        """asset id -> (day start, currency, close) of its newest stored daily close (exact)."""
+        from app.domain.valuation import check_price
+
+        out: dict[str, tuple[int, str, Decimal]] = {}
+        with self._engine.connect() as con:
+            for asset in sorted(set(asset_ids)):
+                row = con.exec_driver_sql(
+                    "SELECT ts, currency, price FROM price_history WHERE asset_id = ? "
+                    "ORDER BY ts DESC LIMIT 1",
+                    (asset,),
+                ).fetchone()
+                if row is not None and (price := check_price(row[2])[0]) is not None and price:
+                    out[asset] = (int(row[0]), str(row[1]), price)
+        return out
+
+    def daily_closes(
+        self, asset_ids: Iterable[str], since: int
+    ) -> dict[str, tuple[str, list[tuple[int, float]]]]:
+        """asset id -> (currency, [(day number, close)]) oldest first, as floats (returns only),
+        in the currency of its newest close (a symbol changed to another market drops the old
+        rows when it is set)."""
+        out: dict[str, tuple[str, list[tuple[int, float]]]] = {}
+        with self._engine.connect() as con:
+            cursor = con.connection.cursor()
+            try:
+                for asset in sorted(set(asset_ids)):
+                    cursor.execute(
+                        "SELECT currency FROM price_history WHERE asset_id = ? "
+                        "ORDER BY ts DESC LIMIT 1",
+                        (asset,),
+                    )
+                    found = cursor.fetchone()
+                    if found is None:
+                        continue
+                    cursor.execute(
+                        "SELECT ts / 86400, CAST(price AS REAL) AS p FROM price_history "
+                        "WHERE asset_id = ? AND currency = ? AND ts >= ? "
+                        "AND p BETWEEN 1e-30 AND 1e15 ORDER BY ts",
+                        (asset, found[0], since),
+                    )
+                    out[asset] = (str(found[0]), list(cursor.fetchall()))
+            finally:
+                cursor.close()
+        return out

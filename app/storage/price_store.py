@@ -19,9 +19,15 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects.sqlite import insert
 
 from app.domain.valuation import USD, Quote, check_price, optional_text
-from app.storage.tables import backfill_jobs, price_history, price_overrides, prices
+from app.storage.tables import (
+    backfill_jobs,
+    market_symbols,
+    price_history,
+    price_overrides,
+    prices,
+)
 
-__all__ = ["DAY", "LIVE", "USD", "SqlBackfillStore", "SqlPriceStore", "fx_id"]
+__all__ = ["DAY", "LIVE", "USD", "SqlBackfillStore", "SqlMarketStore", "SqlPriceStore", "fx_id"]
 
 DAY = 86400
 LIVE = "live"  # history points taken from live quotes, replaced until their day is over
@@ -229,3 +235,152 @@ class SqlBackfillStore:
             ).fetchall()
         points = [(int(r[0]), check_price(r[1])[0]) for r in rows]
         return [(ts, p) for ts, p in points if p is not None]
+
+
+class SqlMarketStore:
+    """Daily closes of the ledger's stocks, ETFs and metals (in the currency they trade in, one
+    currency per asset), the daily exchange-rate history (``fx:<CODE>`` rows in US dollars, as
+    the live rates), and per asset the symbol it is priced by and how its last fetch went.
+
+    A fetched day replaces a live point of the same day (the published close or reference rate
+    is the day's figure) and the same source's earlier answer for it (the newest day is asked
+    again, since it may have been fetched before the close); nothing else is replaced.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save_daily(
+        self, asset_id: str, currency: str, points: Iterable[tuple[int, Decimal]], source: str
+    ) -> int:
+        """Store (day start, price) points in one transaction; returns how many were given.
+        Another currency's rows of the asset (an older symbol) are dropped first."""
+        rows = [
+            {
+                "asset_id": asset_id,
+                "currency": currency,
+                "ts": ts - ts % DAY,
+                "price": optional_text(p),
+                "source": source,
+            }
+            for ts, p in points
+        ]
+        if not rows:
+            return 0
+        stmt = insert(price_history)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[price_history.c.asset_id, price_history.c.currency, price_history.c.ts],
+            set_={"price": stmt.excluded.price, "source": stmt.excluded.source},
+            # a live point, or this source's own figure asked again (the newest day is asked
+            # again: it may have been fetched before that day's close)
+            where=(price_history.c.source == LIVE) | (price_history.c.source == source),
+        )
+        with self._engine.begin() as con:
+            con.execute(
+                delete(price_history).where(
+                    price_history.c.asset_id == asset_id,
+                    price_history.c.currency != currency,
+                    price_history.c.source == source,
+                )
+            )
+            con.execute(stmt, rows)
+        return len(rows)
+
+    def span(self, asset_id: str, source: str) -> tuple[int, int] | None:
+        """(first, last) day stored from ``source`` for the asset, or None."""
+        from sqlalchemy import func
+
+        with self._engine.connect() as con:
+            row = con.execute(
+                select(func.min(price_history.c.ts), func.max(price_history.c.ts)).where(
+                    price_history.c.asset_id == asset_id, price_history.c.source == source
+                )
+            ).one()
+        return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    def point_before(self, asset_id: str, ts: int, source: str) -> tuple[int, Decimal] | None:
+        """The newest stored (day, price) from ``source`` before ``ts`` (to check that a new
+        answer continues the stored history believably)."""
+        with self._engine.connect() as con:
+            row = con.execute(
+                select(price_history.c.ts, price_history.c.price)
+                .where(
+                    price_history.c.asset_id == asset_id,
+                    price_history.c.source == source,
+                    price_history.c.ts < ts,
+                )
+                .order_by(price_history.c.ts.desc())
+                .limit(1)
+            ).fetchone()
+        if row is None or (price := check_price(row[1])[0]) is None or not price:
+            return None
+        return int(row[0]), price
+
+    def closes(self, asset_id: str, since: int = 0) -> tuple[str | None, list[tuple[int, Decimal]]]:
+        """(currency, [(day start, close)] oldest first) of a stock, ETF or metal; rows outside
+        the price bounds are left out."""
+        with self._engine.connect() as con:
+            rows = con.execute(
+                select(price_history.c.currency, price_history.c.ts, price_history.c.price)
+                .where(price_history.c.asset_id == asset_id, price_history.c.ts >= since)
+                .order_by(price_history.c.ts)
+            ).fetchall()
+        if not rows:
+            return None, []
+        currency = str(rows[-1][0])
+        points = [(int(r[1]), check_price(r[2])[0]) for r in rows if r[0] == currency]
+        return currency, [(ts, p) for ts, p in points if p is not None and p > 0]
+
+    def usd_rate_days(self, code: str, since: int = 0) -> list[tuple[int, Decimal]]:
+        """Stored daily rates of a currency (ECB history and each day's live rate): day start ->
+        units of it per US dollar, oldest first."""
+        return SqlBackfillStore(self._engine).history(fx_id(code), since)
+
+    # ---- symbols and fetch status -------------------------------------------------------------
+    def symbol(self, asset_id: str) -> str | None:
+        with self._engine.connect() as con:
+            return con.execute(
+                select(market_symbols.c.symbol).where(market_symbols.c.asset_id == asset_id)
+            ).scalar()
+
+    def set_symbol(self, asset_id: str, symbol: str | None, now: int) -> None:
+        """Price the asset by ``symbol`` from now on (None: derive it from the asset id again).
+        Closes fetched under the old symbol are dropped, so the new one is backfilled."""
+        stmt = insert(market_symbols).values(
+            asset_id=asset_id, symbol=symbol, status=None, message="", checked_at=None,
+            updated_at=now,
+        )  # fmt: skip
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[market_symbols.c.asset_id],
+            set_={"symbol": symbol, "status": None, "message": "", "checked_at": None,
+                  "updated_at": now},
+        )  # fmt: skip
+        with self._engine.begin() as con:
+            con.execute(stmt)
+            con.execute(
+                delete(price_history).where(
+                    price_history.c.asset_id == asset_id, price_history.c.source != LIVE
+                )
+            )
+
+    def status(self, asset_id: str) -> tuple[str | None, str, int | None]:
+        """(status, message, checked_at) of the asset's last fetch."""
+        with self._engine.connect() as con:
+            row = con.execute(
+                select(market_symbols.c.status, market_symbols.c.message,
+                       market_symbols.c.checked_at)
+                .where(market_symbols.c.asset_id == asset_id)
+            ).fetchone()  # fmt: skip
+        return (None, "", None) if row is None else (row[0], row[1], row[2])
+
+    def record(self, asset_id: str, status: str, message: str, now: int) -> None:
+        stmt = insert(market_symbols).values(
+            asset_id=asset_id, symbol=None, status=status, message=message, checked_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[market_symbols.c.asset_id],
+            set_={"status": status, "message": message, "checked_at": now, "updated_at": now},
+        )
+        with self._engine.begin() as con:
+            con.execute(stmt)

@@ -315,6 +315,7 @@ def test_switching_back_converts_with_the_rates_stored_while_the_other_currency_
 
     day = 86_400
     points = [
+        StoredTotal(9 * day + 5, "EUR", Decimal("90")),
         StoredTotal(10 * day + 5, "EUR", Decimal("900")),
         StoredTotal(11 * day + 5, "EUR", Decimal("450")),
         StoredTotal(12 * day + 5, "USD", Decimal("1000")),
@@ -327,15 +328,17 @@ def test_switching_back_converts_with_the_rates_stored_while_the_other_currency_
 
     shown, notes = in_currency(points, "usd", rates)
     assert [(s.total, s.currency, s.rate_day) for s in shown] == [
+        (Decimal("90"), "EUR", None),  # before every stored rate: kept, never guessed
         (Decimal("1000"), "USD", 10 * day),
-        (Decimal("450"), "EUR", None),
+        (Decimal("500"), "USD", 10 * day),  # day 11 has no rate: day 10's, and said so
         (Decimal("1000"), "USD", None),
     ]
     assert asked == ["EUR"]  # each currency's rates are read once
     assert notes == [
-        "1 snapshot stored in EUR is shown in USD at the exchange rate stored for its day.",
-        "Earlier history is in EUR; no exchange rate is stored for those dates (1970-01-12), "
-        "so that total is shown in EUR.",
+        "2 snapshots stored in EUR are shown in USD at the exchange rate stored for their day. "
+        "For 1 of them no rate of that day is stored, so the nearest earlier day's rate was used.",
+        "Earlier history is in EUR; no exchange rate is stored for those dates (1970-01-10) or "
+        "before, so that total is shown in EUR.",
     ]
 
 

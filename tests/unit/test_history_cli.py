@@ -118,10 +118,11 @@ def test_history_says_the_currency_each_snapshot_was_stored_in(data_dir: Path) -
     assert shown == [
         ("2000", "USD", "2000", "USD"),  # no rate stored for day 1: stays in USD
         ("1980.0", "EUR", "2200", "USD"),  # 2200 USD x 0.9 EUR per USD, the rate of its day
-        ("1800", "USD", "1800", "USD"),
+        ("1620.0", "EUR", "1800", "USD"),  # day 3 has no rate: day 2's, the nearest earlier
         ("1000", "EUR", "1000", "EUR"),  # stored in EUR; never written as 1E+3
     ]
     assert any("Earlier history is in USD" in n and "no exchange rate" in n for n in doc["notes"])
+    assert any("nearest earlier day's rate was used" in n for n in doc["notes"])
     code, out = run(data_dir, "history", "--csv")
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["time", "total", "currency", "stored_total", "stored_currency"]
