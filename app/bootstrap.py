@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from app.services.balances import BalanceService
     from app.services.history import HistoryService
     from app.services.ledger import LedgerService
+    from app.services.portfolios import PortfolioService
     from app.services.price_ids import PriceIdService
     from app.services.refresh import Pricer, PriceReport, RefreshResult, RefreshService
     from app.services.risk import RiskService
@@ -191,6 +192,11 @@ class AppContext:
         so a changed currency or cost-basis method applies at once)."""
         return build_ledger_service(self)
 
+    @cached_property
+    def portfolios(self) -> PortfolioService:
+        """Named sets of wallets and ledger accounts, and wallets linked to ledger accounts."""
+        return build_portfolio_service(self)
+
     # --- lifetime ----------------------------------------------------------------------
     async def aclose(self) -> None:
         """Idempotent: stop background steps, close network clients, release the database."""
@@ -251,6 +257,35 @@ def build_ledger_service(ctx: AppContext) -> LedgerService:
         )
 
     return LedgerService(SqlLedgerStore(ctx.engine), SqlLedgerMarket(ctx.engine), config)
+
+
+def build_portfolio_service(ctx: AppContext) -> PortfolioService:
+    """Portfolios over the wallet list, the ledger and the stored snapshots; snapshot totals in
+    another currency are converted at the stored exchange rate of their day."""
+    from app.domain.cost_basis import BasisScope, CostBasisMethod
+    from app.services.ledger import LedgerConfig
+    from app.services.portfolios import PortfolioService
+    from app.storage.ledger_store import SqlLedgerMarket, SqlLedgerStore
+    from app.storage.portfolio_store import SqlPortfolioHistory, SqlPortfolioStore
+    from app.storage.price_store import SqlBackfillStore
+
+    def config() -> LedgerConfig:
+        return LedgerConfig(
+            currency=str(ctx.settings.get("currency")),
+            method=CostBasisMethod(ctx.settings.get("ledger.cost_basis")),
+            scope=BasisScope(ctx.settings.get("ledger.basis_scope")),
+        )
+
+    return PortfolioService(
+        SqlPortfolioStore(ctx.engine),
+        SqlPortfolioHistory(ctx.engine),
+        ctx.wallets,
+        ctx.ledger,
+        SqlLedgerStore(ctx.engine),
+        SqlLedgerMarket(ctx.engine),
+        config,
+        SqlBackfillStore(ctx.engine).usd_rate_days,
+    )
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -377,6 +412,27 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
         finally:
             handle.cancel()
 
+    async def ledger_market(result: RefreshResult) -> None:
+        # The ledger's stocks, ETFs and metals (daily closes) and the daily exchange rates its
+        # P&L and returns convert with: a year (or from the first transaction) on first sight,
+        # then only new days; bounded like the backfill, the rest resumes next time.
+        budget = float(ctx.settings.get("prices.backfill_budget_seconds"))
+        market = ctx.price_stack().market
+        if budget <= 0 or result.prices is None or market is None:
+            return
+        # The ledger service is built (its modules imported) in the worker too, not on the loop.
+        assets, currencies = await asyncio.to_thread(lambda: ctx.ledger.market_needs())
+        if not assets and not currencies:
+            return
+        display = str(ctx.settings.get("currency"))
+        try:
+            report = await asyncio.wait_for(market.update(assets, currencies, display), budget)
+        except TimeoutError:
+            return
+        for error in report.errors:
+            logging.getLogger(__name__).info("ledger market data: %s", error)
+
     service.add_step("retention", retention)
     service.add_step("alerts", alerts)
     service.add_step("price history backfill", backfill, background=True)
+    service.add_step("ledger market history", ledger_market, background=True)

@@ -189,6 +189,8 @@ SETTING_NAMES: dict[str, str] = {
     "prices.coingecko.url": "The CoinGecko address",
     "prices.coingecko.pro_url": "The CoinGecko Pro address",
     "prices.defillama.url": "The DefiLlama address",
+    "prices.stooq.url": "The Stooq address",
+    "prices.fx_history.url": "The exchange-rate history address",
     "prices.ttl_seconds": "The time a price is reused",
     "prices.timeout_seconds": "The price request timeout",
 }

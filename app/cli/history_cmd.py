@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     h = sub.add_parser("history", help="net-worth timeline from the stored snapshots")
     h.add_argument("--from", dest="start", help="start date/time (ISO 8601, UTC if no zone)")
     h.add_argument("--to", dest="end", help="end date/time (ISO 8601)")
+    h.add_argument("--portfolio", metavar="P", help="only this portfolio's wallets")
     fmt = h.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
@@ -55,10 +56,15 @@ def _history(args: argparse.Namespace, env: CliEnv) -> int:
     from app.domain.history import in_currency
     from app.storage.price_store import SqlBackfillStore
 
-    stored = env.context.snapshots.currency_totals(_epoch(args.start), _epoch(args.end))
     currency = str(env.settings.get("currency")).upper()
-    rates = SqlBackfillStore(env.context.engine).usd_rate_days
-    points, notes = in_currency(stored, currency, rates)
+    if args.portfolio is not None:
+        points, notes = env.context.portfolios.timeline(
+            args.portfolio, _epoch(args.start), _epoch(args.end)
+        )
+    else:
+        stored = env.context.snapshots.currency_totals(_epoch(args.start), _epoch(args.end))
+        rates = SqlBackfillStore(env.context.engine).usd_rate_days
+        points, notes = in_currency(stored, currency, rates)
     if args.json:
         env.print_json(
             {
@@ -87,6 +93,8 @@ def _history(args: argparse.Namespace, env: CliEnv) -> int:
         )  # fmt: skip
     elif not points:
         env.print("No snapshots yet: run `chainfolio refresh --once` first.")
+        for note in notes if args.portfolio is not None else []:
+            env.print(note)
     else:
         for p in points:
             env.print(f"{_iso(p.taken_at)}  {decimal_text(p.total)} {p.currency}")

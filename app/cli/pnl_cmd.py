@@ -22,12 +22,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--scope", choices=("account", "pooled"), help="cost basis per account or pooled"
     )
-    p.add_argument("--account", help="only this account's holdings")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--account", help="only this account's holdings")
+    who.add_argument("--portfolio", metavar="P", help="only this portfolio's accounts")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_pnl)
 
     r = sub.add_parser("returns", help="time-weighted return and IRR of the ledger")
-    r.add_argument("--account", help="one account (default: everything in the ledger)")
+    rwho = r.add_mutually_exclusive_group()
+    rwho.add_argument("--account", help="one account (default: everything in the ledger)")
+    rwho.add_argument("--portfolio", metavar="P", help="a portfolio's accounts and wallets")
     r.add_argument("--from", dest="start", help="first day, UTC (default: the first transaction)")
     r.add_argument("--to", dest="end", help="last day, UTC (default: today)")
     r.add_argument("--series", action="store_true", help="with --json: the daily values too")
@@ -90,7 +94,15 @@ def _totals_json(t: PnlTotals) -> dict[str, Any]:
 
 
 def _pnl(args: argparse.Namespace, env: CliEnv) -> int:
-    report = env.context.ledger.pnl(method=args.method, account=args.account, scope=args.scope)
+    from app.cli.portfolio_views import print_unexplained, unexplained_json
+
+    if args.portfolio is not None:
+        portfolios = env.context.portfolios
+        report = portfolios.pnl(args.portfolio, method=args.method, scope=args.scope)
+        unexplained = portfolios.unexplained(args.portfolio)
+    else:
+        report = env.context.ledger.pnl(method=args.method, account=args.account, scope=args.scope)
+        unexplained = env.context.portfolios.unexplained()
     if args.json:
         env.print_json(
             {
@@ -100,6 +112,7 @@ def _pnl(args: argparse.Namespace, env: CliEnv) -> int:
                 "total": _totals_json(report.total),
                 "accounts": {k: _totals_json(v) for k, v in report.accounts.items()},
                 "holdings": [_holding_json(h) for h in report.holdings],
+                "unexplained": unexplained_json(unexplained),
                 "notes": list(report.notes),
             }
         )
@@ -110,6 +123,7 @@ def _pnl(args: argparse.Namespace, env: CliEnv) -> int:
     cur = report.currency
     if not report.holdings:
         env.print("The ledger is empty. Add transactions with `chainfolio tx add` or import a CSV.")
+        print_unexplained(env, unexplained)
         return 0
     env.print(f"P&L in {cur} ({report.method.value}, basis per {report.scope.value})")
     env.print(
@@ -136,6 +150,7 @@ def _pnl(args: argparse.Namespace, env: CliEnv) -> int:
     env.print(f"Total: {_summary(report.total, cur)}")
     for note in report.notes:
         env.print(f"Note: {note}")
+    print_unexplained(env, unexplained)
     return 0
 
 
@@ -176,6 +191,13 @@ def _pct(x: float | None) -> str:
 
 
 def _returns(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.portfolio is not None:
+        from app.cli.portfolio_views import print_portfolio_returns
+
+        both = env.context.portfolios.returns(
+            args.portfolio, _date(args.start), _date(args.end), with_series=args.series
+        )
+        return print_portfolio_returns(env, both, args.json)
     report = env.context.ledger.returns(
         account=args.account,
         start=_date(args.start),

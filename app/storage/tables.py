@@ -228,3 +228,51 @@ ledger_transactions = Table(
 Index(
     "ix_ledger_transactions_account_ts", ledger_transactions.c.account_id, ledger_transactions.c.ts
 )
+
+# ---- market symbols of the ledger's stocks, ETFs and metals (revision 0011) ------------------
+market_symbols = Table(
+    "market_symbols",
+    metadata,
+    Column("asset_id", String(200), primary_key=True),
+    Column("symbol", String(200), nullable=True),  # a price id given by the person
+    Column("status", String(16), nullable=True),  # ok | unknown | failed (last fetch)
+    Column("message", Text, nullable=False, server_default=""),
+    Column("checked_at", Integer, nullable=True),
+    Column("updated_at", Integer, nullable=False),
+)
+
+# ---- portfolios and wallets recorded by ledger accounts (revision 0012) ----------------------
+portfolios = Table(
+    "portfolios",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", Integer, nullable=False),
+    UniqueConstraint("name", name="uq_portfolios_name"),
+)
+
+portfolio_wallets = Table(
+    "portfolio_wallets",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), primary_key=True),
+)  # fmt: skip
+
+portfolio_accounts = Table(
+    "portfolio_accounts",
+    metadata,
+    Column("portfolio_id", Integer, ForeignKey("portfolios.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("account_id", Integer, ForeignKey("ledger_accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+)  # fmt: skip
+
+ledger_wallet_links = Table(
+    "ledger_wallet_links",
+    metadata,
+    Column("account_id", Integer, ForeignKey("ledger_accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+)  # fmt: skip
