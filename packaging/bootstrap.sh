@@ -76,6 +76,8 @@ fi
 
 say "syncing the development environment from uv.lock ($("$PY" --version))"
 "$UV" sync --frozen --python "$PY" -q
+# The dependency-rule checker, pinned in uv.lock too, in an environment of its own.
+UV_PROJECT_ENVIRONMENT="$ROOT/.venv-lint" "$UV" sync --frozen --only-group lint --python "$PY" -q
 if [ -f package.json ]; then
   say "installing test nodes (npm, pinned in package.json)"
   npm install --no-audit --no-fund --loglevel=error >/dev/null
@@ -88,7 +90,6 @@ say "ruff"
 say "mypy"
 .venv/bin/mypy
 say "import contracts (the dependency rule)"
-UV_PROJECT_ENVIRONMENT="$ROOT/.venv-lint" "$UV" sync --frozen --only-group lint --python "$PY" -q
 PYTHONPATH="$ROOT" "$ROOT/.venv-lint/bin/lint-imports" --no-cache
 say "pytest"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
