@@ -12,6 +12,7 @@ from app.cli.env import CliEnv
 
 if TYPE_CHECKING:
     from app.domain.cost_basis import HoldingPnl, PnlTotals
+    from app.services.ledger import ReturnsReport
 
 _PLACES = Decimal("1e-10")  # JSON money: ten decimal places (divisions make endless digits)
 
@@ -206,37 +207,47 @@ def _returns(args: argparse.Namespace, env: CliEnv) -> int:
     )
     f = report.figures
     if args.json:
-        out: dict[str, Any] = {
-            "account": report.account,
-            "currency": report.currency,
-            "from": report.start.isoformat(),
-            "to": report.end.isoformat(),
-            "days": f.days,
-            "start_value": f.start_value,
-            "end_value": f.end_value,
-            "inflows": f.inflows,
-            "outflows": f.outflows,
-            "twr": {"cumulative": f.twr, "annualised": f.twr_annualised},
-            "irr": {
-                "cumulative": f.irr_cumulative,
-                "annualised": f.irr,
-                "none_because": f.irr_note,
-            },
-            "unpriced_assets": list(f.unpriced),
-            "notes": list(report.notes),
-        }
-        if args.series:
-            out["series"] = [
-                {"day": date.fromordinal(p.day + 719163).isoformat(), "value": p.value,
-                 "inflow": p.inflow, "outflow": p.outflow, "twr": p.twr}
-                for p in f.series
-            ]  # fmt: skip
-        env.print_json(out)
+        env.print_json(
+            {"account": report.account, "currency": report.currency, **returns_json(report)}
+        )
         return 0
     who = f"account {report.account}" if report.account else "the whole ledger"
     env.print(
         f"Returns of {who}, {report.start} to {report.end} ({f.days} day{'s' if f.days != 1 else ''}), {report.currency}"
     )
+    print_returns_lines(env, report)
+    return 0
+
+
+def returns_json(report: ReturnsReport) -> dict[str, Any]:
+    """A returns report's figures for JSON (``series`` only when it was computed): the shape
+    of `returns --json`, also used for a portfolio's accounts."""
+    f = report.figures
+    out: dict[str, Any] = {
+        "from": report.start.isoformat(),
+        "to": report.end.isoformat(),
+        "days": f.days,
+        "start_value": f.start_value,
+        "end_value": f.end_value,
+        "inflows": f.inflows,
+        "outflows": f.outflows,
+        "twr": {"cumulative": f.twr, "annualised": f.twr_annualised},
+        "irr": {"cumulative": f.irr_cumulative, "annualised": f.irr, "none_because": f.irr_note},
+        "unpriced_assets": list(f.unpriced),
+        "notes": list(report.notes),
+    }
+    if f.series:
+        out["series"] = [
+            {"day": date.fromordinal(p.day + 719163).isoformat(), "value": p.value,
+             "inflow": p.inflow, "outflow": p.outflow, "twr": p.twr}
+            for p in f.series
+        ]  # fmt: skip
+    return out
+
+
+def print_returns_lines(env: CliEnv, report: ReturnsReport, indent: str = "") -> None:
+    """Value, money in and out, TWR and IRR of a returns report, then its notes."""
+    f = report.figures
     env.print(f"  value: {f.start_value:,.2f} -> {f.end_value:,.2f}")
     env.print(f"  money in: {f.inflows:,.2f}, money out: {f.outflows:,.2f}")
     env.print(f"  time-weighted return: {_pct(f.twr)} (annualised {_pct(f.twr_annualised)})")
@@ -246,5 +257,4 @@ def _returns(args: argparse.Namespace, env: CliEnv) -> int:
         else f"  money-weighted (IRR): none ({f.irr_note})"
     )
     for note in report.notes:
-        env.print(f"Note: {note}")
-    return 0
+        env.print(f"{indent}Note: {note}")

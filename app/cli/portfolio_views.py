@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
@@ -125,37 +125,9 @@ def wallet_returns_json(w: WalletReturns | None) -> dict[str, Any] | None:
 def print_portfolio_returns(env: CliEnv, r: PortfolioReturns, as_json: bool) -> int:
     acc = r.accounts
     if as_json:
-        accounts: dict[str, Any] | None = None
-        if acc is not None:
-            f = acc.figures
-            accounts = {
-                "from": acc.start.isoformat(),
-                "to": acc.end.isoformat(),
-                "days": f.days,
-                "start_value": f.start_value,
-                "end_value": f.end_value,
-                "inflows": f.inflows,
-                "outflows": f.outflows,
-                "twr": {"cumulative": f.twr, "annualised": f.twr_annualised},
-                "irr": {
-                    "cumulative": f.irr_cumulative,
-                    "annualised": f.irr,
-                    "none_because": f.irr_note,
-                },
-                "unpriced_assets": list(f.unpriced),
-                "notes": list(acc.notes),
-            }
-            if f.series:
-                accounts["series"] = [
-                    {
-                        "day": date.fromordinal(p.day + 719163).isoformat(),
-                        "value": p.value,
-                        "inflow": p.inflow,
-                        "outflow": p.outflow,
-                        "twr": p.twr,
-                    }
-                    for p in f.series
-                ]
+        from app.cli.pnl_cmd import returns_json
+
+        accounts = None if acc is None else returns_json(acc)
         env.print_json(
             {
                 "portfolio": r.portfolio.name,
@@ -171,18 +143,9 @@ def print_portfolio_returns(env: CliEnv, r: PortfolioReturns, as_json: bool) -> 
         f = acc.figures
         names = ", ".join(clean_text(a, 24) for a in r.portfolio.accounts)
         env.print(f"Ledger accounts ({names}), {acc.start} to {acc.end} ({f.days} days):")
-        env.print(f"  value: {f.start_value:,.2f} -> {f.end_value:,.2f}")
-        env.print(f"  money in: {f.inflows:,.2f}, money out: {f.outflows:,.2f}")
-        env.print(
-            f"  time-weighted return: {_ratio(f.twr)} (annualised {_ratio(f.twr_annualised)})"
-        )
-        env.print(
-            f"  money-weighted (IRR): {_ratio(f.irr_cumulative)} (annualised {_ratio(f.irr)})"
-            if f.irr is not None
-            else f"  money-weighted (IRR): none ({f.irr_note})"
-        )
-        for note in acc.notes:
-            env.print(f"  Note: {note}")
+        from app.cli.pnl_cmd import print_returns_lines
+
+        print_returns_lines(env, acc, indent="  ")
     w = r.wallets
     if w is not None:
         env.print(f"Wallets ({len(r.portfolio.wallets)}), from the snapshots:")

@@ -16,13 +16,12 @@ import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 
 from app.domain.ledger import ZERO, Transaction, TxKind
-from app.domain.valuation import CONVERSION_PREC
+from app.domain.valuation import CONVERSION_PREC, money_context
 
 _DIV = Context(prec=CONVERSION_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
-_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)  # as money_context
 
 
 class CostBasisMethod(enum.StrEnum):
@@ -204,7 +203,7 @@ class HoldingPnl:
 
     @property
     def total(self) -> Decimal:
-        with localcontext(_EXACT):
+        with money_context():
             return self.realised + (self.unrealised or ZERO) + self.income - self.fees
 
 
@@ -222,7 +221,7 @@ class PnlTotals:
 
     @property
     def total(self) -> Decimal:
-        with localcontext(_EXACT):
+        with money_context():
             return self.realised + self.unrealised + self.income - self.fees
 
 
@@ -259,7 +258,7 @@ def compute_pnl(
     only that account's holdings in the result (the basis is still computed over everything,
     since a pooled basis or a transfer depends on the other accounts).
     """
-    with localcontext(_EXACT):
+    with money_context():
         return _compute(
             sorted(txs, key=Transaction.sort_key),
             method,
@@ -461,7 +460,7 @@ def _newest(a: Mark | None, b: Mark | None) -> Mark | None:
 
 
 def _totals(holdings: Sequence[HoldingPnl]) -> PnlTotals:
-    with localcontext(_EXACT):
+    with money_context():
         return PnlTotals(
             cost_basis=sum((h.cost_basis for h in holdings), ZERO),
             market_value=sum((h.market_value for h in holdings if h.market_value), ZERO),

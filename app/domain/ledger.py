@@ -33,23 +33,18 @@ import enum
 import functools
 from dataclasses import dataclass
 from decimal import (
-    MAX_EMAX,
-    MAX_PREC,
-    MIN_EMIN,
-    Context,
     Decimal,
     InvalidOperation,
-    localcontext,
 )
 
 from app.domain.assets import AssetError, currency_code, parse_asset
 from app.domain.errors import ChainfolioError
 from app.domain.text import clean_text
+from app.domain.valuation import money_context
 
 ZERO = Decimal(0)
 MAX_AMOUNT = Decimal("1e30")
 FUTURE_SLACK_SECONDS = 300  # clocks differ a little; a time further ahead is refused
-_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)  # as money_context
 
 
 class LedgerError(ChainfolioError, ValueError):
@@ -260,7 +255,7 @@ def quantity_changes(tx: Transaction) -> list[tuple[tuple[str, str], Decimal]]:
     fee_qty = tx.fee if tx.fee and tx.fee_currency == tx.asset else ZERO
     src = (tx.account, tx.asset)
     kind = tx.kind
-    with localcontext(_EXACT):
+    with money_context():
         if kind is TxKind.BUY or kind is TxKind.DEPOSIT or kind is TxKind.INCOME:
             return [(src, tx.amount - fee_qty)]
         if kind is TxKind.TRANSFER:
