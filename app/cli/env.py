@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -48,9 +47,20 @@ class CliEnv:
         print(*parts, file=self.out)
 
     def print_json(self, data: Any) -> None:
-        # One string, one write: json.dumps takes the C encoder; json.dump streams through the
-        # pure-Python one, a write per token (3.5 s for a 40,000-holding refresh document).
-        self.out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        """Indented JSON in one write, encoded by msgspec (already the Solana reader's decoder):
+        half the time of ``json.dumps`` for a 15 MB refresh document, and written as bytes
+        when the stream has them (``json.dump`` streamed a write per token: 3.5 s). UTF-8 as
+        is, keys in order; a type JSON has no form for is written as its text."""
+        import msgspec
+
+        body = msgspec.json.format(msgspec.json.encode(data, enc_hook=str), indent=2) + b"\n"
+        buffer = getattr(self.out, "buffer", None)
+        if buffer is None:
+            self.out.write(body.decode())
+            return
+        self.out.flush()
+        buffer.write(body)
+        buffer.flush()
 
     def close(self) -> None:
         if self._context is not None:
