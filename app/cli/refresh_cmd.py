@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from app.cli.env import CliEnv
-from app.domain.balances import ChainReadResult
+from app.domain.balances import ChainReadResult, amount_text
 from app.domain.chains import ChainSpec
 from app.domain.outcome import RefreshStatus
 from app.domain.valuation import decimal_text, optional_text
@@ -70,7 +70,7 @@ def balance_json(b: Balance, texts: dict[int, str] | None = None) -> dict[str, A
         "name": b.asset.name,
         "raw": str(b.raw),
         "decimals": b.asset.decimals,
-        "amount": format(b.amount, "f"),
+        "amount": amount_text(b.raw, b.asset.decimals),
         "spam": b.asset.is_spam,
     }
     if b.position:  # a DeFi position: the asset is the underlying; a debt is negative

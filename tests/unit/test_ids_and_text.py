@@ -89,3 +89,16 @@ def test_snapshot_holding_fast_init_is_the_frozen_dataclass_it_declares() -> Non
     with pytest.raises(FrozenInstanceError):
         held.raw = 6  # type: ignore[misc]
     assert copy.deepcopy(held) == held
+
+
+def test_amount_text_is_the_exact_decimal_written_out() -> None:
+    import random
+
+    from app.domain.balances import amount_text
+
+    rng = random.Random(7)
+    cases = [(0, 18), (1, 18), (-1, 18), (10**18, 18), (2**256 - 1, 18), (-123, 0), (5, 1)]
+    cases += [(rng.randrange(-(10**40), 10**40), rng.randrange(0, 40)) for _ in range(5000)]
+    for raw, decimals in cases:
+        assert amount_text(raw, decimals) == format(to_decimal_amount(raw, decimals), "f")
+    assert amount_text(1, 18) == "0.000000000000000001" and amount_text(-7, 2) == "-0.07"
