@@ -184,6 +184,7 @@ SETTING_NAMES: dict[str, str] = {
     "refresh.notify_after_failures": "The number of failed refreshes before a notification",
     "ui.theme": "The appearance",
     "ui.holdings_group_by": "The grouping of the Portfolio tab",
+    "ui.portfolio": "The portfolio shown",
     "log.level": "The log detail",
     "prices.order": "The order of the price sources",
     "prices.coingecko.url": "The CoinGecko address",
@@ -332,6 +333,12 @@ SETTINGS: dict[str, Setting] = {
             "How the Portfolio tab groups holdings: none, asset, chain, wallet or protocol.",
             str,
             one_of("ui.holdings_group_by", ("none", "asset", "chain", "wallet", "protocol")),
+        ),
+        Setting(
+            "ui.portfolio",
+            "",
+            "The portfolio the window shows (empty: all wallets and accounts).",
+            str,
         ),
         Setting(
             "ui.hide_small_balances",

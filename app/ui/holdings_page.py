@@ -203,6 +203,7 @@ class HoldingsPage(QWidget):
         *,
         baseline: BaselineSource = None,
         now: float | None = None,
+        scope: Callable[[Snapshot | None], Snapshot | None] | None = None,
     ) -> bool:
         """Like :meth:`show_snapshot`, with the row preparation (and the baseline query, when
         ``baseline`` is a callable) in a worker thread: the GUI thread only swaps the rows in.
@@ -213,6 +214,8 @@ class HoldingsPage(QWidget):
 
         def prepare() -> Portfolio:
             base = baseline() if callable(baseline) else baseline
+            if scope is not None:  # one portfolio's wallets (app.ui.portfolio_picker)
+                return build_portfolio(scope(snapshot), names, wallets, scope(base))
             return build_portfolio(snapshot, names, wallets, base)
 
         portfolio = await asyncio.to_thread(prepare)

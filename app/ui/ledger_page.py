@@ -64,6 +64,7 @@ from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.services.ledger import LedgerService
+    from app.ui.link_dialog import LinkChoices, LinkDialog, WalletLinks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -200,9 +201,12 @@ class LedgerPage(QWidget):
         currency: Callable[[], str] = lambda: "USD",
         parent: QWidget | None = None,
         save_chooser: SaveChooser | None = None,
+        links: WalletLinks | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
+        self._links = links
+        self.link_dialog: LinkDialog | None = None
         self.tasks = tasks
         self._currency = currency
         self.save_chooser = save_chooser or ask_export_path
@@ -231,6 +235,15 @@ class LedgerPage(QWidget):
         left_box.addWidget(self.accounts, 1)
         left_box.addWidget(self.add_account_button)
         left_box.addWidget(self.remove_account_button)
+        self.link_button: QPushButton | None = None
+        if links is not None:
+            self.link_button = QPushButton("&Link to wallet…")
+            self.link_button.setToolTip(
+                "Say which watched wallet this account records: the Performance tab then shows "
+                "where the wallet's balance and the account's transactions disagree."
+            )
+            self.link_button.clicked.connect(self.link_wallet)
+            left_box.addWidget(self.link_button)
 
         # --- filters --------------------------------------------------------------------
         self.account_filter = QComboBox()
@@ -533,6 +546,8 @@ class LedgerPage(QWidget):
         self.edit_button.setEnabled(n == 1)
         self.delete_button.setEnabled(n >= 1)
         self.remove_account_button.setEnabled(self.selected_account() is not None)
+        if self.link_button is not None:
+            self.link_button.setEnabled(self.selected_account() is not None)
         self.export_button.setEnabled(bool(self.data and self.data.rows))
 
     def _show_status(self, text: str) -> None:
@@ -727,6 +742,49 @@ class LedgerPage(QWidget):
         box.finished.connect(finished)
         box.open()
         return box
+
+    def link_wallet(self) -> None:
+        """Read the wallets and the account's link in a worker, then open the dialog
+        (``link_dialog``); the choice is written by ``PortfolioService.link``/``unlink``."""
+        from app.ui.link_dialog import read_choices
+
+        name, links = self.selected_account(), self._links
+        if name is None or links is None:
+            return
+        self._run("link", lambda: read_choices(links, name), self._open_link, "Reading the wallets")
+
+    def _open_link(self, choices: LinkChoices) -> None:
+        from app.ui.link_dialog import LinkDialog
+
+        links = self._links
+        assert links is not None
+        dialog = LinkDialog(choices, parent=self)
+        self.link_dialog = dialog
+        account = choices.account
+
+        def save(address: str | None) -> None:
+            def done(_result: object) -> None:
+                if isValid(dialog):
+                    dialog.accept()
+                name = clean_text(account, 64)
+                self._notify(
+                    f"Linked {name} to its wallet" if address else f"{name} is no longer linked"
+                )
+                self.changed.emit()  # the Performance tab compares again
+
+            def failed(exc: BaseException) -> None:
+                if isValid(dialog):
+                    dialog.show_error(report(exc, "Linking the account", log))
+
+            def work() -> object:
+                service = links.service()
+                return service.link(account, address) if address else service.unlink(account)
+
+            self.tasks.run(asyncio.to_thread(work), done, failed, key=f"{self._keys}-link")
+
+        dialog.submitted.connect(save)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # --- CSV ------------------------------------------------------------------------------
     def import_csv(self) -> ImportDialog:

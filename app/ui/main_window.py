@@ -7,9 +7,11 @@ scheduler. The status bar says when the next automatic refresh happens.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -45,13 +47,16 @@ from app.ui.wallets_page import WalletsPage
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
     from app.config import Settings
+    from app.domain.portfolios import Portfolio
     from app.services.alerts import AlertService
     from app.services.ledger import LedgerService
     from app.services.refresh import RefreshProgress, RefreshResult, RefreshService
     from app.services.scheduler import RefreshOutcome, RefreshScheduler, ScheduleState
     from app.ui.alerts_page import AlertsPage
     from app.ui.ledger_page import LedgerPage
+    from app.ui.models.unexplained_model import UnexplainedView
     from app.ui.performance_page import PerformancePage
+    from app.ui.portfolio_picker import ManageDialog
     from app.ui.risk_page import Assess, RiskPage
 
 log = logging.getLogger(__name__)
@@ -197,6 +202,18 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.act_add)
         toolbar.addAction(self.act_edit)
         toolbar.addAction(self.act_remove)
+        toolbar.addSeparator()
+        from app.ui.portfolio_picker import PortfolioPicker
+
+        self.portfolio_picker = PortfolioPicker()
+        self.portfolio_picker.setEnabled(False)  # until the data is open
+        self.portfolio_picker.chosen.connect(self._portfolio_chosen)
+        self.portfolio_picker.manage_requested.connect(self.manage_portfolios)
+        self.manage_dialog: ManageDialog | None = None
+        self._snapshot: Snapshot | None = None
+        self._snapshot_shown = False
+        self._portfolio_scope: str | None = None  # the portfolio shown, for worker threads
+        toolbar.addWidget(self.portfolio_picker)
         self.addToolBar(toolbar)
 
     # --- context ----------------------------------------------------------------------
@@ -214,7 +231,81 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._remember_view_choices(context.settings)
         self._attach_ledger(context)
+        self._load_portfolios(str(context.settings.get("ui.portfolio")))
         self.name_widgets()
+
+    # --- portfolios (app.ui.portfolio_picker) -------------------------------------------
+    def _portfolio_name(self) -> str | None:
+        return self.portfolio_picker.current() or None
+
+    def _load_portfolios(self, select: str, reapply: bool = False) -> None:
+        """Read the portfolios in a worker, fill the selector and select ``select`` (All when
+        it is gone); ``reapply``: the shown one's members may have changed, scope again."""
+        context = self.context
+        if context is None:
+            return
+
+        def show(portfolios: list[Portfolio]) -> None:
+            self.portfolio_picker.setEnabled(True)
+            changed = self.portfolio_picker.set_portfolios(portfolios, select)
+            if reapply and not changed and self._portfolio_name() is not None:
+                self._portfolio_chosen(self.portfolio_picker.current())
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            show(context.portfolios.portfolios())  # no loop (tests without one): at once
+            return
+        self.tasks.run(
+            asyncio.to_thread(lambda: context.portfolios.portfolios()), show, key="portfolios"
+        )
+
+    def _portfolio_chosen(self, name: str) -> None:
+        """Scope the Portfolio tab, the Timeline's total and the Performance tab."""
+        context = self.context
+        if context is None:
+            return
+        context.settings.remember("ui.portfolio", name)
+        self._portfolio_scope = name or None
+        if self._snapshot_shown:
+            self.show_snapshot(self._snapshot)
+        picked = self.portfolio_picker.portfolio()
+        if name and picked is not None:
+            from app.ui.portfolio_picker import portfolio_net_worth, portfolio_what_changed
+
+            members = picked.wallets
+            self.timeline_page.set_total(
+                lambda: portfolio_net_worth(context.portfolios, context.history, name),
+                lambda start, end: portfolio_what_changed(
+                    context.snapshots, context.history, members, start, end
+                ),
+            )
+        else:
+            self.timeline_page.set_total(None)
+        if self.performance_page is not None:
+            self.performance_page.set_portfolio(name or None)
+
+    def manage_portfolios(self) -> ManageDialog | None:
+        from app.ui.portfolio_picker import ManageDialog, read_manage_data
+
+        context = self.context
+        if context is None:
+            return None
+        dialog = ManageDialog(
+            lambda: context.portfolios,
+            lambda: read_manage_data(
+                context.portfolios, context.wallets.list, lambda: context.ledger.accounts()
+            ),
+            self.tasks,
+            parent=self,
+        )
+        self.manage_dialog = dialog
+        dialog.changed.connect(
+            lambda: self._load_portfolios(self.portfolio_picker.current(), reapply=True)
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     def _attach_ledger(self, context: AppContext) -> None:
         """The Transactions and Performance tabs, added once their modules are imported in a
@@ -250,10 +341,31 @@ class MainWindow(QMainWindow):
             return context.ledger  # built on first use, in a worker thread
 
         def returns_text(lo: float, hi: float) -> str:
+            name = self._portfolio_scope  # read in a worker: a plain attribute, no Qt call
+            if name:
+                from app.ui.portfolio_picker import portfolio_timeline_text
+
+                return portfolio_timeline_text(context.portfolios, name, lo, hi, time.time())
             return timeline_text(context.ledger, lo, hi, time.time())
 
-        self.ledger_page = LedgerPage(service, self.tasks, lambda: str(settings.get("currency")))
-        self.performance_page = PerformancePage(service, settings)
+        def unexplained(portfolio: str | None) -> UnexplainedView:
+            from app.ui.models.unexplained_model import unexplained_view
+
+            labels = {w.address: w.display_name for w in context.wallets.list()}
+            return unexplained_view(context.portfolios.unexplained(portfolio), labels)
+
+        from app.ui.link_dialog import WalletLinks
+
+        self.ledger_page = LedgerPage(
+            service,
+            self.tasks,
+            lambda: str(settings.get("currency")),
+            links=WalletLinks(context.wallets.list, lambda: context.portfolios),
+        )
+        self.performance_page = PerformancePage(
+            service, settings, unexplained=unexplained, portfolios=lambda: context.portfolios
+        )
+        self.performance_page.set_portfolio(self._portfolio_name())
         at = self.tabs.indexOf(self.timeline_page) + 1
         self.tabs.insertTab(at, self.ledger_page, "Transactions")
         self.tabs.insertTab(at + 1, self.performance_page, "Performance")
@@ -319,7 +431,15 @@ class MainWindow(QMainWindow):
         return name_widgets(self)
 
     def show_snapshot(self, snapshot: Snapshot | None) -> None:
+        self._snapshot, self._snapshot_shown = snapshot, True
         names = {w.address: w.display_name for w in self.wallets_model.wallets()}
+        picked = self.portfolio_picker.portfolio()
+        scope = None
+        if picked is not None:  # one portfolio: its wallets' holdings, kept in the worker
+            from app.ui.portfolio_picker import scoped_snapshot
+
+            members = picked.wallets
+            scope = partial(scoped_snapshot, wallets=members)
         if self.context is None:
             self.holdings_page.show_snapshot(snapshot, self.chain_names, names)
         else:
@@ -335,7 +455,7 @@ class MainWindow(QMainWindow):
             )
             self.tasks.run(
                 self.holdings_page.show_snapshot_async(
-                    snapshot, self.chain_names, names, baseline=baseline
+                    snapshot, self.chain_names, names, baseline=baseline, scope=scope
                 ),
                 key="holdings",
             )
@@ -415,6 +535,8 @@ class MainWindow(QMainWindow):
         if result.stored and result.snapshot is not None:
             self.show_snapshot(result.snapshot)
             self.update_timeline()
+            if self.performance_page is not None:  # linked wallets: a newer observation
+                self.performance_page.load_unexplained()
         elif result.status is RefreshStatus.FAILED:
             self.holdings_page.summary.show_refresh_problem(result.summary)
         self._update_actions()

@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from app.config import Settings
     from app.domain.cost_basis import PnlReport
     from app.services.ledger import LedgerService, ReturnsReport
+    from app.services.portfolios import PortfolioService
+    from app.ui.models.unexplained_model import UnexplainedView
 
 log = logging.getLogger(__name__)
 PRESETS = (("1m", "1 m"), ("3m", "3 m"), ("ytd", "YTD"), ("1y", "1 y"), ("all", "All"))
@@ -127,6 +129,42 @@ def compute_returns(
         currency = result.currency
         rows.append(ReturnsRow(name or "", result.figures, "", result.notes))
     return rows, currency
+
+
+def compute_portfolio_pnl(service: PortfolioService, name: str, method: str, scope: str) -> PnlView:
+    """In a worker thread: one portfolio's P&L (its ledger accounts' holdings)."""
+    result = service.pnl(name, method=method, scope=scope)
+    return PnlView(result, pnl_rows(result, False), pnl_rows(result, True))
+
+
+def compute_portfolio_returns(
+    service: PortfolioService, name: str, start: date | None, end: date
+) -> tuple[list[ReturnsRow], str]:
+    """In a worker thread: the portfolio's ledger accounts as one set (TWR and IRR), then its
+    wallets' time-weighted return over the snapshots (no IRR: see PortfolioService)."""
+    from app.domain.returns import ReturnFigures
+
+    result = service.returns(name, start, end)
+    rows: list[ReturnsRow] = []
+    if result.accounts is not None:
+        rows.append(
+            ReturnsRow("Ledger accounts", result.accounts.figures, "", result.accounts.notes)
+        )
+    w = result.wallets
+    if w is not None:
+        if w.twr is None or w.start is None or w.end is None:
+            rows.append(ReturnsRow("Wallets", None, " ".join(result.notes)))
+        else:
+            figures = ReturnFigures(
+                start_day=w.start // 86400, end_day=w.end // 86400,
+                days=(w.end - w.start) // 86400 + 1,
+                start_value=float(w.start_value or 0), end_value=float(w.end_value or 0),
+                inflows=float(w.inflows), outflows=float(w.outflows), twr=float(w.twr),
+                twr_annualised=None, irr=None, irr_cumulative=None, unpriced=(),
+                irr_note="Wallets: time-weighted return over the snapshots only.",
+            )  # fmt: skip
+            rows.append(ReturnsRow("Wallets", figures, "", result.notes))
+    return rows, result.currency
 
 
 def range_returns(service: LedgerService, lo: float, hi: float, now: float) -> ReturnsReport | None:
@@ -194,6 +232,7 @@ class CopyTable(ExplainingTableView):
 class PerformancePage(QWidget):
     pnl_loaded = Signal()
     returns_loaded = Signal()
+    unexplained_loaded = Signal()
     message = Signal(str)
 
     def __init__(
@@ -202,11 +241,16 @@ class PerformancePage(QWidget):
         settings: Settings | None = None,
         clock: Callable[[], float] | None = None,
         parent: QWidget | None = None,
+        unexplained: Callable[[str | None], UnexplainedView] | None = None,
+        portfolios: Callable[[], PortfolioService] | None = None,
     ) -> None:
         super().__init__(parent)
         import time
 
         self._service = service
+        self._unexplained = unexplained
+        self._portfolios = portfolios
+        self.portfolio: str | None = None  # None: the whole ledger
         self._settings = settings
         self._clock = clock or time.time
         self.reads = LatestReads(self._alive(self._on_failure))
@@ -320,11 +364,37 @@ class PerformancePage(QWidget):
         split.addWidget(returns)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        self.unexplained_box: QGroupBox | None = None
+        if unexplained is not None:
+            split.addWidget(self._unexplained_section())
+            split.setStretchFactor(2, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(split)
         self._set_preset_dates("1y")
         self.preset_buttons["1y"].setChecked(True)
+
+    def _unexplained_section(self) -> QGroupBox:
+        """Linked wallets against the ledger: observed minus recorded, per asset."""
+        from app.ui.models.unexplained_model import EMPTY as NO_LINK
+        from app.ui.models.unexplained_model import UnexplainedModel
+
+        box = QGroupBox("Unexplained change")
+        self.unexplained_box = box
+        self.unexplained_model = UnexplainedModel(self)
+        self.unexplained_table = CopyTable(NO_LINK)
+        self.unexplained_table.setModel(self.unexplained_model)
+        self.unexplained_table.setAccessibleName("Unexplained change")
+        self._table_setup(self.unexplained_table)
+        self.unexplained_table.copy_key.connect(self.copy_unexplained)
+        self.unexplained_notes = QLabel()
+        self.unexplained_notes.setTextFormat(Qt.TextFormat.PlainText)
+        self.unexplained_notes.setWordWrap(True)
+        self.unexplained_notes.hide()
+        inner = QVBoxLayout(box)
+        inner.addWidget(self.unexplained_table, 1)
+        inner.addWidget(self.unexplained_notes)
+        return box
 
     @staticmethod
     def _table_setup(table: QTableView) -> None:
@@ -357,6 +427,7 @@ class PerformancePage(QWidget):
         self._dirty = False
         self.load_pnl()
         self.load_returns()
+        self.load_unexplained()
 
     def settings_changed(self, keys: list[str]) -> None:
         if {"currency", "ledger.cost_basis", "ledger.basis_scope"} & set(keys):
@@ -394,12 +465,31 @@ class PerformancePage(QWidget):
             self._settings.remember("ledger.basis_scope", scope)
         self.load_pnl()
 
+    def set_portfolio(self, name: str | None) -> None:
+        """Show one portfolio's P&L, returns and unexplained change (None: everything)."""
+        if name == self.portfolio:
+            return
+        self.portfolio = name
+        self.view = None
+        self.pnl_model.set_rows([], False)
+        self.returns_model.set_rows([], self.returns_model.currency)
+        self.reload()
+
     def load_pnl(self) -> None:
-        service = self._service
+        service, portfolios, name = self._service, self._portfolios, self.portfolio
         method, scope = str(self.method.currentData()), str(self.scope.currentData())
         self.summary.setText("Computing…")
         paint_text(self.summary, Role.MUTED)
-        self._in_thread("pnl", lambda: compute_pnl(service(), method, scope), self._on_pnl)
+        if name is not None and portfolios is not None:
+            work = lambda: compute_portfolio_pnl(portfolios(), name, method, scope)  # noqa: E731
+        else:
+            work = lambda: compute_pnl(service(), method, scope)  # noqa: E731
+        self._in_thread("pnl", lambda: (name, work()), self._on_pnl_of)
+
+    def _on_pnl_of(self, result: tuple[str | None, PnlView]) -> None:
+        name, view = result
+        if name == self.portfolio:  # else the newer portfolio's is being computed
+            self._on_pnl(view)
 
     def _on_pnl(self, view: PnlView) -> None:
         if view.report.method.value != self.method.currentData() or (
@@ -485,11 +575,18 @@ class PerformancePage(QWidget):
             self.returns_model.set_rows([ReturnsRow("", None, "Pick a start before the end.")],
                                         self.returns_model.currency)  # fmt: skip
             return
-        service = self._service
-        self._in_thread(
-            "returns", lambda: (start, end, compute_returns(service(), start, end)),
-            self._on_returns,
-        )  # fmt: skip
+        service, portfolios, name = self._service, self._portfolios, self.portfolio
+
+        def work() -> tuple[date | None, date, tuple[list[ReturnsRow], str]]:
+            if name is not None and portfolios is not None:
+                return start, end, compute_portfolio_returns(portfolios(), name, start, end)
+            return start, end, compute_returns(service(), start, end)
+
+        self._in_thread("returns", lambda: (name, work()), self._on_returns_of)
+
+    def _on_returns_of(self, result: tuple[str | None, Any]) -> None:
+        if result[0] == self.portfolio:
+            self._on_returns(result[1])
 
     def _on_returns(self, result: tuple[date | None, date, tuple[list[ReturnsRow], str]]) -> None:
         start, end, (rows, currency) = result
@@ -497,6 +594,50 @@ class PerformancePage(QWidget):
             return  # the range changed meanwhile; its own computation follows
         self.returns_model.set_rows(rows, currency or self.returns_model.currency)
         self.returns_loaded.emit()
+
+    # --- unexplained change ------------------------------------------------------------
+    def load_unexplained(self) -> None:
+        """Compare linked wallets with the ledger again (after a refresh or a ledger edit)."""
+        work = self._unexplained
+        if work is None:
+            return
+        name = self.portfolio
+        self._in_thread("unexplained", lambda: (name, work(name)), self._on_unexplained_of)
+
+    def _on_unexplained_of(self, result: tuple[str | None, UnexplainedView]) -> None:
+        if result[0] == self.portfolio:
+            self._on_unexplained(result[1])
+
+    def _on_unexplained(self, view: UnexplainedView) -> None:
+        self.unexplained_view = view
+        self.unexplained_table.set_placeholder(view.empty_text)
+        self.unexplained_model.set_rows(view.rows)
+        if view.rows and not getattr(self, "_unexplained_sized", False):
+            from app.ui.timeline_page import fit_columns
+
+            self._unexplained_sized = True
+            fit_columns(self.unexplained_table, 40)
+        from app.ui.models.ledger_models import tip
+
+        self.unexplained_notes.setText(view.caption)
+        self.unexplained_notes.setToolTip(tip(view.details) if view.details else "")
+        self.unexplained_notes.setVisible(bool(view.caption))
+        paint_text(self.unexplained_notes, Role.MUTED)
+        self.unexplained_loaded.emit()
+
+    def copy_unexplained(self) -> str:
+        from app.ui.models.unexplained_model import unexplained_tsv
+
+        table = self.unexplained_table
+        picked = sorted({i.row() for i in table.selectionModel().selectedRows()})
+        all_rows = self.unexplained_model.rows()
+        rows = [all_rows[r] for r in picked] or all_rows
+        if not rows:
+            return ""
+        text = unexplained_tsv(rows)
+        QGuiApplication.clipboard().setText(text)
+        self.message.emit(f"Copied {len(rows):,} rows of unexplained change")
+        return text
 
     # --- copy -----------------------------------------------------------------------------
     def copy_pnl(self) -> str:

@@ -133,6 +133,8 @@ class TimelinePage(QWidget):
         self.breakdown: Breakdown | None = None
         self.comparison: Comparison | None = None
         self.reads = LatestReads(self._alive(self._on_failure))
+        self._total: Callable[[], NetWorth] | None = None
+        self._changes: Callable[[int, int], Comparison] | None = None
         self._dirty = False
         self._range_key: str | None = "all"
         self._programmatic = False
@@ -294,7 +296,24 @@ class TimelinePage(QWidget):
             return
         self._dirty = False
         service = self._history()
-        self._in_thread("net-worth", self._on_net_worth, service.net_worth)
+        total = self._total
+        self._in_thread("net-worth", self._on_net_worth, total or service.net_worth)
+
+    def set_total(
+        self,
+        total: Callable[[], NetWorth] | None,
+        changes: Callable[[int, int], Comparison] | None = None,
+    ) -> None:
+        """Chart ``total()`` (read in a worker; one portfolio's value per snapshot) instead of
+        the whole history's, and list ``changes(start, end)`` under it; None: the whole
+        history again. The breakdown by chain, wallet or asset is of the whole history, so it
+        is offered only then."""
+        self._total = total
+        self._changes = changes
+        if total is not None:
+            self.set_breakdown("total")
+        self.breakdown_box.setEnabled(total is None)
+        self.reload()
 
     def set_range(self, key: str) -> None:
         """Show the last 24 h / 7 d / 30 d / 1 y (ending now), or all history."""
@@ -552,9 +571,8 @@ class TimelinePage(QWidget):
             self.change_summary.setText("Pick a start before the end.")
             self.changes_model.set_changes([], self.currency, self.names)
             return
-        self._in_thread(
-            "changes", self._on_changes, partial(self._history().what_changed, start, end)
-        )
+        compare = self._changes or self._history().what_changed
+        self._in_thread("changes", self._on_changes, partial(compare, start, end))
 
     def _on_changes(self, comparison: Comparison) -> None:
         self.comparison = comparison

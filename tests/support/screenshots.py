@@ -181,6 +181,7 @@ def seed_demo(paths: Paths, days: int = 150, now: int | None = None) -> None:
         ctx.alerts.add(AlertKind.HEALTH_FACTOR_BELOW, "1.2", protocol="aave-v3")
         ctx.alerts.add(AlertKind.DAILY_MOVE_ABOVE, "10")
         seed_ledger(ctx, now)
+        seed_portfolio(ctx, wallets)
         for chain in ("eip155:59144", "eip155:534352"):  # Linea and Scroll switched off
             ctx.networks.set_enabled(chain, False)
     finally:
@@ -220,6 +221,19 @@ def seed_ledger(ctx: Any, now: int) -> None:
                 price_currency=None if price is None else "USD", fee=Decimal(fee), **extra,
             )
         )  # fmt: skip
+
+
+def seed_portfolio(ctx: Any, wallets: list[str]) -> None:
+    """One portfolio ("Long term": two wallets and two ledger accounts) and one link: the
+    "Cold storage" account records the first wallet, whose ETH and USDC it only partly explains
+    (the Performance tab's "Unexplained change")."""
+    portfolios = ctx.portfolios
+    portfolios.add("Long term")
+    for address in (wallets[0], wallets[2]):
+        portfolios.include("Long term", wallet=address)
+    for account in ("Broker", "Cold storage"):
+        portfolios.include("Long term", account=account)
+    portfolios.link("Cold storage", wallets[0])
 
 
 # ------------------------------------------------------------------ taking the pictures
