@@ -300,3 +300,45 @@ def test_solana_url_tested_by_genesis_hash(
     qtbot.waitUntil(lambda: " ms." in t.test_result.text(), timeout=10_000)
     assert "genesis 5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" in t.test_result.text()
     assert "This is not" not in t.test_result.text()
+
+
+def test_an_existing_networks_own_coin_gets_a_price_id_checked_as_typed(
+    qtbot: QtBot, settings: Settings, secrets: MemorySecrets
+) -> None:
+    """Bad input first: a seed phrase and an empty id are refused; nothing is written until
+    every edited id is valid; a valid id is saved for that network only, and clearing it goes
+    back to the network's default."""
+    dialog = make(qtbot, settings, secrets)
+    t = tab(dialog)
+    t.chain_list.setCurrentItem(t.chain_item("eip155:8453"))
+    default = t.price_id_edit.text()
+    t.price_id_edit.setText("coingecko:")
+    assert not t.price_id_error.isHidden() and "CoinGecko coin id" in t.price_id_error.text()
+    t.chain_item("eip155:1").setCheckState(Qt.CheckState.Unchecked)
+    dialog.save()  # refused as a whole: the unticked network stays enabled
+    assert dialog.save_problem.text() and registry_at(settings, secrets).get("eip155:1").enabled
+    t.price_id_edit.setText("https://www.coingecko.com/en/coins/weth")
+    assert t.price_id_error.isHidden()
+    t.chain_list.setCurrentItem(t.chain_item("eip155:1"))  # the edit is kept per network
+    t.chain_list.setCurrentItem(t.chain_item("eip155:8453"))
+    assert t.price_id_edit.text() == "https://www.coingecko.com/en/coins/weth"
+    with qtbot.waitSignal(dialog.settings_changed) as changed:
+        dialog.save()
+    assert "networks.eip155:8453.price_id" in changed.args[0]
+    saved = registry_at(settings, secrets)
+    assert saved.get("eip155:8453").price_ids["coingecko_native"] == "weth"
+    assert saved.get("eip155:10").price_ids == load_builtin_ids("eip155:10")
+
+    again = tab(make(qtbot, settings, secrets))
+    again.chain_list.setCurrentItem(again.chain_item("eip155:8453"))
+    assert again.price_id_edit.text() == "coingecko:weth"
+    again.price_id_edit.setText("")
+    assert again.apply() == ["networks.eip155:8453.price_id"]
+    assert again.price_id_edit.text() == "" and default.startswith("coingecko:")
+    assert registry_at(settings, secrets).get("eip155:8453").price_ids == load_builtin_ids(
+        "eip155:8453"
+    )
+
+
+def load_builtin_ids(chain: str) -> dict[str, str]:
+    return next(dict(s.price_ids) for s in load_builtin() if str(s.chain_id) == chain)

@@ -87,6 +87,7 @@ class NetworksTab(QWidget):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._specs: dict[str, ChainSpec] = {}
         self._urls: dict[str, list[str]] = {}  # edited URL lists, by chain id
+        self._price_ids: dict[str, str] = {}  # edited native-coin price ids, by chain id
         self._current: str | None = None
 
         layout = QVBoxLayout(self)
@@ -116,6 +117,7 @@ class NetworksTab(QWidget):
             self.chain_list.addItem(item)
         self.chain_list.blockSignals(False)
         self._urls = {}
+        self._price_ids = {}
         self._current = None
         self.chain_list.setCurrentRow(0)
 
@@ -128,13 +130,42 @@ class NetworksTab(QWidget):
 
     def _chain_selected(self, item: QListWidgetItem | None, _previous: object = None) -> None:
         self._store_current_urls()
+        self._store_current_price_id()
         self._current = str(item.data(URL_ROLE)) if item is not None else None
         self.url_list.clear()
         self.test_result.clear()
+        self.price_id_edit.blockSignals(True)
+        self.price_id_edit.setText(self._price_id_of(self._current) if self._current else "")
+        self.price_id_edit.blockSignals(False)
+        self.price_id_error.hide()
         if self._current is None:
             return
         for url in self._urls.get(self._current, list(self._specs[self._current].rpc_urls)):
             self._append_url(url)
+
+    # ------------------------------------------------------------------ native coin price id
+
+    def _price_id_of(self, cid: str) -> str:
+        """The price id shown for a network: as edited, else as configured (CoinGecko form)."""
+        if cid in self._price_ids:
+            return self._price_ids[cid]
+        coin = self._specs[cid].price_ids.get("coingecko_native")
+        return f"coingecko:{coin}" if coin else ""
+
+    def _store_current_price_id(self) -> None:
+        if self._current is not None:
+            self._price_ids[self._current] = self.price_id_edit.text().strip()
+
+    def _check_price_id(self, text: str) -> None:
+        """Checked as typed; an empty field means the network's default (or none)."""
+        try:
+            if text.strip():
+                parse_price_id(text)
+        except ChainfolioError as exc:
+            self.price_id_error.setText(str(exc))
+            self.price_id_error.show()
+        else:
+            self.price_id_error.hide()
 
     # ------------------------------------------------------------------ RPC URLs
 
@@ -169,6 +200,23 @@ class NetworksTab(QWidget):
         column.addWidget(self.url_error)
         self.test_result = _label()
         column.addWidget(self.test_result)
+        price_row = QHBoxLayout()
+        self.price_id_edit = QLineEdit()
+        self.price_id_edit.setPlaceholderText("coingecko:ethereum (empty: the network's default)")
+        self.price_id_edit.setToolTip(
+            "The CoinGecko coin that prices this network's own coin: the last part of the coin's "
+            "CoinGecko address (coingecko.com/en/coins/ethereum → ethereum)."
+        )
+        self.price_id_edit.setAccessibleName("Price id of the network's own coin")
+        self.price_id_edit.textChanged.connect(self._check_price_id)
+        price_label = _label("Own &coin's price id:")
+        price_label.setBuddy(self.price_id_edit)
+        price_row.addWidget(price_label)
+        price_row.addWidget(self.price_id_edit, 1)
+        column.addLayout(price_row)
+        self.price_id_error = _label(error=True)
+        self.price_id_error.hide()
+        column.addWidget(self.price_id_error)
         return column
 
     def _append_url(self, url: str) -> None:
@@ -454,8 +502,16 @@ class NetworksTab(QWidget):
         return flags
 
     def apply(self) -> list[str]:
-        """Write changed enabled flags and URL lists to the registry; return what changed."""
+        """Write changed enabled flags, URL lists and native-coin price ids to the registry;
+        return what changed. Every price id is checked before anything is written."""
         self._store_current_urls()
+        self._store_current_price_id()
+        prices: dict[str, str | None] = {}
+        for cid, text in self._price_ids.items():
+            coin = parse_price_id(text) if text else None  # raises before any write
+            current = self._specs[cid].price_ids.get("coingecko_native")
+            if (coin or None) != (f"coingecko:{current}" if current else None):
+                prices[cid] = coin
         changed: list[str] = []
         for cid, flag in self.enabled_flags().items():
             if self._specs[cid].enabled != flag:
@@ -465,4 +521,7 @@ class NetworksTab(QWidget):
             if tuple(urls) != self._specs[cid].rpc_urls:
                 self._registry.set_rpc(cid, urls)
                 changed.append(f"networks.{cid}.rpc_urls")
+        for cid, coin in prices.items():
+            self._registry.set_price_id(cid, coin)
+            changed.append(f"networks.{cid}.price_id")
         return changed
