@@ -247,7 +247,10 @@ class MainWindow(QMainWindow):
 
         def show(portfolios: list[Portfolio]) -> None:
             self.portfolio_picker.setEnabled(True)
-            changed = self.portfolio_picker.set_portfolios(portfolios, select)
+            # Re-reading after an edit keeps what is chosen now: the person may have picked
+            # another portfolio while the list was being read.
+            target = self.portfolio_picker.current() if reapply else select
+            changed = self.portfolio_picker.set_portfolios(portfolios, target)
             if reapply and not changed and self._portfolio_name() is not None:
                 self._portfolio_chosen(self.portfolio_picker.current())
 
