@@ -16,12 +16,10 @@ import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+from decimal import Decimal
 
 from app.domain.ledger import ZERO, Transaction, TxKind
-from app.domain.valuation import CONVERSION_PREC, money_context
-
-_DIV = Context(prec=CONVERSION_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+from app.domain.valuation import DIVISION, money_context
 
 
 class CostBasisMethod(enum.StrEnum):
@@ -43,7 +41,7 @@ class BasisScope(enum.StrEnum):
 
 def _div(a: Decimal, b: Decimal, c: Decimal) -> Decimal:
     """``a * b / c`` to 50 significant digits."""
-    return _DIV.divide(_DIV.multiply(a, b), c)
+    return DIVISION.divide(DIVISION.multiply(a, b), c)
 
 
 @dataclass(slots=True)
@@ -311,12 +309,12 @@ def _compute(
         unit = None  # price per unit in the report currency
         if tx.price is not None and tx.price_currency is not None:
             f = factor(tx.price_currency)
-            unit = tx.price if f == one else _DIV.multiply(tx.price, f)
+            unit = tx.price if f == one else DIVISION.multiply(tx.price, f)
             tx_marks[tx.asset] = Mark(unit, tx.ts, "transaction")
         fiat_fee = ZERO
         if tx.fee and tx.fee_currency != tx.asset and tx.fee_currency:
             f = factor(tx.fee_currency)
-            fiat_fee = tx.fee if f == one else _DIV.multiply(tx.fee, f)
+            fiat_fee = tx.fee if f == one else DIVISION.multiply(tx.fee, f)
         a = acc(tx.account, tx.asset)
         p = pool(tx.account, tx.asset)
         fee_qty = tx.fee if tx.fee and tx.fee_currency == tx.asset else ZERO

@@ -193,11 +193,15 @@ def optional_text(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)
 
 
+# Divisions are never exact: ``CONVERSION_PREC`` (50) significant digits, exponents unbounded.
+DIVISION = Context(prec=CONVERSION_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
 def convert(amount: Decimal, from_per_usd: Decimal, to_per_usd: Decimal) -> Decimal:
     """``amount`` in one currency to another, through both currencies' units per US dollar.
 
     A division, so never exact: ``CONVERSION_PREC`` (50) significant digits."""
-    with localcontext(Context(prec=CONVERSION_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)):
+    with localcontext(DIVISION):
         return amount * to_per_usd / from_per_usd
 
 
