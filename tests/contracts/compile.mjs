@@ -1,4 +1,4 @@
-// Compiles the test contracts offline with solc-js; writes artifacts.json (abi + bytecode).
+// Compiles every test contract (*.sol here) offline with solc-js; writes artifacts.json (abi + bytecode).
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -7,7 +7,7 @@ const solc = require("solc");
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, "../..");
 const sources = {};
-for (const f of ["Multicall.sol", "Tokens.sol", "Ens.sol", "Defi.sol"]) sources[f] = { content: fs.readFileSync(path.join(here, f), "utf8") };
+for (const f of fs.readdirSync(here).filter((n) => n.endsWith(".sol")).sort()) sources[f] = { content: fs.readFileSync(path.join(here, f), "utf8") };
 const input = { language: "Solidity", sources, settings: { optimizer: { enabled: true, runs: 200 },
   outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } } } };
 function findImports(p) {
