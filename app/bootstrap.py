@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from app.config import Paths, Settings
-from app.secrets import KeyringSecretStore
+from app.config import Paths, Settings, StorageSettings
+from app.secrets import KeyringSecretStore, SecretStoreError
 from app.services.wallets import WalletService
 from app.storage.database import open_database
+from app.storage.encryption import DatabaseKey, KeyringKeys, PassphrasePrompt, unlock
 from app.storage.wallet_store import SqlWalletRepository
 
 if TYPE_CHECKING:
@@ -39,16 +40,27 @@ if TYPE_CHECKING:
     from app.domain.balances import Balance, ChainReadResult
     from app.domain.chains import ChainSpec
     from app.domain.model import Wallet
+    from app.domain.onchain import HistorySource
+    from app.domain.onchain_ledger import AssetFacts
+    from app.domain.ports import SecretStore
+    from app.net import Egress
     from app.prices.factory import PriceStack
     from app.services.activity import ActivityService
     from app.services.alerts import AlertService
     from app.services.balances import BalanceService
+    from app.services.exchange_history import ExchangeHistoryService
+    from app.services.exchanges import ExchangeService
     from app.services.history import HistoryService
     from app.services.ledger import LedgerService
+    from app.services.onchain_history import ChainSource, OnchainHistoryService
+    from app.services.onchain_timeline import OnchainTimeline
     from app.services.portfolios import PortfolioService
     from app.services.price_ids import PriceIdService
     from app.services.refresh import Pricer, PriceReport, RefreshResult, RefreshService
     from app.services.risk import RiskService
+    from app.services.yields import YieldService
+    from app.storage.postgres_group import PostgresRefreshGroup
+    from app.storage.privacy_store import SqlPrivacyStore
     from app.storage.snapshot_store import SqlSnapshotStore
 
 log = logging.getLogger(__name__)
@@ -61,6 +73,10 @@ class AppContext:
     engine: Engine
     wallets: WalletService
     secrets: KeyringSecretStore
+    database_key: DatabaseKey | None = field(default=None, repr=False)  # None: not encrypted
+    egress: Egress | None = field(default=None, repr=False)  # the one way out (app.net)
+    # The shared database was unreachable: why, while a read-only local copy is shown.
+    shared_offline: str | None = None
     _closed: bool = field(default=False, repr=False)
     _registry: ChainRegistry | None = field(default=None, repr=False)
     _registry_stamp: tuple[int, int] | None = field(default=None, repr=False)
@@ -78,7 +94,28 @@ class AppContext:
                 self._retired.append(self._prices)  # a running refresh may still use it
                 self._prices = None
         self._refresh_names()
+        self.apply_network_settings()
         log.info("settings changed (%s): applied to the next refresh", ", ".join(keys) or "all")
+
+    def apply_network_settings(self) -> None:
+        """Proxy, stream isolation and own-nodes-only take effect at once, on live clients too."""
+        if self.egress is not None:
+            from app.chains.own_nodes import own_rpc_urls
+            from app.net.settings import network_policy
+
+            self.egress.policy = network_policy(self.settings, lambda: own_rpc_urls(self.networks))
+
+    @cached_property
+    def privacy(self) -> SqlPrivacyStore:
+        """What each host has learnt (the privacy ledger); written by the egress recorder."""
+        from app.storage.privacy_store import SqlPrivacyStore
+
+        return SqlPrivacyStore(self.engine)
+
+    def flush_privacy(self) -> None:
+        """Write the privacy records still pending (synchronous: a worker thread or the end)."""
+        if self.egress is not None and self.egress.recorder is not None:
+            self.egress.recorder.flush()
 
     # --- stores and registries -----------------------------------------------------------
     @property
@@ -105,6 +142,7 @@ class AppContext:
     def _refresh_names(self) -> None:
         try:
             names = {str(c.chain_id): c.name for c in self.networks.all()}
+            names.update(self.exchanges.titles())
         except Exception:  # a broken networks file is reported where networks are used
             log.warning("cannot read the network list", exc_info=True)
             return
@@ -153,6 +191,14 @@ class AppContext:
         return RiskService(SqlBackfillStore(self.engine))
 
     @cached_property
+    def yields(self) -> YieldService:
+        """Rates of the interest-bearing positions and their realised yield (the Yield tab)."""
+        from app.services.yields import YieldService
+        from app.storage.yield_store import SqlYieldHistory
+
+        return YieldService(SqlYieldHistory(self.engine))
+
+    @cached_property
     def alerts(self) -> AlertService:
         """Alert rules over the stored snapshots, cached prices and token lists."""
         return build_alert_service(
@@ -173,6 +219,49 @@ class AppContext:
             lambda: self.networks.enabled(),
             RpcActivityProbe(timeout=min(request_s, 8.0)),
             lambda: min(10.0, float(self.settings.get("chains.chain_timeout_s"))),
+        )
+
+    @cached_property
+    def exchanges(self) -> ExchangeService:
+        """Exchange accounts read through ccxt; keys in the keyring."""
+        from app.exchanges.ccxt_client import ExchangeClient
+        from app.services.exchanges import ExchangeService
+        from app.storage.exchange_store import SqlExchangeStore
+
+        timeout = float(self.settings.get("chains.chain_timeout_s"))
+        return ExchangeService(
+            SqlExchangeStore(self.engine),
+            self.secrets,
+            lambda exchange, credentials, url: ExchangeClient(
+                exchange, credentials, api_url=url, timeout=timeout
+            ),
+            timeout=timeout,
+        )
+
+    @cached_property
+    def exchange_history(self) -> ExchangeHistoryService:
+        """Exchange accounts' trades, deposits and withdrawals imported into the ledger."""
+        from decimal import Decimal
+
+        from app.exchanges.history import HistoryClient
+        from app.services.exchange_history import ExchangeHistoryService
+        from app.storage.exchange_history_store import SqlExchangeHistoryStore
+        from app.storage.price_store import SqlBackfillStore
+
+        timeout = float(self.settings.get("chains.chain_timeout_s"))
+        prices = SqlBackfillStore(self.engine)
+
+        class _Daily:
+            def daily_usd(self, assets: Sequence[str], start: int) -> dict[str, dict[int, Decimal]]:
+                return {a: dict(prices.history(a, start)) for a in assets}
+
+        return ExchangeHistoryService(
+            self.exchanges,
+            SqlExchangeHistoryStore(self.engine),
+            lambda exchange, credentials, url: HistoryClient(
+                exchange, credentials, api_url=url, timeout=timeout
+            ),
+            _Daily(),
         )
 
     @cached_property
@@ -197,6 +286,17 @@ class AppContext:
         """Named sets of wallets and ledger accounts, and wallets linked to ledger accounts."""
         return build_portfolio_service(self)
 
+    @cached_property
+    def onchain_history(self) -> OnchainHistoryService:
+        """Each wallet's past read from the chains (own RPC first, an explorer only if chosen)
+        and imported into the ledger."""
+        return build_onchain_history_service(self)
+
+    @cached_property
+    def onchain_timeline(self) -> OnchainTimeline:
+        """The Timeline's part before the first snapshot, rebuilt from the scanned history."""
+        return build_onchain_timeline(self)
+
     # --- lifetime ----------------------------------------------------------------------
     async def aclose(self) -> None:
         """Idempotent: stop background steps, close network clients, release the database."""
@@ -214,6 +314,14 @@ class AppContext:
         if self._closed:
             return
         self._closed = True
+        try:
+            self.flush_privacy()
+        except Exception:
+            log.warning("could not write the last privacy records", exc_info=True)
+        from app import net
+
+        if self.egress is not None and net.current() is self.egress:
+            net.install(net.Egress(self.egress.policy))  # same policy, no ledger to write to
         self.engine.dispose()
 
 
@@ -301,19 +409,102 @@ def load_settings(paths: Paths) -> Settings:
     return Settings.load(paths.settings_file)
 
 
-def bootstrap(paths: Paths, settings: Settings | None = None) -> AppContext:
+def bootstrap(
+    paths: Paths,
+    settings: Settings | None = None,
+    *,
+    passphrase: PassphrasePrompt | None = None,
+    key: DatabaseKey | None = None,
+) -> AppContext:
+    """``passphrase`` is asked when the database is encrypted and its key is not in the
+    keyring; ``key``: the key already found (the window asks before it opens the data)."""
     settings = settings or load_settings(paths)
-    engine = open_database(paths.database, paths.backups_dir)
+    shared_url = StorageSettings(settings).url
+    offline: str | None = None
+    if shared_url:  # a shared PostgreSQL: no local file, no SQLCipher key
+        engine, offline = open_shared_or_copy(shared_url, paths)
+    else:
+        if key is None:
+            key = unlock(paths.database, KeyringKeys(), passphrase)
+        if key is not None:
+            from app.log_privacy import mask_addresses_in_logs
+
+            mask_addresses_in_logs()
+        engine = open_database(paths.database, paths.backups_dir, key)
     from app.chains.evm.ens import mainnet_resolver  # light: web3 is imported on first lookup
 
     wallets = WalletService(SqlWalletRepository(engine), mainnet_resolver(paths.config_dir))
-    return AppContext(
+    if key is not None:
+        from app.log_privacy import watch
+
+        watch(v for w in wallets.list() for v in (w.address, w.ens_name or "", w.watch or ""))
+    ctx = AppContext(
         paths=paths,
         settings=settings,
         engine=engine,
         wallets=wallets,
         secrets=KeyringSecretStore(),  # the backend is probed on first use, not here
+        database_key=key,
+        egress=install_egress(engine, wallets),
+        shared_offline=offline,
     )
+    ctx.apply_network_settings()
+    return ctx
+
+
+def open_shared_database(url: str, secrets: SecretStore | None = None) -> Engine:
+    """The shared PostgreSQL database at ``url`` (no password inside), logging in with the
+    keyring's ``storage.password`` when there is one (a server may also trust the user)."""
+    from app.storage.postgres import PASSWORD_SECRET, open_postgres
+
+    store = secrets or KeyringSecretStore()
+    try:
+        password = store.get(PASSWORD_SECRET)
+    except SecretStoreError as exc:
+        log.info("no database password from the keyring: %s", exc)
+        password = None
+    return open_postgres(url, password)
+
+
+def open_shared_or_copy(url: str, paths: Paths) -> tuple[Engine, str | None]:
+    """The shared database; when its server cannot be reached, the read-only local copy of
+    the last snapshot this computer saw, with the sentence that says so (None: online)."""
+    from app.storage.postgres import ServerUnreachable
+    from app.storage.postgres_cache import copy_path, open_copy
+
+    try:
+        return open_shared_database(url), None
+    except ServerUnreachable as exc:
+        copy = copy_path(paths.data_dir)
+        if not copy.exists():
+            raise
+        log.warning("%s Opening the read-only local copy %s instead.", exc, copy)
+        return open_copy(copy), (
+            "The shared database cannot be reached: showing a read-only copy of your last "
+            "snapshot; retrying."
+        )
+
+
+def refresh_group(engine: Engine) -> PostgresRefreshGroup | None:
+    """Desktops sharing a PostgreSQL database take turns to read the chains; alone on the
+    SQLite file there is nobody to wait for."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from app.storage.postgres_group import PostgresRefreshGroup
+
+    return PostgresRefreshGroup(engine)
+
+
+def install_egress(engine: Engine, wallets: WalletService) -> Egress:
+    """The one way out for this process: every HTTP client the adapters build follows it, and
+    its recorder writes what each host learnt to the privacy ledger."""
+    from app import net
+    from app.storage.privacy_store import SqlPrivacyStore
+
+    recorder = net.Recorder(SqlPrivacyStore(engine), lambda: [w.address for w in wallets.list()])
+    egress = net.Egress(recorder=recorder)
+    net.install(egress)
+    return egress
 
 
 def build_alert_service(
@@ -349,11 +540,13 @@ def build_alert_service(
 def build_balance_service(ctx: AppContext) -> BalanceService:
     """Chain readers for every family, each chain with its own timeout (read per refresh, so
     a changed timeout applies at once)."""
-    from app.chains.factory import create_reader
+    from app.chains.unlinkable import create_reader
+    from app.config import NetSettings
     from app.services.balances import BalanceService
 
+    net = NetSettings(ctx.settings)  # unlinkable reads: each wallet alone (read per refresh)
     return BalanceService(
-        lambda spec: create_reader(spec, ctx.reader_context),
+        lambda spec: create_reader(spec, ctx.reader_context, net.unlinkable_reads),
         lambda: float(ctx.settings.get("chains.chain_timeout_s")),
     )
 
@@ -382,6 +575,8 @@ def build_refresh_service(ctx: AppContext) -> RefreshService:
         pricer,
         ctx.snapshots,
         lambda: str(ctx.settings.get("currency")),
+        sources=ctx.exchanges.sources,
+        group=refresh_group(ctx.engine),
     )
     register_steps(ctx, service)
     return service
@@ -436,3 +631,155 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
     service.add_step("alerts", alerts)
     service.add_step("price history backfill", backfill, background=True)
     service.add_step("ledger market history", ledger_market, background=True)
+
+
+def build_onchain_history_service(ctx: AppContext) -> OnchainHistoryService:
+    """History sources per enabled network (EVM: the node's logs and traces, an explorer only if
+    the person chose one; Solana: signatures and transactions), the SQL stores, the token store
+    and the networks for decimals and spam, and the price backfill for the days missing."""
+    from decimal import Decimal
+
+    from app.services.onchain_history import OnchainHistoryService
+    from app.storage.onchain_store import SqlOnchainStore
+    from app.storage.price_store import SqlBackfillStore
+
+    prices = SqlBackfillStore(ctx.engine)
+
+    class _Daily:
+        def daily_usd(self, assets: Sequence[str], start: int) -> dict[str, dict[int, Decimal]]:
+            return {a: dict(prices.history(a, start)) for a in assets}
+
+    async def fetch(assets: Sequence[str], start: int, end: int) -> None:
+        from app.domain.errors import ChainfolioError
+        from app.prices.http import FetchError
+
+        try:
+            await ctx.price_stack().backfiller.fetch_range(assets, start, end)
+        except FetchError as exc:
+            raise ChainfolioError(f"the price history source did not answer ({exc})") from None
+
+    return OnchainHistoryService(
+        lambda: history_sources(ctx),
+        ctx.wallets.list,
+        SqlOnchainStore(ctx.engine),
+        _Daily(),
+        lambda assets: asset_facts(ctx, assets),
+        fetch_prices=fetch,
+        price_budget=lambda: max(30.0, float(ctx.settings.get("prices.backfill_budget_seconds"))),
+    )
+
+
+def build_onchain_timeline(ctx: AppContext) -> OnchainTimeline:
+    import time
+    from decimal import Decimal
+
+    from app.services.onchain_timeline import OnchainTimeline
+    from app.storage.onchain_store import SqlFirstSnapshot, SqlOnchainStore
+    from app.storage.price_store import SqlBackfillStore
+
+    prices = SqlBackfillStore(ctx.engine)
+
+    class _Daily:
+        def daily_usd(self, assets: Sequence[str], start: int) -> dict[str, dict[int, Decimal]]:
+            return {a: dict(prices.history(a, start)) for a in assets}
+
+    return OnchainTimeline(
+        SqlOnchainStore(ctx.engine),
+        SqlFirstSnapshot(ctx.engine),
+        _Daily(),
+        lambda assets: asset_facts(ctx, assets),
+        prices.usd_rate_days,
+        time.time,
+    )
+
+
+def asset_facts(ctx: AppContext, assets: Sequence[str]) -> dict[str, AssetFacts]:
+    """Decimals and spam flags of ``assets``: native coins from the networks, tokens from the
+    token store and the curated lists (runs SQL: called in a worker thread)."""
+    from app.chains.evm.tokens import curated_tokens
+    from app.chains.solana.tokens import curated_tokens as solana_tokens
+    from app.domain.chains import ChainFamily
+    from app.domain.onchain_ledger import AssetFacts as facts
+    from app.storage.token_store import TokenStore
+
+    natives = {str(c.native_asset): c.native_decimals for c in ctx.networks.all()}
+    known: dict[str, AssetFacts] = {}
+    chains = {a.split("/", 1)[0] for a in assets}
+    for spec in ctx.networks.all():
+        if str(spec.chain_id) not in chains:
+            continue
+        if spec.family is ChainFamily.EVM:
+            for t in curated_tokens(spec.chain_id):
+                known[str(t.asset_id).lower()] = facts(t.decimals)
+        elif spec.family is ChainFamily.SOLANA:
+            for mint, k in solana_tokens().items():
+                known[f"{spec.chain_id}/token:{mint}".lower()] = facts(k.decimals)
+    for t in TokenStore(ctx.engine).list():
+        known[str(t.asset_id).lower()] = facts(t.decimals, spam=t.is_spam)
+    out: dict[str, AssetFacts] = {}
+    for a in assets:
+        if a in natives:
+            out[a] = facts(natives[a], native=True)
+        elif a.lower() in known:
+            out[a] = known[a.lower()]
+    return out
+
+
+def history_sources(ctx: AppContext) -> list[ChainSource]:
+    """One history source per enabled EVM, Solana and Bitcoin network (built when its scan
+    starts)."""
+    from app.domain.chains import ChainFamily
+    from app.services.onchain_history import ChainSource
+
+    out: list[ChainSource] = []
+    for spec in ctx.networks.enabled():
+        if spec.family is ChainFamily.EVM:
+            out.append(ChainSource(str(spec.chain_id), spec.name, "evm", _evm_opener(ctx, spec)))
+        elif spec.family is ChainFamily.SOLANA:
+            out.append(
+                ChainSource(str(spec.chain_id), spec.name, "solana", _solana_opener(ctx, spec))
+            )
+        elif spec.family is ChainFamily.BITCOIN:
+            out.append(
+                ChainSource(str(spec.chain_id), spec.name, "bitcoin", _bitcoin_opener(ctx, spec))
+            )
+    return out
+
+
+def _evm_opener(ctx: AppContext, spec: ChainSpec) -> Callable[[], HistorySource]:
+    def open_() -> HistorySource:
+        from app.chains.evm.explorer import HistorySettings
+        from app.chains.evm.history import evm_history_source, explorer_for
+        from app.chains.evm.ranges import RangeMemory
+
+        memory = ctx.reader_context.session.get("evm.history_ranges")
+        if not isinstance(memory, RangeMemory):
+            memory = ctx.reader_context.session["evm.history_ranges"] = RangeMemory()
+        explorer = explorer_for(spec, HistorySettings.of(ctx.settings), ctx.secrets)
+        return evm_history_source(
+            spec,
+            spec.rpc_urls,
+            explorer,
+            memory=memory,
+            timeout=int(ctx.settings.get("chains.request_timeout_ms")) / 1000,
+        )
+
+    return open_
+
+
+def _bitcoin_opener(ctx: AppContext, spec: ChainSpec) -> Callable[[], HistorySource]:
+    def open_() -> HistorySource:
+        from app.chains.bitcoin.history import create_history_source
+
+        return create_history_source(spec, ctx.reader_context, ctx.wallets.list)
+
+    return open_
+
+
+def _solana_opener(ctx: AppContext, spec: ChainSpec) -> Callable[[], HistorySource]:
+    def open_() -> HistorySource:
+        from app.chains.solana.history import solana_history_source
+
+        return solana_history_source(spec, ctx.reader_context)
+
+    return open_

@@ -194,6 +194,9 @@ SETTING_NAMES: dict[str, str] = {
     "prices.fx_history.url": "The exchange-rate history address",
     "prices.ttl_seconds": "The time a price is reused",
     "prices.timeout_seconds": "The price request timeout",
+    "history.explorer": "The history explorer",
+    "history.etherscan.url": "The Etherscan address",
+    "history.blockscout.instances": "The Blockscout instance address",
 }
 _KINDS: dict[type, str] = {
     bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list",
@@ -392,7 +395,14 @@ def register_setting(setting: Setting) -> None:
 
 # Feature packages declare their settings in a small ``settings`` module (no heavy imports),
 # so `chainfolio config` knows every key without loading web3 or httpx.
-FEATURE_SETTINGS = ("app.chains.settings", "app.prices.settings")
+FEATURE_SETTINGS = (
+    "app.chains.settings",
+    "app.prices.settings",
+    "app.chains.bitcoin.settings",
+    "app.chains.evm.history_settings",
+    "app.net.settings",
+    "app.storage.postgres_settings",
+)
 
 
 def _load_feature_settings() -> None:
@@ -552,6 +562,55 @@ def format_value(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+class NetSettings:
+    """Typed accessors of the one HTTP layer's settings (``net.*``, declared in
+    ``app.net.settings``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @property
+    def proxy(self) -> str:
+        return str(self._settings.get("net.proxy"))
+
+    @property
+    def isolate_hosts(self) -> bool:
+        return bool(self._settings.get("net.isolate_hosts"))
+
+    @property
+    def own_nodes_only(self) -> bool:
+        return bool(self._settings.get("net.own_nodes_only"))
+
+    @property
+    def unlinkable_reads(self) -> bool:
+        return bool(self._settings.get("net.unlinkable_reads"))
+
+
+DATABASE_URL_ENV = "CHAINFOLIO_DATABASE_URL"
+
+
+class StorageSettings:
+    """Where the history lives: ``--database-url`` / ``CHAINFOLIO_DATABASE_URL`` first, then the
+    ``storage.url`` setting; empty: the SQLite file in the data folder. Never holds a password
+    (that is the keyring's ``storage.password``)."""
+
+    def __init__(self, settings: Settings, environ: dict[str, str] | None = None) -> None:
+        self._settings = settings
+        self._environ = os.environ if environ is None else environ
+
+    @property
+    def url(self) -> str:
+        override = self._environ.get(DATABASE_URL_ENV, "").strip()
+        if override:
+            return str(_lookup("storage.url").coerce(override))
+        return str(self._settings.get("storage.url")).strip()
+
+    @property
+    def shared(self) -> bool:
+        """True when the history is on a database server rather than in the local file."""
+        return bool(self.url)
 
 
 __all__ = [

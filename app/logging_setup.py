@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 LOG_FILE_NAME = "chainfolio.log"
@@ -22,6 +23,8 @@ _SECRET_SHAPES = (
 _registered: set[str] = set()
 _lock = threading.Lock()
 REDACTED = "«redacted»"
+# More redactors, applied after the secrets (app.log_privacy: addresses, with encryption on).
+EXTRA_REDACTORS: list[Callable[[str], str]] = []
 
 
 def register_secret(value: str) -> None:
@@ -44,6 +47,8 @@ def redact(text: str) -> str:
         secrets = sorted(_registered, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, REDACTED)
+    for extra in list(EXTRA_REDACTORS):
+        text = extra(text)
     return text
 
 

@@ -31,6 +31,7 @@ KNOWN_NAMES: dict[str, str] = {
     "coingecko.demo": "CoinGecko Demo API key",
     "coingecko.pro": "CoinGecko Pro API key",
     "stooq": "Stooq API key (stock, ETF and metal closes)",
+    "etherscan": "Etherscan API key (native transfer history, if chosen in Settings → History)",
 }
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_VALUE_LENGTH = 4096
@@ -202,8 +203,8 @@ def check_name(name: str) -> str:
 def check_value(name: str, value: str) -> str:
     """Refuse a wallet secret pasted as a key's value (an API key is never a seed phrase), never
     repeating it. The secret part of an RPC URL (``rpc.*``) may be 64 hex digits: some
-    providers' keys are."""
-    refuse_secret(value, "key value", allow_hex_key=name.startswith("rpc."))
+    providers' keys are, and so are some exchanges' API secrets (``exchange.*``)."""
+    refuse_secret(value, "key value", allow_hex_key=name.startswith(("rpc.", "exchange.")))
     return value
 
 

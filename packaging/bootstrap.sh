@@ -16,7 +16,7 @@ APP_DEBS=(libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-k
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1
   libfontconfig1 libdbus-1-3 libglib2.0-0)
 TEST_DEBS=(xvfb xauth dbus dbus-x11 gnome-keyring trayer nodejs npm x11-utils desktop-file-utils
-  appstream)
+  appstream microsocks postgresql)
 need_debs=("${APP_DEBS[@]}")
 [ "$MODE" = run ] || need_debs+=("${TEST_DEBS[@]}")
 missing=()

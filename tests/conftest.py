@@ -16,6 +16,8 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 ROOT = Path(__file__).resolve().parent.parent
+# postgres_server / postgres_url / storage_engine: the real PostgreSQL server for the tests.
+pytest_plugins = ["tests.support.postgres"]
 
 
 @pytest.fixture

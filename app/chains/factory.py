@@ -37,4 +37,8 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
         from app.chains.solana import create_reader as create_solana
 
         return create_solana(spec, ctx)
+    if spec.family is ChainFamily.BITCOIN:
+        from app.chains.bitcoin import create_reader as create_bitcoin
+
+        return create_bitcoin(spec, ctx)
     raise ValueError(f"no reader for chain family {spec.family}")

@@ -23,9 +23,10 @@ from typing import Any
 
 import httpx
 
+from app import net
 from app.chains.endpoints import EndpointMemory
 from app.domain.errors import ChainfolioError
-from app.tls import tls_context
+from app.net.transport import HostRefused, ProxyDown
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 CHAIN_ID_ITEM_ID = "chainfolio-chain-id"
@@ -97,6 +98,7 @@ class JsonRpcTransport:
     requests: int = 0
     chain_check: ChainCheck | None = None
     memory: EndpointMemory = field(default_factory=EndpointMemory)
+    purpose: str = "rpc"  # what the privacy ledger files these requests under
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
     _breakers: dict[str, _Breaker] = field(default_factory=dict, repr=False)
 
@@ -105,9 +107,7 @@ class JsonRpcTransport:
             limits = httpx.Limits(
                 max_connections=self.max_connections, max_keepalive_connections=self.max_connections
             )
-            self._client = httpx.AsyncClient(
-                timeout=self.timeout, limits=limits, verify=tls_context()
-            )
+            self._client = net.client(self.purpose, timeout=self.timeout, limits=limits)
         return self._client
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
@@ -136,6 +136,7 @@ class JsonRpcTransport:
         if not self.urls:
             raise RpcTransportError("This network has no RPC URL configured.")
         last = "no endpoint answered"
+        refused: set[str] = set()
         for attempt in range(self.retries + 1):
             usable = [u for u in self.urls if not self._wrong_chain(u)]
             if not usable:
@@ -144,7 +145,7 @@ class JsonRpcTransport:
             candidates = [u for u in usable if self._breaker(u).allows(now)] or usable
             retry_after: str | None = None
             for url in candidates:
-                if self._wrong_chain(url):  # learned meanwhile by a concurrent request
+                if self._wrong_chain(url) or url in refused:  # learned meanwhile
                     continue
                 pace = self.memory.pace(url)
                 verify = decode is None and self._unverified(url)
@@ -154,6 +155,14 @@ class JsonRpcTransport:
                     resp = await self._http().post(
                         url, json=self._with_chain_id(payload) if verify else payload
                     )
+                except ProxyDown as exc:
+                    self.requests -= 1  # nothing was sent
+                    raise RpcTransportError(str(exc)) from None  # no direct way round it
+                except HostRefused as exc:
+                    self.requests -= 1
+                    refused.add(url)
+                    last = str(exc)
+                    continue  # own-nodes-only: another URL may be the person's own
                 except httpx.TimeoutException:
                     last = "the RPC endpoint timed out"
                 except httpx.HTTPError as exc:
@@ -188,6 +197,8 @@ class JsonRpcTransport:
                             self._breaker(url).ok()
                             return data
                 self._breaker(url).fail(time.monotonic())
+            if refused.issuperset(usable):
+                raise RpcTransportError(last)
             if attempt < self.retries:
                 await asyncio.sleep(self._delay(attempt, retry_after))
         if not [u for u in self.urls if not self._wrong_chain(u)]:

@@ -26,7 +26,7 @@ class ProbeResult:
 
 
 async def _call(url: str, method: str, timeout: float) -> tuple[object, float]:
-    transport = JsonRpcTransport([url], timeout=timeout, retries=0)
+    transport = JsonRpcTransport([url], timeout=timeout, retries=0, purpose="probe")
     started = time.monotonic()
     try:
         reply = await transport.post({"jsonrpc": "2.0", "id": 1, "method": method, "params": []})
@@ -52,12 +52,17 @@ async def probe_chain_id(url: str, timeout: float = 8.0) -> ProbeResult:
     return ProbeResult(chain_id, latency)
 
 
-async def probe_reference(url: str, evm: bool, timeout: float = 8.0) -> tuple[str, float]:
+async def probe_reference(
+    url: str, evm: bool, timeout: float = 8.0, *, bitcoin: bool = False
+) -> tuple[str, float]:
     """The CAIP-2 reference the node at ``url`` serves, and the latency in ms.
 
     EVM: the decimal chain id. Solana: the first 32 characters of the genesis hash, which is
-    how CAIP-2 names Solana clusters.
+    how CAIP-2 names Solana clusters. Bitcoin (an Esplora API, ``bitcoin``): the first 32 hex
+    digits of the genesis block's hash (CAIP-2 ``bip122``), from ``GET /block-height/0``.
     """
+    if bitcoin:
+        return await _esplora_genesis(url, timeout)
     if evm:
         found = await probe_chain_id(url, timeout)
         return str(found.chain_id), found.latency_ms
@@ -65,3 +70,27 @@ async def probe_reference(url: str, evm: bool, timeout: float = 8.0) -> tuple[st
     if not isinstance(result, str) or not result:
         raise ProbeError("The node's getGenesisHash reply is not a hash.")
     return clean_text(result, 64)[:32], latency
+
+
+async def _esplora_genesis(url: str, timeout: float) -> tuple[str, float]:
+    import httpx
+
+    from app import net
+
+    client = net.client("probe", timeout=timeout)
+    started = time.monotonic()
+    try:
+        reply = await client.get(url.rstrip("/") + "/block-height/0")
+    except httpx.HTTPError:
+        raise ProbeError("The Esplora address cannot be reached.") from None
+    finally:
+        await client.aclose()
+    latency = (time.monotonic() - started) * 1000
+    text = reply.text.strip().lower()
+    if (
+        reply.status_code != 200
+        or len(text) != 64
+        or any(c not in "0123456789abcdef" for c in text)
+    ):
+        raise ProbeError("The URL did not answer like an Esplora API (no genesis block hash).")
+    return text[:32], latency

@@ -45,7 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="keep database, settings and logs in DIR (portable mode; also CHAINFOLIO_DATA_DIR)",
     )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="keep the history in a shared PostgreSQL database, postgresql://user@host:5432/name "
+        "(password from the keyring entry storage.password; also CHAINFOLIO_DATABASE_URL and "
+        "the storage.url setting)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the console too")
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read passphrases (an encrypted database's, a backup's) as lines on standard input "
+        "instead of asking at the terminal",
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -77,6 +90,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     _refuse_spread_secret(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     out = stdout or sys.stdout
+    if args.database_url is not None:
+        from app.config import DATABASE_URL_ENV  # read by bootstrap through StorageSettings
+
+        os.environ[DATABASE_URL_ENV] = args.database_url
     if args.self_test:
         from app.selftest import run_self_test
 
@@ -87,7 +104,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         return run_gui(data_dir=args.data_dir, verbose=args.verbose, qt_args=extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    env = CliEnv(data_dir=args.data_dir, verbose=args.verbose, out=out)
+    env = CliEnv(
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+        out=out,
+        passphrase_stdin=args.passphrase_stdin,
+    )
     try:
         code = int(args.func(args, env))
         out.flush()  # a closed pipe shows up here, not at interpreter exit

@@ -41,8 +41,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     what.add_argument(
         "--daily-move-above", metavar="PCT", help="total value moves more than PCT %% in 24 h"
     )
-    add.add_argument("--wallet", help="lending alerts: only this wallet (address or ENS name)")
-    add.add_argument("--protocol", help="lending alerts: only this protocol (aave-v3, …)")
+    what.add_argument(
+        "--apy-below", metavar="PCT", help="the APY of a position you hold falls below PCT %% (3)"
+    )
+    what.add_argument(
+        "--apy-move-above",
+        metavar="POINTS",
+        help="the APY of a position you hold moves more than POINTS percentage points in 24 h",
+    )
+    add.add_argument(
+        "--wallet", help="lending and APY alerts: only this wallet (address or ENS name)"
+    )
+    add.add_argument(
+        "--protocol", help="lending and APY alerts: only this protocol (aave-v3, morpho-blue, …)"
+    )
+    add.add_argument(
+        "--asset", help="APY alerts: only positions in this asset (symbol or CAIP-19 id)"
+    )
     add.add_argument(
         "--currency", help="price alerts: currency of LEVEL (default: your display currency)"
     )
@@ -86,8 +101,11 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
 
     service = _service(env)
     lending = args.health_factor_below is not None or args.liquidation_probability_above
-    if (args.wallet or args.protocol) and not lending:
-        raise AlertRuleError("--wallet and --protocol only go with lending alerts")
+    apy = args.apy_below is not None or args.apy_move_above is not None
+    if (args.wallet or args.protocol) and not (lending or apy):
+        raise AlertRuleError("--wallet and --protocol only go with lending alerts or APY alerts")
+    if args.asset and not apy:
+        raise AlertRuleError("--asset only goes with --apy-below / --apy-move-above")
     if args.currency and not (args.price_above or args.price_below):
         raise AlertRuleError("--currency only goes with --price-above / --price-below")
     wallet = env.context.wallets.find(args.wallet).address if args.wallet else None
@@ -105,6 +123,10 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
             wallet=wallet,
             protocol=args.protocol,
         )
+    elif apy:
+        kind = AlertKind.APY_BELOW if args.apy_below is not None else AlertKind.APY_MOVE_ABOVE
+        level = args.apy_below if args.apy_below is not None else args.apy_move_above
+        rule = service.add(kind, level, asset=args.asset, wallet=wallet, protocol=args.protocol)
     elif args.price_above or args.price_below:
         kind = AlertKind.PRICE_ABOVE if args.price_above else AlertKind.PRICE_BELOW
         asset, level = args.price_above or args.price_below

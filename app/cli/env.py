@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -10,6 +11,7 @@ from app.logging_setup import setup_logging
 
 if TYPE_CHECKING:
     from app.bootstrap import AppContext
+    from app.net import Egress
 
 
 @dataclass
@@ -17,9 +19,11 @@ class CliEnv:
     data_dir: str | None
     verbose: bool
     out: TextIO
+    passphrase_stdin: bool = False  # passphrases come as lines on standard input
     _paths: Paths | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
     _context: AppContext | None = field(default=None, repr=False)
+    _egress: Egress | None = field(default=None, repr=False)  # installed before this command
 
     @property
     def paths(self) -> Paths:
@@ -33,6 +37,14 @@ class CliEnv:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = Settings.load(self.paths.settings_file)
+            # Commands that talk to a URL the person just typed (``networks add``'s check) go
+            # through the proxy too; the app context installs the full policy and the ledger.
+            from app.net import Egress, install
+            from app.net.policy import NetPolicy
+
+            proxy = str(self._settings.get("net.proxy"))
+            isolate = bool(self._settings.get("net.isolate_hosts"))
+            self._egress = install(Egress(NetPolicy(proxy, isolate)))
         return self._settings
 
     @property
@@ -40,8 +52,39 @@ class CliEnv:
         if self._context is None:
             from app.bootstrap import bootstrap  # SQLAlchemy: only for commands that need it
 
-            self._context = bootstrap(self.paths, self.settings)
+            self._context = bootstrap(
+                self.paths, self.settings, passphrase=self.passphrase_prompt("database")
+            )
         return self._context
+
+    def read_passphrase(self, question: str) -> str | None:
+        """One passphrase: the next line of standard input with ``--passphrase-stdin``, else
+        typed unseen at the terminal; None when neither is possible (never an argument)."""
+        import sys
+
+        if self.passphrase_stdin:
+            line = sys.stdin.readline()
+            return line.rstrip("\r\n") or None
+        if not sys.stdin.isatty():
+            return None
+        import getpass
+
+        try:
+            return getpass.getpass(f"{question}: ") or None
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    def passphrase_prompt(self, what: str) -> Callable[[str | None], str | None]:
+        """Asks for the passphrase of ``what``; a problem (a wrong passphrase) is said first."""
+
+        def prompt(problem: str | None) -> str | None:
+            if problem and not self.passphrase_stdin:  # stdin: the final error says it
+                import sys
+
+                print(f"chainfolio: {problem}", file=sys.stderr)
+            return self.read_passphrase(f"Passphrase of the Chainfolio {what}")
+
+        return prompt
 
     def print(self, *parts: object) -> None:
         print(*parts, file=self.out)
@@ -65,3 +108,7 @@ class CliEnv:
     def close(self) -> None:
         if self._context is not None:
             self._context.close()
+        if self._egress is not None:  # the process goes on as before the command (tests)
+            from app.net import install
+
+            install(self._egress)

@@ -85,17 +85,15 @@ def _secrets(env: CliEnv) -> Any:
 
 def _fetch(env: CliEnv, go: Any) -> MarketReport:
     """Run ``go(market)`` against the configured sources with one HTTP client."""
-    import httpx
-
+    from app import net
     from app.prices.factory import build_market_history
-    from app.tls import tls_context
 
     async def run() -> MarketReport:
         timeout = float(env.settings.get("prices.timeout_seconds"))
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), headers={"User-Agent": "Chainfolio"},
-            verify=tls_context(),
-        ) as client:  # fmt: skip
+        env.context.apply_network_settings()
+        async with net.client(
+            "fx", timeout=timeout, headers={"User-Agent": "Chainfolio"}
+        ) as client:
             market = build_market_history(env.context.engine, env.settings, client, _secrets(env))
             result: MarketReport = await go(market)
             return result

@@ -1,4 +1,5 @@
-"""``chainfolio history`` and ``chainfolio export holdings``: the stored snapshots, headless."""
+"""``chainfolio history`` and ``chainfolio export holdings``: the stored snapshots, headless;
+``chainfolio history scan`` (:mod:`app.cli.history_scan`): the wallets' past from the chains."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 from datetime import UTC, datetime
 
 from app.cli.env import CliEnv
+from app.cli.history_scan import register_scan
 from app.domain.errors import ChainfolioError
 from app.domain.text import safe_cell
 from app.domain.valuation import decimal_text, optional_text
@@ -21,6 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
     h.set_defaults(func=_history)
+    register_scan(h)  # chainfolio history scan: the wallets' past from the chains
 
     e = sub.add_parser("export", help="export data")
     es = e.add_subparsers(dest="export_command", metavar="WHAT", required=True)

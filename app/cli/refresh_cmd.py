@@ -97,11 +97,11 @@ def account_json(a: LendingAccount) -> dict[str, Any]:
     }
 
 
-def result_json(spec: ChainSpec, r: ChainReadResult) -> dict[str, Any]:
+def result_json(name: str, r: ChainReadResult) -> dict[str, Any]:
     texts: dict[int, str] = {}  # the read result keeps every keyed object alive meanwhile
     doc: dict[str, Any] = {
         "chain": str(r.chain),
-        "name": spec.name,
+        "name": name,
         "status": r.state.value,
         "reason": r.error,
         "http_requests": r.http_requests,
@@ -189,7 +189,12 @@ def refresh_json(
     result: RefreshResult, specs: dict[str, ChainSpec], *, priced: bool
 ) -> dict[str, Any]:
     """The document of ``refresh --once --json`` (schema in the module docstring)."""
-    chains = [result_json(specs[str(r.chain)], r) for r in result.results]
+    # Chains by their network's name; other sources (exchange accounts) by the refresh's own.
+    names = {c.chain: c.name for c in result.chains}
+    chains = [
+        result_json(spec.name if (spec := specs.get(str(r.chain))) else names[str(r.chain)], r)
+        for r in result.results
+    ]
     document: dict[str, Any] = {
         "status": result.status.value,
         "summary": result.summary,

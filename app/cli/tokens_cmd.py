@@ -51,8 +51,11 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
         price_id = parse_price_id(args.price_id)
     registry, _ = open_registry(env)
     spec = registry.get(args.chain)
+    env.context.apply_network_settings()  # proxy, own-nodes-only and the privacy ledger
     transport = JsonRpcTransport(
-        spec.rpc_urls, timeout=env.settings.get("chains.request_timeout_ms") / 1000
+        spec.rpc_urls,
+        timeout=env.settings.get("chains.request_timeout_ms") / 1000,
+        purpose="tokens",
     )
 
     async def read() -> object:

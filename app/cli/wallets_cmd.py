@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     add = ws.add_parser(
         "add",
-        help="watch one or more addresses (EVM 0x…, Solana base58 or name.eth); several are "
-        "added together or not at all",
+        help="watch one or more addresses (EVM 0x…, Solana base58 or name.eth; Bitcoin bc1…/1…/3…, "
+        "an xpub/ypub/zpub or an output descriptor, quoted); several are added together or not "
+        "at all",
     )
     add.add_argument("address", nargs="+")
     add.add_argument("--label", default="", help="a name for this wallet (each, if several)")
@@ -83,6 +84,15 @@ def _add(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _print_added(env: CliEnv, wallet: Wallet) -> None:
+    if wallet.watch is not None:  # a Bitcoin key or descriptor: named shortened, never in full
+        from app.domain.bitcoin import shorten_key
+
+        env.print(
+            f"Added {wallet.family.value} wallet {shorten_key(wallet.watch)} (first address "
+            f"{wallet.address}); its addresses are found at the next refresh"
+            + (f" ({wallet.label})" if wallet.label else "")
+        )
+        return
     env.print(
         f"Added {wallet.family.value} wallet {wallet.address}"
         + (f" ({wallet.label})" if wallet.label else "")

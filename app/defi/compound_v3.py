@@ -1,11 +1,16 @@
 """Compound v3 (Comet): base supply and borrow, collateral per asset, one account per market.
 
 Round 1 (with the balances), per Comet: ``baseToken()``, ``baseTokenPriceFeed()``,
-``numAssets()`` and ``getAssetInfo(i)`` for every possible index (indexes past ``numAssets``
-revert and are ignored), so the collateral list needs no round of its own; per wallet
-``balanceOf`` (base supplied, interest included) and ``borrowBalanceOf``.
+``numAssets()``, ``getUtilization()`` and ``getAssetInfo(i)`` for every possible index (indexes
+past ``numAssets`` revert and are ignored), so the collateral list needs no round of its own;
+per wallet ``balanceOf`` (base supplied, interest included) and ``borrowBalanceOf``, and, where
+the market's CometRewards contract is configured, ``getRewardOwed(comet, wallet)`` (a
+state-changing function that is only ever called with ``eth_call``: it returns what the wallet
+could claim now, accrued up to this block, without sending anything).
 Round 2: ``collateralBalanceOf(wallet, asset)`` per wallet and asset, ``getPrice`` of every
-feed (for the account's health), and metadata of tokens no list knows.
+feed (for the account's health), ``getSupplyRate(u)`` and ``getBorrowRate(u)`` at the
+utilisation read in round 1 (per-second rates, 1e18, turned into APYs compounded per second),
+and metadata of tokens no list knows (a reward token included).
 
 The account is in the base token's units: collateral is valued with Comet's own price feeds and
 divided by the base price; the liquidation threshold is the value-weighted
@@ -16,7 +21,7 @@ divided by the base price; the liquidation threshold is the value-weighted
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.defi import abi
@@ -25,6 +30,7 @@ from app.defi.tokens import TokenBook
 from app.domain.balances import Balance, CallFailure
 from app.domain.ids import AccountId, AssetId
 from app.domain.positions import LendingAccount, PositionKind, position_key
+from app.domain.rates import PositionRate, RateSide, wad_per_second_to_apy
 
 PROTOCOL = "compound-v3"
 MAX_ASSETS = 24  # Comet with the extended asset list holds up to 24 collaterals (15 before)
@@ -47,6 +53,14 @@ GAS_PRICE = 80_000
 BASE_TOKEN = abi.call_data("baseToken()")
 BASE_FEED = abi.call_data("baseTokenPriceFeed()")
 NUM_ASSETS = abi.call_data("numAssets()")
+UTILIZATION = abi.call_data("getUtilization()")
+GAS_REWARD = 120_000  # CometRewards reads the Comet's tracking index and accrues it
+
+
+@dataclass(frozen=True, slots=True)
+class CometMarket:
+    comet: str
+    rewards: str | None = None  # the chain's CometRewards contract, when it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +79,17 @@ class _Market:
     assets: list[_Asset]
     supplied: list[Reply]
     borrowed: list[Reply]
+    utilization: int | None = None
+    rewards: list[Reply] = field(default_factory=list)  # getRewardOwed per wallet
 
 
 class CompoundV3:
     protocol = PROTOCOL
 
-    def __init__(self, comets: Sequence[str], book: TokenBook) -> None:
-        self._comets = [abi.checksum(c) for c in comets]
+    def __init__(self, comets: Sequence[str | CometMarket], book: TokenBook) -> None:
+        markets = [c if isinstance(c, CometMarket) else CometMarket(c) for c in comets]
+        self._comets = [abi.checksum(m.comet) for m in markets]
+        self._rewards = [abi.checksum(m.rewards) if m.rewards else None for m in markets]
         self._book = book
 
     def covers(self) -> frozenset[str]:
@@ -79,9 +97,9 @@ class CompoundV3:
 
     def start(self, wallets: Sequence[AccountId]) -> Step:
         calls: list[Call] = []
-        for c in self._comets:
+        for c, rewards in zip(self._comets, self._rewards, strict=True):
             calls += [Call(c, BASE_TOKEN, GAS_SMALL), Call(c, BASE_FEED, GAS_SMALL),
-                      Call(c, NUM_ASSETS, GAS_SMALL)]  # fmt: skip
+                      Call(c, NUM_ASSETS, GAS_SMALL), Call(c, UTILIZATION, GAS_SMALL)]  # fmt: skip
             calls += [
                 Call(c, abi.call_data("getAssetInfo(uint8)", i), GAS_ASSET_INFO)
                 for i in range(MAX_ASSETS)
@@ -91,34 +109,55 @@ class CompoundV3:
                 calls.append(
                     Call(c, abi.call_data("borrowBalanceOf(address)", w.address), GAS_BALANCE)
                 )
+            if rewards:
+                calls += [
+                    Call(
+                        rewards,
+                        abi.call_data("getRewardOwed(address,address)", c, w.address),
+                        GAS_REWARD,
+                    )
+                    for w in wallets
+                ]
         wallets = list(wallets)
         return Step(calls, lambda replies: self._second(wallets, replies))
 
     def _second(self, wallets: list[AccountId], replies: Sequence[Reply]) -> Step | Outcome:
         out = Outcome(covered=set(self.covers()))
         markets: list[_Market] = []
-        per = 3 + MAX_ASSETS + 2 * len(wallets)
-        for n, comet in enumerate(self._comets):
-            part = replies[n * per : (n + 1) * per]
+        at = 0
+        for comet, rewards in zip(self._comets, self._rewards, strict=True):
+            per = 4 + MAX_ASSETS + 2 * len(wallets) + (len(wallets) if rewards else 0)
+            part = replies[at : at + per]
+            at += per
             base = abi.decode_address(part[0][1]) if part[0][0] else None
             feed = abi.decode_address(part[1][1]) if part[1][0] else None
             count = abi.decode_uint(part[2][1]) if part[2][0] else None
-            assets = self._assets(part[3 : 3 + MAX_ASSETS], count)
+            utilization = abi.decode_uint(part[3][1]) if part[3][0] else None
+            assets = self._assets(part[4 : 4 + MAX_ASSETS], count)
             if base is None or feed is None or assets is None:
                 asset = AssetId(self._book.chain, "erc20", comet)
                 ok = part[0][0] and part[1][0] and part[2][0]
                 out.failures += [failure(w, asset, "Compound v3 market", ok) for w in wallets]
                 continue
-            balances = part[3 + MAX_ASSETS :]
+            balances = part[4 + MAX_ASSETS : 4 + MAX_ASSETS + 2 * len(wallets)]
+            owed = list(part[4 + MAX_ASSETS + 2 * len(wallets) :])
             markets.append(_Market(comet, base, feed, assets, list(balances[0::2]),
-                                   list(balances[1::2])))  # fmt: skip
+                                   list(balances[1::2]), utilization, owed))  # fmt: skip
         if not markets:
             return out
+        reward_tokens = [r for m in markets for r in _reward_rows(m.rewards)]
         unknown = self._book.unknown(
-            [m.base for m in markets] + [a.address for m in markets for a in m.assets]
+            [m.base for m in markets]
+            + [a.address for m in markets for a in m.assets]
+            + [token for token, _ in reward_tokens]
         )
         calls = TokenBook.metadata_calls(unknown)
         for m in markets:
+            if m.utilization is not None:
+                calls += [
+                    Call(m.comet, abi.call_data(f"get{s}Rate(uint256)", m.utilization), GAS_SMALL)
+                    for s in ("Supply", "Borrow")
+                ]
             feeds = [m.base_feed] + [a.feed for a in m.assets]
             calls += [
                 Call(m.comet, abi.call_data("getPrice(address)", f), GAS_PRICE) for f in feeds
@@ -137,6 +176,10 @@ class CompoundV3:
             self._book.learn(unknown, replies2[: 3 * len(unknown)])
             rest = replies2[3 * len(unknown) :]
             for m in markets:
+                if m.utilization is not None:
+                    rate_replies, rest = rest[:2], rest[2:]
+                    out.rates += self._rates(m, wallets, rate_replies)
+                out.merge(self._rewards_of(m, wallets))
                 n_prices = 1 + len(m.assets)
                 n_coll = len(m.assets) * len(wallets)
                 prices, colls = rest[:n_prices], rest[n_prices : n_prices + n_coll]
@@ -145,6 +188,50 @@ class CompoundV3:
             return out
 
         return Step(calls, then)
+
+    def _rates(
+        self, m: _Market, wallets: list[AccountId], replies: Sequence[Reply]
+    ) -> list[PositionRate]:
+        """The market's supply and borrow APYs, for the sides some wallet holds."""
+        held = {
+            side
+            for side, answers in ((RateSide.SUPPLY, m.supplied), (RateSide.BORROW, m.borrowed))
+            for ok, raw in answers[: len(wallets)]
+            if ok and abi.decode_uint(raw)
+        }
+        chain = self._book.chain
+        base = str(AssetId(chain, "erc20", m.base))
+        rates: list[PositionRate] = []
+        for side, (ok, raw) in zip((RateSide.SUPPLY, RateSide.BORROW), replies, strict=True):
+            value = abi.decode_uint(raw) if ok else None
+            converted = None if value is None else wad_per_second_to_apy(value)
+            if side not in held or converted is None:
+                continue
+            kind = PositionKind.SUPPLIED if side is RateSide.SUPPLY else PositionKind.BORROWED
+            key = position_key(PROTOCOL, kind, m.comet)
+            rates.append(PositionRate(str(chain), base, key, side, *converted, PROTOCOL))
+        return rates
+
+    def _rewards_of(self, m: _Market, wallets: list[AccountId]) -> Outcome:
+        """Claimable rewards per wallet, valued in the reward token (COMP)."""
+        out = Outcome()
+        key = position_key(PROTOCOL, PositionKind.REWARDS, m.comet)
+        for wallet, (ok, raw) in zip(wallets, m.rewards, strict=False):
+            row = abi.decode_reply(("address", "uint256"), raw) if ok else None
+            comet = AssetId(self._book.chain, "erc20", m.comet)
+            if row is None:
+                out.failures.append(failure(wallet, comet, "Compound v3 rewards", ok))
+                continue
+            token, owed = abi.checksum(row[0]), int(row[1])
+            if not owed:
+                continue
+            info = self._book.get(token)
+            if info is None:
+                token_id = AssetId(self._book.chain, "erc20", token)
+                out.failures.append(unknown_token(wallet, token_id, "Compound v3 reward"))
+                continue
+            out.balances.append(Balance(wallet, position_asset(info), owed, key))
+        return out
 
     @staticmethod
     def _assets(replies: Sequence[Reply], count: int | None) -> list[_Asset] | None:
@@ -247,3 +334,13 @@ class CompoundV3:
             collateral_assets=tuple(str(AssetId(chain, "erc20", a.address)) for a, _, _ in held),
             debt_assets=(str(AssetId(chain, "erc20", m.base)),) if borrowed else (),
         )  # fmt: skip
+
+
+def _reward_rows(replies: Sequence[Reply]) -> list[tuple[str, int]]:
+    """(reward token, owed) of each getRewardOwed answer that decodes."""
+    rows: list[tuple[str, int]] = []
+    for ok, raw in replies:
+        row = abi.decode_reply(("address", "uint256"), raw) if ok else None
+        if row is not None and int(row[1]):
+            rows.append((abi.checksum(row[0]), int(row[1])))
+    return rows

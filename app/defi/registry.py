@@ -16,21 +16,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.defi.aave_v3 import AaveMarket, AaveV3
-from app.defi.compound_v3 import CompoundV3
+from app.defi.aave_v3 import AaveV3
+from app.defi.compound_v3 import CometMarket, CompoundV3
 from app.defi.eigenlayer import EigenLayer
+from app.defi.lend_sources import PROTOCOLS as LEND_PROTOCOLS
+from app.defi.lend_sources import aave_markets, lend_sources
 from app.defi.lido import Lido
+from app.defi.pendle import PY_LP_ORACLE, Pendle
 from app.defi.ports import PositionSource
 from app.defi.tokens import TokenBook, merge_known
+from app.defi.uniswap_v2 import PAIR_INIT_CODE_HASH, UniswapV2, V2Deployment
+from app.defi.uniswap_v3 import DEFAULT_MAX_POSITIONS, UniswapV3, V3Deployment
 from app.domain.addresses import to_checksum_address
 from app.domain.balances import AssetInfo, AssetKind
 from app.domain.errors import ChainfolioError
 from app.domain.ids import AssetId, ChainId
 from app.domain.text import clean_text
+from app.domain.uniswap_math import POOL_INIT_CODE_HASH
 
 log = logging.getLogger(__name__)
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-PROTOCOLS = ("aave_v3", "compound_v3", "lido", "eigenlayer")
+PROTOCOLS = ("aave_v3", "compound_v3", "lido", "eigenlayer", "uniswap_v3", "uniswap_v2", "pendle",
+             *LEND_PROTOCOLS)  # fmt: skip
 USER_FILE = "defi.toml"
 
 
@@ -118,18 +125,13 @@ def build_sources(
     book = TokenBook(chain, merge_known(chain_tokens, config.tokens.get(str(chain), [])))
     sources: list[PositionSource] = []
     try:
-        aave = [
-            AaveMarket(
-                str(t["pool"]),
-                str(t["addresses_provider"]),
-                bool(t.get("main", i == 0)),
-                int(t.get("base_decimals", 8)),
-            )
-            for i, t in enumerate(config.of("aave_v3", chain))
-        ]
+        aave = aave_markets(config.of("aave_v3", chain), "aave-v3")
         if aave:
             sources.append(AaveV3(aave, book))
-        comets = [str(t["comet"]) for t in config.of("compound_v3", chain)]
+        comets = [
+            CometMarket(str(t["comet"]), str(t["rewards"]) if t.get("rewards") else None)
+            for t in config.of("compound_v3", chain)
+        ]
         if comets:
             sources.append(CompoundV3(comets, book))
         for t in config.of("lido", chain):
@@ -143,11 +145,75 @@ def build_sources(
             sources.append(Lido(steth, t.get("wsteth")))
         for t in config.of("eigenlayer", chain):
             sources.append(
-                EigenLayer(str(t["strategy_manager"]), t.get("eigenpod_manager"), native, book)
+                EigenLayer(
+                    str(t["strategy_manager"]),
+                    t.get("eigenpod_manager"),
+                    native,
+                    book,
+                    t.get("delegation_manager"),
+                )
             )
+        sources += _dex_sources(chain, config, chain_tokens, book)
+        sources += lend_sources(chain, {p: config.of(p, chain) for p in LEND_PROTOCOLS}, book)
     except (KeyError, ValueError, TypeError) as exc:
         raise DefiConfigError(f"A DeFi entry for {chain} is incomplete: missing {exc}") from exc
     return sources
+
+
+def _dex_sources(
+    chain: ChainId, config: DefiConfig, chain_tokens: Sequence[AssetInfo], book: TokenBook
+) -> list[PositionSource]:
+    """Uniswap v3 position managers and Uniswap v2-style factories of the chain. A v2 ``bases``
+    entry is a token address or a symbol of the chain's token list (every token so named)."""
+    sources: list[PositionSource] = []
+    v3 = [
+        V3Deployment(
+            abi_checksum(str(t["position_manager"])),
+            abi_checksum(str(t["factory"])),
+            bytes.fromhex(str(t["init_code_hash"]).removeprefix("0x"))
+            if "init_code_hash" in t else POOL_INIT_CODE_HASH,
+            bool(t.get("zksync", False)),
+            int(t.get("max_positions", DEFAULT_MAX_POSITIONS)),
+        )
+        for t in config.of("uniswap_v3", chain)
+    ]  # fmt: skip
+    if v3:
+        sources.append(UniswapV3(v3, book))
+    by_symbol: dict[str, list[str]] = {}
+    for info in chain_tokens:
+        if info.asset_id.asset_namespace == "erc20" and not info.is_spam:
+            by_symbol.setdefault(info.symbol, []).append(info.asset_id.asset_reference)
+    v2: list[V2Deployment] = []
+    for t in config.of("uniswap_v2", chain):
+        bases: list[str] = []
+        for b in t.get("bases", []):
+            bases += [str(b)] if _HEX_ADDRESS.fullmatch(str(b)) else by_symbol.get(str(b), [])
+        if len(bases) < 2 and not t.get("pairs"):
+            continue  # no pair to read (the token list lacks the bases)
+        v2.append(
+            V2Deployment(
+                abi_checksum(str(t["factory"])), tuple(bases),
+                tuple(abi_checksum(str(p)) for p in t.get("pairs", [])),
+                bytes.fromhex(str(t["init_code_hash"]).removeprefix("0x"))
+                if "init_code_hash" in t else PAIR_INIT_CODE_HASH,
+            )
+        )  # fmt: skip
+    if v2:
+        sources.append(UniswapV2(v2, book))
+    for t in config.of("pendle", chain):  # markets are the person's: none are shipped
+        markets = [abi_checksum(str(m)) for m in t.get("markets", [])]
+        if markets:
+            oracle = abi_checksum(str(t.get("oracle", PY_LP_ORACLE)))
+            duration = int(t.get("duration", 0))
+            sources.append(Pendle(markets, book, oracle=oracle, duration=duration))
+    return sources
+
+
+def abi_checksum(address: str) -> str:
+    """EIP-55 form of a configured address; ValueError for anything but 20 hex bytes."""
+    if not _HEX_ADDRESS.fullmatch(address):
+        raise ValueError(f"{address!r} is not a contract address")
+    return to_checksum_address(address)
 
 
 def positions_for(

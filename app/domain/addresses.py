@@ -15,6 +15,7 @@ import base58
 from eth_hash.auto import keccak
 
 from app.domain.errors import InvalidAddressError, SecretInputError
+from app.domain.secret_text import refuse_secret
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
@@ -29,14 +30,19 @@ MNEMONIC_WORD_COUNTS = frozenset({12, 15, 18, 21, 24})
 class AddressFamily(enum.StrEnum):
     EVM = "evm"
     SOLANA = "solana"
+    BITCOIN = "bitcoin"
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedAddress:
-    """A validated watch-only address in its canonical form (EIP-55 or base58)."""
+    """A validated watch-only address in its canonical form (EIP-55 or base58).
+
+    A Bitcoin extended key or descriptor is named by its first receive address; ``watch`` is
+    then the key or descriptor itself (see :mod:`app.domain.bitcoin`)."""
 
     family: AddressFamily
     address: str
+    watch: str | None = None
 
 
 def to_checksum_address(address: str) -> str:
@@ -137,10 +143,18 @@ def parse_address(text: str) -> ParsedAddress:
     stripped = text.strip()
     if not stripped:
         raise InvalidAddressError("Enter an address.")
+    refuse_secret(stripped, "wallet address")  # and the kinds above does not know (WIF, …)
     if stripped.lower().startswith("0x"):
         return ParsedAddress(AddressFamily.EVM, parse_evm_address(stripped))
+    from app.domain.bitcoin import WatchKind, looks_like_bitcoin, parse_bitcoin
+
+    if looks_like_bitcoin(stripped):
+        key = parse_bitcoin(stripped)
+        watch = None if key.kind is WatchKind.ADDRESS else key.text
+        return ParsedAddress(AddressFamily.BITCOIN, key.first_address, watch)
     if _BASE58.match(stripped):
         return ParsedAddress(AddressFamily.SOLANA, parse_solana_address(stripped))
     raise InvalidAddressError(
-        "Not a recognised address: enter an EVM address (0x…) or a Solana address (base58)."
+        "Not a recognised address: enter an EVM address (0x…), a Solana address (base58), or "
+        "a Bitcoin address, extended public key (xpub, ypub, zpub) or descriptor."
     )

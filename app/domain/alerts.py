@@ -21,7 +21,12 @@ from decimal import Decimal, InvalidOperation
 from app.domain.errors import ChainfolioError
 
 REARM_MARGIN = Decimal("0.02")
-LENDING_PROTOCOLS = {"aave-v3": "Aave v3", "compound-v3": "Compound v3"}
+LENDING_PROTOCOLS = {
+    "aave-v3": "Aave v3", "compound-v3": "Compound v3", "morpho-blue": "Morpho Blue",
+    "spark": "Spark",
+}  # fmt: skip
+# Protocols whose positions carry a rate (app.domain.rates), for the APY rules' protocol filter.
+YIELD_PROTOCOLS = {**LENDING_PROTOCOLS, "sky": "Sky Savings", "pendle": "Pendle"}
 
 
 class AlertKind(enum.StrEnum):
@@ -30,6 +35,11 @@ class AlertKind(enum.StrEnum):
     PRICE_ABOVE = "price_above"
     PRICE_BELOW = "price_below"
     DAILY_MOVE_ABOVE = "daily_move_above"  # threshold in percent
+    APY_BELOW = "apy_below"  # an earning position's APY, threshold in percent
+    APY_MOVE_ABOVE = "apy_move_above"  # a held position's APY change in a day, in points
+
+
+APY_KINDS = frozenset({AlertKind.APY_BELOW, AlertKind.APY_MOVE_ABOVE})
 
 
 class AlertRuleError(ChainfolioError, ValueError):
@@ -72,7 +82,8 @@ class AlertRule:
         scope = " ".join(
             part
             for part in (
-                LENDING_PROTOCOLS.get(f["protocol"], f["protocol"]) if "protocol" in f else "",
+                YIELD_PROTOCOLS.get(f["protocol"], f["protocol"]) if "protocol" in f else "",
+                asset if "asset" in f and self.kind in APY_KINDS else "",
                 f"wallet {short_address(f['wallet'])}" if "wallet" in f else "",
             )
             if part
@@ -90,6 +101,10 @@ class AlertRule:
                 return f"{asset} below {format_level(t)} {f.get('currency', '')}".rstrip()
             case AlertKind.DAILY_MOVE_ABOVE:
                 return f"Total value moves more than {t} % in a day"
+            case AlertKind.APY_BELOW:
+                return f"APY of a position below {t} %{scope}"
+            case AlertKind.APY_MOVE_ABOVE:
+                return f"APY of a position moves more than {t} points in a day{scope}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +194,14 @@ def parse_threshold(kind: AlertKind, text: str | Decimal) -> Decimal:
         case AlertKind.DAILY_MOVE_ABOVE:
             if value <= 0 or value > 1000:
                 raise AlertRuleError(f"a daily move is a percentage above 0 (e.g. 10), not {value}")
+        case AlertKind.APY_BELOW:
+            if value <= -100 or value > 10_000:
+                raise AlertRuleError(f"an APY level is a percentage such as 3.5, not {value}")
+        case AlertKind.APY_MOVE_ABOVE:
+            if value <= 0 or value > 10_000:
+                raise AlertRuleError(
+                    f"an APY move is a number of percentage points above 0 (e.g. 2), not {value}"
+                )
     return value
 
 

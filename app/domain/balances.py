@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from app.domain.ids import AccountId, AssetId, ChainId
 from app.domain.positions import LendingAccount
+from app.domain.rates import PositionRate
 
 
 class SourceState(enum.StrEnum):
@@ -35,6 +36,9 @@ class AssetInfo:
     price_id: str | None = None  # e.g. "coingecko:usd-coin"
     is_spam: bool = False
     spam_reason: str | None = None
+    # Valued as ``units`` of another asset per whole token (a liquid staking token at its
+    # pool's own exchange rate: JitoSOL as 1.27 SOL): (that asset's CAIP-19 id, units).
+    via: tuple[str, Decimal] | None = None
 
 
 def to_decimal_amount(raw: int, decimals: int) -> Decimal:
@@ -107,6 +111,7 @@ class ChainReadResult:
     # part-way): the refresh carries their last good holdings over as stale instead of storing
     # a partial wallet. Empty when every wallet was read (or the chain failed as a whole).
     unread: tuple[AccountId, ...] = ()
+    rates: tuple[PositionRate, ...] = ()  # protocols' current rates (app.domain.rates)
 
     @property
     def partial(self) -> bool:

@@ -11,6 +11,7 @@ from app.domain.ids import AssetId, ChainId
 class ChainFamily(enum.StrEnum):
     EVM = "evm"
     SOLANA = "solana"
+    BITCOIN = "bitcoin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,10 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Wallet:
-    """A watch-only address the person follows."""
+    """A watch-only address the person follows.
+
+    A Bitcoin wallet watched through an extended public key or a descriptor has it in
+    ``watch`` (private, never logged in full) and its first receive address as ``address``."""
 
     address: str
     family: AddressFamily
@@ -26,6 +29,7 @@ class Wallet:
     ens_name: str | None = None
     id: int | None = None
     created_at: datetime = field(default_factory=utcnow)
+    watch: str | None = None
 
     def with_label(self, label: str) -> Wallet:
         return replace(self, label=label)

@@ -89,6 +89,9 @@ class ScanBatch:
     reread_from: Mapping[str, int] = field(default_factory=dict)
     done: int = 0
     total: int = 0
+    # What this batch could not see, as sentences a person can read (e.g. native transfers on a
+    # node without traces and no explorer chosen): the history is complete only for the rest.
+    notes: tuple[str, ...] = ()
 
 
 class HistorySource(Protocol):

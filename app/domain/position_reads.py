@@ -29,6 +29,7 @@ from typing import Protocol
 from app.domain.balances import Balance, CallFailure
 from app.domain.ids import AccountId, AssetId
 from app.domain.positions import LendingAccount
+from app.domain.rates import PositionRate
 
 Reply = tuple[bool, bytes]  # (success, returnData), as aggregate3 reports each call
 
@@ -61,12 +62,14 @@ class Outcome:
     accounts: list[LendingAccount] = field(default_factory=list)
     failures: list[CallFailure] = field(default_factory=list)
     covered: set[str] = field(default_factory=set)
+    rates: list[PositionRate] = field(default_factory=list)  # see app.domain.rates
 
     def merge(self, other: Outcome) -> None:
         self.balances += other.balances
         self.accounts += other.accounts
         self.failures += other.failures
         self.covered |= other.covered
+        self.rates += other.rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,4 +166,5 @@ class PositionPass:
             list(self._outcome.accounts),
             list(self._outcome.failures),
             set(self._outcome.covered),
+            list(self._outcome.rates),
         )

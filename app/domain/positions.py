@@ -26,6 +26,12 @@ class PositionKind(enum.StrEnum):
     STAKED = "staked"
     RESTAKED = "restaked"
     REWARDS = "rewards"
+    LIQUIDITY = "liquidity"  # a DEX liquidity position's share of the pool (earning fees)
+    OUT_OF_RANGE = "out-of-range"  # a Uniswap v3 position whose range excludes the price now
+    FEES = "fees"  # a DEX position's uncollected trading fees
+    PRINCIPAL = "principal"  # a Pendle principal token (PT): redeems 1:1 for the asset at expiry
+    YIELD = "yield"  # a Pendle yield token (YT): the asset's yield until expiry
+    WITHDRAWING = "withdrawing"  # queued for withdrawal (EigenLayer): still the holder's
 
 
 def position_key(protocol: str, kind: PositionKind, market: str = "") -> str:

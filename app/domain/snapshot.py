@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from app.domain.balances import SourceState
 from app.domain.positions import LendingAccount
+from app.domain.rates import PositionRate
 from app.domain.valuation import exact_sum
 
 
@@ -106,6 +107,7 @@ class Snapshot:
     sources: tuple[SourceStatus, ...]
     id: int | None = None
     accounts: tuple[LendingAccount, ...] = ()
+    rates: tuple[PositionRate, ...] = ()  # the protocols' rates read in this refresh
 
     @property
     def total(self) -> Decimal:

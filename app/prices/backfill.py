@@ -130,6 +130,44 @@ class Backfiller:
                 self._store.finish(asset_id, today, now)
         return len(jobs)
 
+    async def fetch_range(self, asset_ids: Iterable[str], start: int, end: int) -> int:
+        """Daily prices of ``asset_ids`` over [start, end] (any age: the on-chain history reaches
+        back before the one-year backfill), in spans of a year, many coins per request, stored
+        as the backfill stores them (rows already stored are kept). Returns the points stored;
+        raises FetchError when DefiLlama cannot be reached (CoinGecko is the fallback for coins
+        DefiLlama has no chart for)."""
+        by_key: dict[str, list[str]] = {}
+        for asset_id in sorted(set(asset_ids)):
+            key = self._key(asset_id)
+            if key is not None:
+                by_key.setdefault(key, []).append(asset_id)
+        if not by_key:
+            return 0
+        stored = 0
+        day0 = start - start % DAY
+        keys = sorted(by_key)
+        for lo in range(day0, max(end, day0) + 1, YEAR_DAYS * DAY):
+            span = min(YEAR_DAYS, (end - lo) // DAY + 1)
+            params = {"start": str(lo), "span": str(span), "period": "1d"}
+            for i in range(0, len(keys), BATCH):
+                chunk = keys[i : i + BATCH]
+                await self._pacer.wait()
+                body, _ = await get_json(
+                    self._client, f"{self._base}/chart/{','.join(chunk)}", params=params
+                )
+                coins = body.get("coins") if isinstance(body, dict) else None
+                coins = coins if isinstance(coins, dict) else {}
+                for key in chunk:
+                    points = _daily_points(coins.get(key))
+                    for asset_id in by_key[key]:
+                        source = "defillama"
+                        if not points:
+                            found = await self._fallback(asset_id, lo, lo + span * DAY)
+                            points, source = found, "coingecko"
+                        self._store.save_history(asset_id, points, source)
+                        stored += len(points)
+        return stored
+
     async def run_until_idle(self, stop: asyncio.Event | None = None) -> None:
         """Work through every pending job (paced); meant to run as a background task."""
         while not (stop and stop.is_set()):

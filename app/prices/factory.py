@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine
 
+from app import net
 from app.config import Settings
 from app.domain.ports import PriceSource, SecretStore
 from app.prices.backfill import Backfiller
@@ -22,7 +23,6 @@ from app.prices.market_history import MarketHistory
 from app.prices.stooq import StooqSource
 from app.services.prices import PriceService
 from app.storage.price_store import SqlBackfillStore, SqlMarketStore, SqlPriceStore
-from app.tls import tls_context
 
 
 @dataclass
@@ -41,11 +41,11 @@ def build_price_service(
 ) -> PriceStack:
     """One keep-alive AsyncClient shared by every source; call ``aclose`` when done."""
     timeout = float(settings.get("prices.timeout_seconds"))
-    client = httpx.AsyncClient(
+    client = net.client(
+        "prices",
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(max_keepalive_connections=8, max_connections=8),
         headers={"User-Agent": "Chainfolio"},
-        verify=tls_context(),
     )
     coingecko = CoinGeckoSource(
         client,

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from app.net.transport import EgressRefused
+
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0
@@ -65,6 +67,8 @@ async def get_json(
         made += 1
         try:
             response = await client.get(url, params=params, headers=headers)
+        except EgressRefused as exc:  # own-nodes-only, or the proxy is down: no retry
+            raise _Failed(str(exc), made - 1) from None
         except httpx.TimeoutException:
             problem = "timed out"
             continue

@@ -17,7 +17,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from app.domain.alerts import (
+    APY_KINDS,
     LENDING_PROTOCOLS,
+    YIELD_PROTOCOLS,
     AlertEvent,
     AlertKind,
     AlertRule,
@@ -36,7 +38,8 @@ from app.domain.alerts import (
 )
 from app.domain.balances import SourceState
 from app.domain.ids import AssetId
-from app.domain.positions import LendingAccount
+from app.domain.positions import LendingAccount, position_protocol
+from app.domain.rates import PositionRate, RateSide
 from app.domain.risk import DAY, AccountRisk, RiskStatus
 from app.domain.snapshot import Snapshot
 from app.domain.text import clean_text
@@ -162,6 +165,15 @@ class AlertService:
     ) -> AlertRule:
         """Validate and store a rule; every refusal is an :class:`AlertRuleError` saying why."""
         value = parse_threshold(kind, threshold)
+        if kind in APY_KINDS:
+            if currency:
+                raise AlertRuleError("an APY alert has no currency")
+            if protocol is not None and protocol not in YIELD_PROTOCOLS:
+                known = ", ".join(YIELD_PROTOCOLS)
+                raise AlertRuleError(f"unknown protocol {protocol!r}; known: {known}")
+            asset_id = self.resolve_asset(asset)[0] if asset else None
+            target = make_target(asset=asset_id, wallet=wallet, protocol=protocol)
+            return self._store.add(kind, target, value, int(self._clock()))
         if kind in (AlertKind.PRICE_ABOVE, AlertKind.PRICE_BELOW):
             if wallet or protocol:
                 raise AlertRuleError("a price alert watches an asset, not a wallet or protocol")
@@ -359,6 +371,10 @@ class AlertService:
                 return self._price(rule, snapshot)
             case AlertKind.DAILY_MOVE_ABOVE:
                 return self._daily_move(rule, snapshot)
+            case AlertKind.APY_BELOW:
+                return self._apy_below(rule, snapshot)
+            case AlertKind.APY_MOVE_ABOVE:
+                return self._apy_move(rule, snapshot)
 
     def _where(self, account: LendingAccount) -> str:
         protocol = LENDING_PROTOCOLS.get(account.protocol, account.protocol)
@@ -469,6 +485,74 @@ class AlertService:
             f"Total value {word} {abs(move):.1f} % in {hours:.0f} h: "
             f"{format_number(before.total)} → {format_number(snapshot.total)} "
             f"{snapshot.currency} (alert level {rule.threshold} %).",
+        )
+
+    # ---- APY ------------------------------------------------------------------------------------
+    def _held_rates(
+        self, rule: AlertRule, snapshot: Snapshot
+    ) -> list[tuple[PositionRate, str, str]]:
+        """(rate, wallet, symbol) of every held, non-spam position with a rate that the rule's
+        filters (asset, wallet, protocol) select."""
+        f = rule.filters
+        rates = {r.key: r for r in snapshot.rates}
+        want_wallet = f["wallet"].rsplit(":", 1)[-1].lower() if "wallet" in f else None
+        found: list[tuple[PositionRate, str, str]] = []
+        for h in snapshot.holdings:
+            rate = rates.get((h.asset_id, h.position))
+            if rate is None or h.is_spam or not h.raw:
+                continue
+            if "asset" in f and h.asset_id != f["asset"]:
+                continue
+            if "protocol" in f and position_protocol(h.position) != f["protocol"]:
+                continue
+            if want_wallet and h.wallet.rsplit(":", 1)[-1].lower() != want_wallet:
+                continue
+            found.append((rate, h.wallet, clean_text(h.symbol, 32)))
+        return found
+
+    def _rate_where(self, rate: PositionRate, wallet: str, symbol: str) -> str:
+        protocol = YIELD_PROTOCOLS.get(rate.protocol, rate.protocol or "a protocol")
+        chain = self._chain_names.get(rate.chain, rate.chain)
+        side = {RateSide.BORROW: "borrowed", RateSide.SUPPLY: "supplied"}.get(rate.side, "held")
+        return f"{symbol} {side} on {protocol} ({chain}), wallet {short_address(wallet)}"
+
+    def _apy_below(self, rule: AlertRule, snapshot: Snapshot) -> _Judgement:
+        earning = [
+            (rate.apy * 100, rate, w, s)
+            for rate, w, s in self._held_rates(rule, snapshot)
+            if rate.side is not RateSide.BORROW  # a debt's rate falling is good news
+        ]
+        if not earning:
+            return _Judgement(Verdict.UNKNOWN)  # no rate read: the last state holds
+        apy, rate, wallet, symbol = min(earning, key=lambda row: row[0])
+        return _Judgement(
+            judge_below(apy, rule.threshold),
+            f"APY {apy:.2f} % is below {format_level(rule.threshold)} %",
+            f"{self._rate_where(rate, wallet, symbol)}: earning {apy:.2f} % a year, below "
+            f"your alert level {format_level(rule.threshold)} %.",
+        )
+
+    def _apy_move(self, rule: AlertRule, snapshot: Snapshot) -> _Judgement:
+        before = self._snapshots.at_or_before(snapshot.taken_at - DAY)
+        if before is None or before.taken_at < snapshot.taken_at - 2 * DAY:
+            return _Judgement(Verdict.UNKNOWN)  # no rate from about a day ago to compare with
+        then = {r.key: r for r in before.rates}
+        moves = [
+            (abs(rate.apy - then[rate.key].apy) * 100, rate, then[rate.key], w, s)
+            for rate, w, s in self._held_rates(rule, snapshot)
+            if rate.key in then
+        ]
+        if not moves:
+            return _Judgement(Verdict.UNKNOWN)
+        points, rate, old, wallet, symbol = max(moves, key=lambda row: row[0])
+        word = "rose" if rate.apy > old.apy else "fell"
+        hours = (snapshot.taken_at - before.taken_at) / 3600
+        return _Judgement(
+            judge_above(points, rule.threshold),
+            f"APY {word} {points:.2f} points in {hours:.0f} h",
+            f"{self._rate_where(rate, wallet, symbol)}: APY {word} from {old.apy * 100:.2f} % to "
+            f"{rate.apy * 100:.2f} % in {hours:.0f} h, more than your alert level "
+            f"{format_level(rule.threshold)} points.",
         )
 
 

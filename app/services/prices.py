@@ -20,6 +20,7 @@ from typing import Protocol
 from app.domain.balances import Balance
 from app.domain.errors import ChainfolioError
 from app.domain.fx_days import DayRates
+from app.domain.ids import AssetId
 from app.domain.ports import PriceSource
 from app.domain.price_routing import route
 from app.domain.text import clean_text
@@ -231,11 +232,35 @@ class PriceService:
         assets seen for the first time are queued for a year of daily prices."""
         infos = {id(b.asset): b.asset for b in balances}.values()  # shared per token
         assets = {str(a.asset_id): a for a in infos}
+        # Valued through another asset (a liquid staking token at its pool's rate): that asset
+        # is priced instead, unless the person set a price of their own for the token.
+        derived = {k: a.via for k, a in assets.items() if a.via is not None}
+        if derived:
+            own = await asyncio.to_thread(self._store.overrides)
+            derived = {k: v for k, v in derived.items() if k not in own}
+        wanted = [
+            PricedAsset(a.asset_id, a.price_id) for k, a in assets.items() if k not in derived
+        ]
+        for under in {u for u, _ in derived.values()} - assets.keys():
+            wanted.append(PricedAsset(AssetId.parse(under)))
         priced, requests, errors = await self.prices(
-            [PricedAsset(a.asset_id, a.price_id) for a in assets.values()],
-            currency,
-            {k: a.symbol for k, a in assets.items()},
+            wanted, currency, {k: a.symbol for k, a in assets.items()}
         )
+        for k, (under, units) in derived.items():
+            base = priced.get(under)
+            priced[k] = (
+                PriceResult(k, None, None, None, False)
+                if base is None or base.price is None
+                else PriceResult(
+                    k,
+                    exact_mul(base.price, units),
+                    f"{base.source}+pool rate",
+                    base.age_seconds,
+                    base.stale,
+                )
+            )
+        for under in {u for u, _ in derived.values()} - assets.keys():
+            priced.pop(under, None)  # asked for only to value the tokens
         if self._history is not None:  # first sighting queues a year of daily prices
             # Only what has a price today and is not spam: a year of history is asked for
             # one asset at a time, and hundreds of worthless airdrops would hold up the rest.

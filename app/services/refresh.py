@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,16 +26,22 @@ from typing import Any, Protocol
 from app.domain.addresses import AddressFamily
 from app.domain.balances import AssetInfo, Balance, ChainReadResult, SourceState
 from app.domain.chains import ChainFamily, ChainSpec
-from app.domain.ids import AccountId, AssetId
+from app.domain.ids import AccountId, AssetId, ChainId
 from app.domain.model import Wallet
 from app.domain.outcome import RefreshStatus, plain_reason, summarize_failures
 from app.domain.positions import LendingAccount
+from app.domain.rates import PositionRate
+from app.domain.refresh_group import RefreshGroup
 from app.domain.snapshot import HoldingFailure, Snapshot, SnapshotHolding, SourceStatus
 from app.domain.valuation import holding_value
 
 log = logging.getLogger(__name__)
 
-_FAMILY_OF_CHAIN = {ChainFamily.EVM: AddressFamily.EVM, ChainFamily.SOLANA: AddressFamily.SOLANA}
+_FAMILY_OF_CHAIN = {
+    ChainFamily.EVM: AddressFamily.EVM,
+    ChainFamily.SOLANA: AddressFamily.SOLANA,
+    ChainFamily.BITCOIN: AddressFamily.BITCOIN,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,22 @@ class SnapshotStore(Protocol):
 
 
 ReadChain = Callable[[ChainSpec, Sequence[Wallet]], Awaitable[ChainReadResult]]
+
+
+class ExtraSource(Protocol):
+    """A source read alongside the chains, with no wallet of its own (an exchange account):
+    ``source`` is its id in snapshots (CAIP-2 form), ``name`` what a person reads."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def read(self) -> Callable[[], Awaitable[ChainReadResult]]: ...
+
+
 Listener = Callable[[RefreshProgress], None]
 Step = Callable[["RefreshResult"], Awaitable[None]]
 
@@ -146,9 +169,13 @@ class RefreshService:
         store: SnapshotStore,
         currency: Callable[[], str],
         clock: Callable[[], float] = time.time,
+        sources: Callable[[], Sequence[ExtraSource]] | None = None,
+        group: RefreshGroup | None = None,
     ) -> None:
-        """``chains``, ``pricer`` and ``currency`` are asked on every refresh, so settings
-        changed while the app runs apply to the next refresh."""
+        """``chains``, ``pricer``, ``currency`` and ``sources`` are asked on every refresh, so
+        settings changed while the app runs apply to the next refresh. ``group``: processes
+        sharing one database take turns (one reads the chains, the others use its snapshot)."""
+        self._group = group
         self._chains = chains
         self._wallets = wallets
         self._read_chain = read_chain
@@ -156,6 +183,7 @@ class RefreshService:
         self._store = store
         self._currency = currency
         self._clock = clock
+        self._sources = sources
         self._running: asyncio.Task[RefreshResult] | None = None
         self._listeners: list[Listener] = []
         self._steps: list[_Registered] = []
@@ -190,8 +218,35 @@ class RefreshService:
         ``refresh --no-prices``; ``chains`` limits the refresh to these CAIP-2 ids.
         """
         if self._running is None or self._running.done():
-            self._running = asyncio.ensure_future(self._refresh(store, tuple(chains)))
+            self._running = asyncio.ensure_future(self._in_turn(store, tuple(chains)))
         return await asyncio.shield(self._running)
+
+    async def _in_turn(self, store: bool, only: tuple[str, ...]) -> RefreshResult:
+        """With a group (a shared database), wait for this process's turn first; a snapshot
+        another process stored meanwhile is the result, and the chains are not read again."""
+        if self._group is None or not store:
+            return await self._refresh(store, only)
+        group, cancelled = self._group, threading.Event()
+        now = int(self._clock())
+        try:
+            stored = await asyncio.to_thread(group.acquire, now, cancelled)
+        except asyncio.CancelledError:
+            cancelled.set()  # the waiting thread gives up (and gives the turn back)
+            raise
+        if stored is not None:
+            result = RefreshResult(
+                RefreshStatus.OK,
+                "Another Chainfolio sharing this database has just refreshed: its result is shown.",
+                now,
+                stored.currency,
+                snapshot=stored,
+            )
+            self._finish(result)
+            return result
+        try:
+            return await self._refresh(store, only)
+        finally:
+            await asyncio.to_thread(group.release)
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for background steps (at most ``timeout`` s), then cancel what is left."""
@@ -208,6 +263,10 @@ class RefreshService:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _extras(self, only: tuple[str, ...]) -> list[ExtraSource]:
+        assert self._sources is not None
+        return [x for x in self._sources() if not only or x.source in only]
 
     def _select(
         self, only: tuple[str, ...]
@@ -236,37 +295,43 @@ class RefreshService:
         now = int(self._clock())
         # Settings files and the wallet table are read off the loop's thread.
         chains, wallets, per_chain, skipped = await asyncio.to_thread(self._select, only)
+        extras = await asyncio.to_thread(self._extras, only) if self._sources else []
+        jobs: list[tuple[str, str, Callable[[], Awaitable[ChainReadResult]]]] = [
+            (str(spec.chain_id), spec.name, _bind_read(self._read_chain, spec, per_chain))
+            for spec in chains
+        ]
+        jobs += [(x.source, x.name, x.read) for x in extras]
         currency = self._currency()
-        if not wallets:
+        if not wallets and not extras:
             result = RefreshResult(
                 RefreshStatus.EMPTY, "No wallets to refresh: add one first.", now, currency
             )
             self._finish(result)
             return result
-        self._emit(RefreshProgress("started", total=len(chains)))
+        self._emit(RefreshProgress("started", total=len(jobs)))
         done = 0
         # The pricer is set up (price sources, API keys from the keyring) while chains answer.
         pricing = asyncio.ensure_future(asyncio.to_thread(self._pricer)) if store else None
         if pricing is not None:  # its error is raised where it is awaited, or dropped
             pricing.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-        async def read(spec: ChainSpec) -> tuple[ChainReadResult, float]:
+        async def read(
+            key: str, name: str, job: Callable[[], Awaitable[ChainReadResult]]
+        ) -> tuple[ChainReadResult, float]:
             nonlocal done
             started = time.monotonic()
             try:
-                result = await self._read_chain(spec, per_chain[str(spec.chain_id)])
+                result = await job()
             except Exception as exc:  # a reader must not sink the other chains
-                log.exception("reading %s failed unexpectedly", spec.name)
+                log.exception("reading %s failed unexpectedly", name)
                 result = ChainReadResult(
-                    spec.chain_id, SourceState.FAILED, error=f"reading failed: {exc}"
+                    ChainId.parse(key), SourceState.FAILED, error=f"reading failed: {exc}"
                 )
             done += 1
-            self._emit(
-                RefreshProgress("chain", str(spec.chain_id), result.state, done, len(chains))
-            )
+            self._emit(RefreshProgress("chain", key, result.state, done, len(jobs)))
             return result, time.monotonic() - started
 
-        reads = await asyncio.gather(*(read(c) for c in chains))
+        reads = await asyncio.gather(*(read(*job) for job in jobs))
         # The previous snapshot (10,000s of holdings to load) only matters for what is carried
         # over: a chain not read, or not read in full.
         carry = bool(skipped) or any(r.state is not SourceState.OK or r.unread for r, _ in reads)
@@ -277,15 +342,15 @@ class RefreshService:
         for chain in skipped:  # not asked for this time: kept as they were, marked stale
             built.keep(chain)
         reports = tuple(
-            _report(spec, res, seconds, built.states[str(spec.chain_id)])
-            for spec, (res, seconds) in zip(chains, reads, strict=True)
+            _report(key, name, res, seconds, built.states[key])
+            for (key, name, _), (res, seconds) in zip(jobs, reads, strict=True)
         )
         status, summary = _status(reports)
         prices: PriceReport | None = None
         price_map: dict[str, Decimal | None] = {}
         manual: set[str] = set()  # assets priced by the person's manual override
         if pricing is not None and built.balances:
-            self._emit(RefreshProgress("pricing", done=done, total=len(chains)))
+            self._emit(RefreshProgress("pricing", done=done, total=len(jobs)))
             # A pricer that raises (a bug, not an unreachable source: those come back as
             # stale or missing prices with errors) stores nothing rather than unpriced zeros.
             pricer = await pricing
@@ -300,8 +365,9 @@ class RefreshService:
             await asyncio.to_thread(_holdings, built.balances, price_map, manual) if store else []
         )
         snapshot = Snapshot(
-            now, currency, tuple(holdings), tuple(built.sources), accounts=tuple(built.accounts)
-        )
+            now, currency, tuple(holdings), tuple(built.sources), accounts=tuple(built.accounts),
+            rates=tuple(built.rates),
+        )  # fmt: skip
         result = RefreshResult(
             status,
             summary,
@@ -314,7 +380,7 @@ class RefreshService:
         )
         # Nothing read and nothing to carry over: storing would put a fake zero into history.
         if store and (status is not RefreshStatus.FAILED or holdings):
-            self._emit(RefreshProgress("saving", done=done, total=len(chains)))
+            self._emit(RefreshProgress("saving", done=done, total=len(jobs)))
             snapshot_id = await asyncio.to_thread(self._store.write, snapshot)
             result.snapshot = replace(snapshot, id=snapshot_id)
             result.stored = True
@@ -373,6 +439,7 @@ class _Merge:
         self.balances: list[tuple[Balance, SourceState, int]] = []
         self.sources: list[SourceStatus] = []
         self.accounts: list[LendingAccount] = []
+        self.rates: list[PositionRate] = []
         self.states: dict[str, SourceState] = {}
 
     def keep(self, chain: str) -> None:
@@ -389,6 +456,7 @@ class _Merge:
         if result.state is SourceState.OK:
             self.balances.extend((b, SourceState.OK, now) for b in result.balances)
             self.accounts.extend(result.accounts)
+            self.rates.extend(result.rates)
         if result.state is SourceState.OK and not result.unread:
             state, as_of = SourceState.OK, None
         elif result.state is SourceState.OK:  # read part-way: the unread wallets are carried
@@ -416,16 +484,24 @@ class _Merge:
                 for a in self.previous.accounts
                 if a.chain == chain and (wallets is None or a.wallet in wallets)
             )
+            if wallets is None:  # a chain not read keeps its last rates (a partial one has its own)
+                self.rates.extend(r for r in self.previous.rates if r.chain == chain)
         return as_of if carried else None
 
 
+def _bind_read(
+    read_chain: ReadChain, spec: ChainSpec, per_chain: dict[str, list[Wallet]]
+) -> Callable[[], Awaitable[ChainReadResult]]:
+    return lambda: read_chain(spec, per_chain[str(spec.chain_id)])
+
+
 def _report(
-    spec: ChainSpec, result: ChainReadResult, seconds: float, state: SourceState
+    key: str, name: str, result: ChainReadResult, seconds: float, state: SourceState
 ) -> ChainReport:
     read = len(result.balances) if result.state is SourceState.OK else 0
     return ChainReport(
-        str(spec.chain_id),
-        spec.name,
+        key,
+        name,
         state,
         result.error,
         round(seconds, 3),

@@ -192,6 +192,16 @@ class RefreshScheduler:
         """The interval or refresh.auto changed: recompute the next run from the anchor."""
         self._changed()
 
+    def refreshed_elsewhere(self) -> None:
+        """Another desktop sharing the database stored a snapshot: count the interval from now,
+        so the group refreshes once per interval instead of once per desktop per interval."""
+        if self.running:
+            return
+        self._anchor = self._clock()
+        self._first_delay = None
+        self._last_success = self._anchor
+        self._changed()
+
     async def refresh_now(self) -> RefreshOutcome:
         """Refresh now (or join the refresh already running); restarts the timer. Never raises
         for a failed refresh: the outcome says what happened."""

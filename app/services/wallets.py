@@ -41,6 +41,16 @@ class AddedWallets:
 SHOWN_PROBLEMS = 5
 
 
+def _default_label(parsed: ParsedAddress) -> str:
+    """A Bitcoin key or descriptor is named by its shortened form (never in full), so the list
+    does not show it as its first address alone."""
+    if parsed.watch is None:
+        return ""
+    from app.domain.bitcoin import shorten_key
+
+    return person_text(f"Bitcoin {shorten_key(parsed.watch)}", "wallet label", MAX_LABEL_LENGTH)
+
+
 class WalletService:
     def __init__(self, repo: WalletRepository, resolver: NameResolver | None = None) -> None:
         self._repo = repo
@@ -64,6 +74,13 @@ class WalletService:
             return stripped.lower()
         parsed = parse_address(stripped)
         if self._repo.get_by_address(parsed.address) is not None:
+            if parsed.watch is not None:
+                from app.domain.bitcoin import shorten_key
+
+                raise DuplicateWalletError(
+                    f"{shorten_key(parsed.watch)} is already in your wallets (its first address "
+                    f"{parsed.address} is)."
+                )
             raise DuplicateWalletError(f"{parsed.address} is already in your wallets.")
         return parsed
 
@@ -86,9 +103,10 @@ class WalletService:
         wallet = Wallet(
             address=checked.address,
             family=checked.family,
-            label=clean_label,
+            label=clean_label or _default_label(checked),
             group=clean_group,
             ens_name=ens_name,
+            watch=checked.watch,
         )
         saved = self._repo.add(wallet)
         log.info("added %s wallet id=%s", saved.family.value, saved.id)
@@ -144,7 +162,14 @@ class WalletService:
                 raise InvalidAddressError(f"The ENS name {ens_name} does not point to an address.")
             stripped = resolved
         parsed = parse_address(stripped)
-        return Wallet(parsed.address, parsed.family, label, group, ens_name)
+        return Wallet(
+            parsed.address,
+            parsed.family,
+            label or _default_label(parsed),
+            group,
+            ens_name,
+            watch=parsed.watch,
+        )
 
     def list(self) -> list[Wallet]:
         return self._repo.list()
@@ -159,7 +184,7 @@ class WalletService:
                 return wallet
             if wallet.family is AddressFamily.EVM and stripped.lower() == wallet.address.lower():
                 return wallet
-            if stripped == wallet.address:
+            if stripped in (wallet.address, wallet.watch):
                 return wallet
         raise WalletNotFoundError(
             f"No wallet {clean_text(stripped, MAX_CHAIN_REFERENCE)!r} in your list."

@@ -18,6 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 
 from app.domain.errors import DatabaseError
+from app.storage import encryption
+from app.storage.encryption import DatabaseKey
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +139,24 @@ def create_sqlite_engine(
     read_only: bool = False,
     backups_dir: Path | None = None,
     full_disk: bool = False,
+    key: DatabaseKey | None = None,
 ) -> Engine:
     """An engine whose SQLite failures on the file (locked, full, read-only, damaged) come out
     as :class:`DatabaseError` sentences; ``read_only`` opens it for reading only (a read-only
     file or folder), without the shared-memory file when the folder cannot hold one;
-    ``full_disk``: read-only because the disk is full, and a write says so."""
-    if read_only:
+    ``full_disk``: read-only because the disk is full, and a write says so; ``key``: an
+    SQLCipher database, keyed on every connection before anything else runs on it."""
+    if key is not None:
+        target = _read_only_uri(path, immutable=full_disk) if read_only else str(path)
+
+        def connect_encrypted() -> Any:
+            return encryption.connect(target, key, uri=read_only, isolation_level="")
+
+        engine = create_engine(
+            f"sqlite:///{path}", creator=connect_encrypted, module=encryption.sqlcipher()
+        )
+        event.listen(engine, "connect", _on_connect_read_only if read_only else _on_connect)
+    elif read_only:
         uri = _read_only_uri(path, immutable=full_disk)
 
         def connect() -> sqlite3.Connection:
@@ -173,18 +187,20 @@ def create_sqlite_engine(
     return engine
 
 
-def read_revision(path: Path, backups_dir: Path | None = None) -> str | None:
+def read_revision(
+    path: Path, backups_dir: Path | None = None, key: DatabaseKey | None = None
+) -> str | None:
     """The schema revision stored in the file, or None for a new/empty database."""
     if not path.exists() or path.stat().st_size == 0:
         return None
     backups = backups_dir if backups_dir is not None else path.parent / "backups"
+    uri = _read_only_uri(path, immutable=disk_nearly_full(path))
     try:
-        con = sqlite3.connect(
-            _read_only_uri(path, immutable=disk_nearly_full(path)),
-            uri=True,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-        )
-    except sqlite3.Error as exc:
+        if key is not None:
+            con = encryption.connect(uri, key, uri=True)
+        else:
+            con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except (sqlite3.Error, encryption.sqlcipher().Error) as exc:
         raise DatabaseError(
             describe_storage_error(exc, path, backups) or f"Cannot open the database {path}."
         ) from None
@@ -202,24 +218,27 @@ def read_revision(path: Path, backups_dir: Path | None = None) -> str | None:
             return None
         row = con.execute("SELECT version_num FROM alembic_version").fetchone()
         return str(row[0]) if row else None
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, encryption.sqlcipher().DatabaseError) as exc:
         sentence = describe_storage_error(exc, path, backups)
         raise DatabaseError(sentence or damaged_sentence(path, backups)) from None
     finally:
         con.close()
 
 
-def backup(path: Path, backups_dir: Path, revision: str) -> Path:
-    """Copy the database with SQLite's online backup API (consistent even in WAL mode)."""
+def backup(path: Path, backups_dir: Path, revision: str, key: DatabaseKey | None = None) -> Path:
+    """Copy the database with SQLite's online backup API (consistent even in WAL mode); an
+    encrypted database's backup is encrypted with the same key (and salt)."""
     backups_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = backups_dir / f"chainfolio-r{revision}-{stamp}.sqlite3"
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
-    src = sqlite3.connect(path)
-    dst = sqlite3.connect(target)
+    if key is not None:
+        src, dst = encryption.connect(path, key), encryption.connect(target, key)
+    else:
+        src, dst = sqlite3.connect(path), sqlite3.connect(target)
     try:
         src.backup(dst)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, encryption.sqlcipher().Error) as exc:
         dst.close()
         target.unlink(missing_ok=True)
         raise DatabaseError(
@@ -258,12 +277,19 @@ def writable(path: Path) -> bool:
     return not path.exists() or os.access(path, os.W_OK)
 
 
-def open_database(path: Path, backups_dir: Path) -> Engine:
+def open_database(path: Path, backups_dir: Path, key: DatabaseKey | None = None) -> Engine:
     """Open (creating or upgrading) the database and return its engine.
 
     Refuses a database written by a newer version instead of touching it. A read-only file or
     folder is opened for reading: lists, history and exports work, and a write says why not.
+    An encrypted (SQLCipher) file needs its ``key`` (:func:`encryption.unlock`); without it
+    nothing is touched: never an empty new database over the encrypted one.
     """
+    if key is None and encryption.is_encrypted(path):
+        raise encryption.KeyUnavailable(
+            f"The database {path} is encrypted and cannot be opened without its key. "
+            "Nothing was changed."
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() and writable(path):
@@ -274,7 +300,7 @@ def open_database(path: Path, backups_dir: Path) -> Engine:
             f"The database {path} cannot be created ({exc.strerror or exc}): choose a data "
             "folder you can write to, with --data-dir."
         ) from None
-    current = read_revision(path, backups_dir)
+    current = read_revision(path, backups_dir, key)
     if current is not None and current not in REVISIONS:
         raise DatabaseError(
             f"This database ({path}) was written by a newer version of Chainfolio "
@@ -289,16 +315,18 @@ def open_database(path: Path, backups_dir: Path) -> Engine:
                 + ": make the file and its folder writable, then try again."
             )
         log.info("the database %s is read-only: it is opened for reading only", path)
-        return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir)
+        return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir, key=key)
     if current == HEAD_REVISION and disk_nearly_full(path) and not Path(f"{path}-shm").exists():
         # SQLite cannot even create its shared-memory file to read: read without it, and let a
         # write say that the disk is full.
         log.warning("the disk holding %s is full: the database is opened for reading only", path)
-        return create_sqlite_engine(path, read_only=True, backups_dir=backups_dir, full_disk=True)
-    engine = create_sqlite_engine(path, backups_dir=backups_dir)
+        return create_sqlite_engine(
+            path, read_only=True, backups_dir=backups_dir, full_disk=True, key=key
+        )
+    engine = create_sqlite_engine(path, backups_dir=backups_dir, key=key)
     if current != HEAD_REVISION:
         if current is not None:
-            backup(path, backups_dir, current)
+            backup(path, backups_dir, current, key)
         log.info("migrating database %s from %s to %s", path, current or "empty", HEAD_REVISION)
         try:
             migrate(engine)

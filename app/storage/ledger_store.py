@@ -241,7 +241,7 @@ def _gc_paused() -> Iterator[None]:
 def _bump(con: Any) -> None:
     con.exec_driver_sql(
         "INSERT INTO app_meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
-        "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+        "value = CAST(CAST(app_meta.value AS INTEGER) + 1 AS TEXT)",
         (_REVISION_KEY,),
     )
 
@@ -310,9 +310,9 @@ class SqlLedgerMarket:
             try:
                 for asset in sorted(set(asset_ids)):
                     cursor.execute(
-                        "SELECT ts / 86400, CAST(price AS REAL) AS p FROM price_history "
-                        "WHERE asset_id = ? AND currency = 'USD' AND ts >= ? "
-                        "AND (p = 0 OR p BETWEEN 1e-30 AND 1e15) ORDER BY ts",
+                        "SELECT d, p FROM (SELECT ts, ts / 86400 AS d, CAST(price AS REAL) AS p "
+                        "FROM price_history WHERE asset_id = ? AND currency = 'USD' AND ts >= ?) "
+                        "AS h WHERE p = 0 OR p BETWEEN 1e-30 AND 1e15 ORDER BY ts",
                         (asset, since),
                     )
                     out[asset] = list(cursor.fetchall())
@@ -387,9 +387,9 @@ class SqlLedgerMarket:
                     if found is None:
                         continue
                     cursor.execute(
-                        "SELECT ts / 86400, CAST(price AS REAL) AS p FROM price_history "
-                        "WHERE asset_id = ? AND currency = ? AND ts >= ? "
-                        "AND p BETWEEN 1e-30 AND 1e15 ORDER BY ts",
+                        "SELECT d, p FROM (SELECT ts, ts / 86400 AS d, CAST(price AS REAL) AS p "
+                        "FROM price_history WHERE asset_id = ? AND currency = ? AND ts >= ?) "
+                        "AS h WHERE p BETWEEN 1e-30 AND 1e15 ORDER BY ts",
                         (asset, found[0], since),
                     )
                     out[asset] = (str(found[0]), list(cursor.fetchall()))

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from app.domain.balances import SourceState
 from app.domain.history import StoredTotal
 from app.domain.positions import LendingAccount
+from app.domain.rates import PositionRate, RateSide
 from app.domain.snapshot import HoldingFailure, Snapshot, SnapshotHolding, SourceStatus
 from app.domain.valuation import decimal_text, optional_text
 from app.storage.history_store import breakdown_rows
@@ -20,6 +21,7 @@ from app.storage.tables import (
     snapshot_accounts,
     snapshot_breakdown,
     snapshot_holdings,
+    snapshot_rates,
     snapshots,
     wallets,
 )
@@ -124,6 +126,24 @@ def _watched_only(con: Connection, snapshot: Snapshot) -> Snapshot:
     )
 
 
+def _rate_rows(snapshot_id: int, rates: Sequence[PositionRate]) -> list[dict[str, object]]:
+    """One row per (asset, position key): the last rate a refresh reported for it wins."""
+    by_key = {r.key: r for r in rates}
+    return [
+        {
+            "snapshot_id": snapshot_id,
+            "asset_id": r.asset_id,
+            "position": r.position,
+            "chain": r.chain,
+            "side": r.side.value,
+            "apy": decimal_text(r.apy),
+            "apr": _text(r.apr),
+            "protocol": r.protocol,
+        }
+        for r in by_key.values()
+    ]
+
+
 class SqlSnapshotStore:
     def __init__(self, engine: Engine, *, watched_only: bool = False) -> None:
         """``watched_only``: each write leaves out wallets no longer in the wallet table (the
@@ -188,6 +208,12 @@ class SqlSnapshotStore:
                         for a in snapshot.accounts
                     ],
                 )
+            if snapshot.rates:
+                con.execute(insert(snapshot_rates), _rate_rows(snapshot_id, snapshot.rates))
+            if con.dialect.name == "postgresql":  # other desktops hear of it at the commit
+                from app.storage.postgres_group import notify_snapshot
+
+                notify_snapshot(con, snapshot_id)
         return snapshot_id
 
     def latest(self) -> Snapshot | None:
@@ -210,6 +236,9 @@ class SqlSnapshotStore:
             ).fetchall()
             account_rows = con.execute(
                 select(snapshot_accounts).where(snapshot_accounts.c.snapshot_id == row.id)
+            ).fetchall()
+            rate_rows = con.execute(
+                select(snapshot_rates).where(snapshot_rates.c.snapshot_id == row.id)
             ).fetchall()
         return Snapshot(
             id=int(row.id),
@@ -256,6 +285,18 @@ class SqlSnapshotStore:
                     debt_assets=tuple(json.loads(a.debt_assets)),
                 )
                 for a in account_rows
+            ),
+            rates=tuple(
+                PositionRate(
+                    r.chain,
+                    r.asset_id,
+                    r.position,
+                    RateSide(r.side),
+                    Decimal(r.apy),
+                    _dec(r.apr),
+                    r.protocol,
+                )
+                for r in rate_rows
             ),
         )
 

@@ -276,3 +276,160 @@ ledger_wallet_links = Table(
     Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), nullable=False,
            index=True),
 )  # fmt: skip
+
+# ---- on-chain history: scan cursors, movements, fees, ledger accounts (revision 0013) --------
+onchain_cursors = Table(
+    "onchain_cursors",
+    metadata,
+    Column("chain", String(64), primary_key=True),
+    Column("wallet", String(64), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", Integer, nullable=False),
+)
+
+onchain_movements = Table(
+    "onchain_movements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chain", String(64), nullable=False),
+    Column("tx", String(128), nullable=False),
+    Column("block", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("wallet", String(64), nullable=False),
+    Column("asset", String(200), nullable=False),
+    Column("delta", Text, nullable=False),  # raw signed integer as text (uint256)
+    Column("kind", String(16), nullable=False),
+    Column("counterparty", String(64), nullable=True),
+    Column("idx", Integer, nullable=False),
+    UniqueConstraint("chain", "tx", "wallet", "asset", "kind", "idx",
+                     name="uq_onchain_movements_key"),
+)  # fmt: skip
+Index(
+    "ix_onchain_movements_chain_wallet_block",
+    onchain_movements.c.chain,
+    onchain_movements.c.wallet,
+    onchain_movements.c.block,
+)
+
+onchain_fees = Table(
+    "onchain_fees",
+    metadata,
+    Column("chain", String(64), primary_key=True),
+    Column("tx", String(128), primary_key=True),
+    Column("wallet", String(64), primary_key=True),
+    Column("block", Integer, nullable=False),
+    Column("ts", Integer, nullable=False),
+    Column("asset", String(200), nullable=False),
+    Column("amount", Text, nullable=False),  # raw integer as text
+)
+
+onchain_accounts = Table(
+    "onchain_accounts",
+    metadata,
+    Column("wallet", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("ledger_accounts.id", ondelete="CASCADE"),
+           nullable=False),
+)  # fmt: skip
+
+# --- position rates (revision 0015): the protocols' supply/borrow rates read with a snapshot ---
+snapshot_rates = Table(
+    "snapshot_rates",
+    metadata,
+    Column(
+        "snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("asset_id", String(200), primary_key=True),
+    Column("position", String(200), primary_key=True),
+    Column("chain", String(100), nullable=False),
+    Column("side", String(16), nullable=False),
+    Column("apy", Text, nullable=False),  # exact Decimal as text (a fraction: 0.0345)
+    Column("apr", Text, nullable=True),
+    Column("protocol", String(64), nullable=False, server_default=""),
+)
+
+# --- Bitcoin watch-only wallets (revision 0016): keys/descriptors, derived-address cache ---
+bitcoin_wallets = Table(
+    "bitcoin_wallets",
+    metadata,
+    Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), primary_key=True),
+    Column("watch", Text, nullable=False),  # xpub/ypub/zpub or descriptor: private, not secret
+)
+
+bitcoin_addresses = Table(
+    "bitcoin_addresses",
+    metadata,
+    Column("wallet_id", Integer, ForeignKey("wallets.id", ondelete="CASCADE"), primary_key=True),
+    Column("branch", Integer, primary_key=True),  # 0 receive, 1 change
+    Column("idx", Integer, primary_key=True),
+    Column("address", String(90), nullable=False),
+    Column("used", Boolean, nullable=False, server_default=false()),
+)
+
+# ---- exchange accounts read through ccxt (revision 0017) -------------------------------------
+exchange_accounts = Table(
+    "exchange_accounts",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("exchange", String(16), nullable=False),
+    Column("api_url", Text, nullable=True),
+    Column("created_at", Integer, nullable=False),
+)
+
+# exchange history (revision 0017): records as read, cursors per account and stream, the ledger
+# account of each exchange account, and deposits/withdrawals matched with on-chain entries
+exchange_records = Table(
+    "exchange_records",
+    metadata,
+    Column("account", String(32), ForeignKey("exchange_accounts.name", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("record_id", String(160), primary_key=True),
+    Column("ts", Integer, nullable=False),  # UTC milliseconds
+    Column("data", Text, nullable=False),  # the normalised record as JSON (amounts as text)
+)  # fmt: skip
+exchange_cursors = Table(
+    "exchange_cursors",
+    metadata,
+    Column("account", String(32), ForeignKey("exchange_accounts.name", ondelete="CASCADE"),
+           primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("cursor", Text, nullable=False),
+)  # fmt: skip
+exchange_ledger_accounts = Table(
+    "exchange_ledger_accounts",
+    metadata,
+    Column("account", String(32), primary_key=True),
+    Column("account_id", Integer, ForeignKey("ledger_accounts.id", ondelete="CASCADE"),
+           nullable=False),
+)  # fmt: skip
+exchange_matches = Table(
+    "exchange_matches",
+    metadata,
+    Column("fingerprint", String(200), primary_key=True),  # the exchange record's
+    Column("account", String(32), nullable=False),
+    Column("onchain_fingerprint", String(200), nullable=False, unique=True),
+    Column("original", Text, nullable=False),  # the on-chain entry before it became a transfer
+)  # fmt: skip
+
+# --- privacy ledger (revision 0014): what each host learnt, summed per host -----------------
+privacy_contacts = Table(
+    "privacy_contacts",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("purpose", String(32), primary_key=True),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    Column("refused", Integer, nullable=False, server_default="0"),
+    Column("first_at", Integer, nullable=True),  # first request that left (epoch s)
+    Column("last_at", Integer, nullable=True),
+    Column("last_refused_at", Integer, nullable=True),
+)
+
+privacy_revealed = Table(
+    "privacy_revealed",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("address", String(128), primary_key=True),
+    Column("requests", Integer, nullable=False),
+    Column("first_at", Integer, nullable=False),
+    Column("last_at", Integer, nullable=False),
+)

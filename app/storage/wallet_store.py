@@ -14,7 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from app.domain.addresses import AddressFamily
 from app.domain.errors import DuplicateWalletError, WalletNotFoundError
 from app.domain.model import Wallet
-from app.storage.tables import wallets
+from app.storage.tables import bitcoin_wallets, wallets
+
+# A Bitcoin wallet's extended key or descriptor comes with its row (revision 0016).
+_WITH_WATCH = select(wallets, bitcoin_wallets.c.watch).select_from(
+    wallets.outerjoin(bitcoin_wallets, bitcoin_wallets.c.wallet_id == wallets.c.id)
+)
 
 
 def _to_wallet(row: Row[tuple[object, ...]]) -> Wallet:
@@ -27,6 +32,7 @@ def _to_wallet(row: Row[tuple[object, ...]]) -> Wallet:
         group=str(m["wallet_group"]),
         ens_name=m["ens_name"],
         created_at=datetime.fromisoformat(str(m["created_at"])),
+        watch=m.get("watch"),
     )
 
 
@@ -36,12 +42,12 @@ class SqlWalletRepository:
 
     def list(self) -> list[Wallet]:
         with self._engine.connect() as con:
-            rows = con.execute(select(wallets).order_by(wallets.c.id)).fetchall()
+            rows = con.execute(_WITH_WATCH.order_by(wallets.c.id)).fetchall()
         return [_to_wallet(r) for r in rows]
 
     def get_by_address(self, address: str) -> Wallet | None:
         with self._engine.connect() as con:
-            row = con.execute(select(wallets).where(wallets.c.address == address)).fetchone()
+            row = con.execute(_WITH_WATCH.where(wallets.c.address == address)).fetchone()
         return _to_wallet(row) if row else None
 
     def add(self, wallet: Wallet) -> Wallet:
@@ -57,6 +63,10 @@ class SqlWalletRepository:
             with self._engine.begin() as con:
                 result = con.execute(insert(wallets).values(**values))
                 new_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+                if wallet.watch is not None and new_id is not None:
+                    con.execute(
+                        insert(bitcoin_wallets).values(wallet_id=new_id, watch=wallet.watch)
+                    )
         except IntegrityError:
             raise DuplicateWalletError(f"{wallet.address} is already in your wallets.") from None
         return Wallet(
@@ -67,6 +77,7 @@ class SqlWalletRepository:
             group=wallet.group,
             ens_name=wallet.ens_name,
             created_at=wallet.created_at,
+            watch=wallet.watch,
         )
 
     def add_many(self, batch: Sequence[Wallet]) -> builtins.list[Wallet]:
@@ -90,6 +101,13 @@ class SqlWalletRepository:
         try:
             with self._engine.begin() as con:
                 ids = {str(r.address): int(r.id) for r in con.execute(stmt, rows)}
+                watched = [
+                    {"wallet_id": ids[w.address], "watch": w.watch}
+                    for w in batch
+                    if w.watch is not None
+                ]
+                if watched:
+                    con.execute(insert(bitcoin_wallets), watched)
         except IntegrityError:
             raise DuplicateWalletError(
                 "One of these addresses is already in your wallets (added meanwhile by another "

@@ -26,7 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.alerts import LENDING_PROTOCOLS, AlertKind, AlertRule, FiredAlert
+from app.domain.alerts import (
+    LENDING_PROTOCOLS,
+    YIELD_PROTOCOLS,
+    AlertKind,
+    AlertRule,
+    FiredAlert,
+)
 from app.domain.snapshot import Snapshot
 from app.services.alerts import AlertService, AssetChoice
 from app.ui.asset_picker import AssetPicker, Search
@@ -42,6 +48,8 @@ KIND_LABELS = {
     AlertKind.PRICE_ABOVE: "Price rises above",
     AlertKind.PRICE_BELOW: "Price falls below",
     AlertKind.DAILY_MOVE_ABOVE: "Total value moves in a day by more than (%)",
+    AlertKind.APY_BELOW: "APY of a position falls below (%)",
+    AlertKind.APY_MOVE_ABOVE: "APY of a position moves in a day by more than (points)",
 }
 PLACEHOLDERS = {
     AlertKind.HEALTH_FACTOR_BELOW: "1.2",
@@ -49,6 +57,8 @@ PLACEHOLDERS = {
     AlertKind.PRICE_ABOVE: "4000",
     AlertKind.PRICE_BELOW: "2500",
     AlertKind.DAILY_MOVE_ABOVE: "10",
+    AlertKind.APY_BELOW: "3",
+    AlertKind.APY_MOVE_ABOVE: "2",
 }
 NO_RULES = (
     "No alert rules yet. Press Add alert… to be told when a price crosses a level (ETH on "
@@ -59,6 +69,7 @@ NO_EVENTS = (
 )
 LENDING = (AlertKind.HEALTH_FACTOR_BELOW, AlertKind.LIQUIDATION_PROBABILITY_ABOVE)
 PRICE = (AlertKind.PRICE_ABOVE, AlertKind.PRICE_BELOW)
+APY = (AlertKind.APY_BELOW, AlertKind.APY_MOVE_ABOVE)
 
 
 class AlertRuleDialog(QDialog):
@@ -95,9 +106,7 @@ class AlertRuleDialog(QDialog):
             self.wallet.addItem(name, address)
         self.protocol = QComboBox()
         self.protocol.setAccessibleName("Protocol")
-        self.protocol.addItem("Any protocol", None)
-        for key, name in LENDING_PROTOCOLS.items():
-            self.protocol.addItem(name, key)
+        self._fill_protocols(LENDING_PROTOCOLS)
         self.currency = currency
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
@@ -130,12 +139,23 @@ class AlertRuleDialog(QDialog):
     def selected_kind(self) -> AlertKind:
         return AlertKind(self.kind.currentData())
 
+    def _fill_protocols(self, names: dict[str, str]) -> None:
+        """The protocols a rule of the chosen kind can watch; the choice is kept if it still
+        fits."""
+        chosen = self.protocol.currentData()
+        self.protocol.clear()
+        self.protocol.addItem("Any protocol", None)
+        for key, name in names.items():
+            self.protocol.addItem(name, key)
+        self.protocol.setCurrentIndex(max(0, self.protocol.findData(chosen)))
+
     def _kind_changed(self) -> None:
         kind = self.selected_kind()
         self.threshold.setPlaceholderText(PLACEHOLDERS[kind])
+        self._fill_protocols(YIELD_PROTOCOLS if kind in APY else LENDING_PROTOCOLS)
         self.form.setRowVisible(self.asset, kind in PRICE)
-        self.form.setRowVisible(self.wallet, kind in LENDING)
-        self.form.setRowVisible(self.protocol, kind in LENDING)
+        self.form.setRowVisible(self.wallet, kind in LENDING or kind in APY)
+        self.form.setRowVisible(self.protocol, kind in LENDING or kind in APY)
         self._asset_changed()
         self.show_error("")
 
@@ -159,7 +179,7 @@ class AlertRuleDialog(QDialog):
         if kind in PRICE:
             values["asset"] = self.asset.value()
             values["currency"] = self.currency
-        if kind in LENDING:
+        if kind in LENDING or kind in APY:
             values["wallet"] = self.wallet.currentData()
             values["protocol"] = self.protocol.currentData()
         return values

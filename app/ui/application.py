@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from app.domain.snapshot import Snapshot
     from app.services.refresh import RefreshResult
     from app.services.scheduler import RefreshOutcome, RefreshScheduler
+    from app.storage.encryption import DatabaseKey
+    from app.ui.shared_updates import SharedUpdates
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,13 @@ WARM_UP_MODULES = (
 )  # fmt: skip
 
 
-def _open_context(paths: Paths, settings: Settings) -> AppContext:
+def _open_context(paths: Paths, settings: Settings, key: DatabaseKey | None = None) -> AppContext:
     """The app's context: the database opened (and migrated), the wallets read once. Runs in a
-    worker thread from :meth:`ChainfolioApp.start`; nothing in it touches a widget."""
+    worker thread from :meth:`ChainfolioApp.start`; nothing in it touches a widget. ``key``:
+    an encrypted database's key, found (or asked for) before."""
     from app.bootstrap import bootstrap
 
-    context = bootstrap(paths, settings)
+    context = bootstrap(paths, settings, key=key)
     # What attaching the window uses, built here rather than on the window's thread: the
     # services (their modules' imports), the network list, the first compiled query.
     context.wallets.list()
@@ -97,6 +100,9 @@ class ChainfolioApp:
         self.window = MainWindow(self.tasks)
         self.window.quit_requested.connect(self.quit)
         self.window.settings_changed.connect(self.on_settings_changed)
+        self.window.storage_change_requested.connect(self._change_storage)
+        self.restart_requested = False  # run() starts the app again once it has shut down
+        self._storage_change: asyncio.Task[bool] | None = None
         self.instance = SingleInstance(paths.data_dir)
         self.instance.activated.connect(self.show_window)
         self.context: AppContext | None = None
@@ -119,6 +125,7 @@ class ChainfolioApp:
         self._tray_snapshot: Snapshot | None = None
         self.opened: asyncio.Task[bool] | None = None  # set by start()
         self._opening: asyncio.Future[AppContext] | None = None
+        self.shared: SharedUpdates | None = None  # live updates from a shared database
 
     def show_window(self) -> None:
         self.window.show()
@@ -155,9 +162,20 @@ class ChainfolioApp:
     async def _open_data_async(self) -> bool:
         """:meth:`open_data` with the database opened (SQLAlchemy and Alembic imported, the
         schema checked or migrated, wallets read) in a worker thread: the window's thread only
-        attaches the result, so it never stalls right after the first paint."""
+        attaches the result, so it never stalls right after the first paint. An encrypted
+        database is unlocked first (its key from the keyring, or its passphrase asked)."""
+        from app.storage.encryption import encrypted_salt
+
+        # 16 bytes read here, on purpose: a plaintext database starts opening at once.
+        salt = encrypted_salt(self.paths.database)
+        try:
+            key = await self._unlock(salt) if salt is not None else None
+        except ChainfolioError as exc:
+            self._cannot_open(exc)
+            return False
+        extra = (key,) if key is not None else ()
         self._opening = asyncio.ensure_future(
-            asyncio.to_thread(_open_context, self.paths, self.settings)
+            asyncio.to_thread(_open_context, self.paths, self.settings, *extra)
         )
         try:
             # Shielded: quitting meanwhile cancels this task, never the opening (a migration
@@ -170,6 +188,39 @@ class ChainfolioApp:
             return False  # shutdown closes it
         self._attach_context(context)
         return True
+
+    async def _unlock(self, salt: bytes) -> DatabaseKey:
+        """The encrypted database's key: from the keyring; else the passphrase asked in a
+        dialog, again after a wrong one, until it opens the file or the person quits."""
+        from app.storage.encryption import (
+            KeyringKeys,
+            KeyUnavailable,
+            opens,
+            passphrase_key,
+            unlock,
+            wrong_passphrase_sentence,
+        )
+        from app.ui.dialogs.passphrase_dialog import ask_passphrase
+
+        path = self.paths.database
+        try:
+            found = await asyncio.to_thread(unlock, path, KeyringKeys(), None)
+            if found is not None:
+                return found
+        except KeyUnavailable:
+            pass  # not in the keyring: a passphrase
+        problem: str | None = None
+        while True:
+            passphrase = await ask_passphrase(path, problem, self.window)
+            if passphrase is None:
+                raise KeyUnavailable(
+                    f"Your data ({path}) is encrypted and was not opened, as no passphrase was "
+                    "given. Nothing was changed."
+                )
+            key = await asyncio.to_thread(passphrase_key, passphrase, salt)
+            if await asyncio.to_thread(opens, path, key):
+                return key
+            problem = wrong_passphrase_sentence(path)
 
     def _cannot_open(self, exc: ChainfolioError) -> None:
         log.error("cannot open data: %s", exc)
@@ -194,6 +245,36 @@ class ChainfolioApp:
         )
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
+        self._follow_shared_database(context)
+
+    def _follow_shared_database(self, context: AppContext) -> None:
+        """On a shared PostgreSQL database, show every snapshot another desktop stores and
+        keep a local copy of it; on the copy (the server was unreachable), say so and retry."""
+        from app.ui.shared_updates import SharedUpdates, keep_copy, retry_until_reachable
+
+        if context.shared_offline:
+            self.window.statusBar().showMessage(context.shared_offline)
+            self.tasks.run(
+                retry_until_reachable(context.settings),
+                on_success=lambda _ok: self.restart(),  # reconnect: the app starts again
+                key="shared-retry",
+            )
+            return
+
+        def reload(_snapshot_id: int) -> None:
+            if self.scheduler is not None:  # the group's next refresh is an interval from now
+                self.scheduler.refreshed_elsewhere()
+            self.tasks.run(
+                asyncio.to_thread(context.snapshots.latest),
+                on_success=self._show_latest,
+                on_failure=self._latest_failed,
+                key="latest",
+            )
+            self.tasks.run(keep_copy(context.engine, context.paths.data_dir), key="shared-copy")
+
+        self.shared = SharedUpdates(context.engine, reload)
+        if self.shared.start():
+            self.tasks.run(keep_copy(context.engine, context.paths.data_dir), key="shared-copy")
 
     def _latest_failed(self, exc: BaseException) -> None:
         """A locked or damaged database: the same sentence the command line prints."""
@@ -236,7 +317,9 @@ class ChainfolioApp:
     def _attach_defi(self) -> None:
         """Risk and Alerts tabs; fired alerts become desktop notifications from the tray."""
         assert self.context is not None
-        self.window.set_defi(self.context.risk.assess, self.context.alerts)
+        self.window.set_defi(
+            self.context.risk.assess, self.context.alerts, self.context.yields.report
+        )
         assert self.window.alerts_page is not None
         self.window.alerts_page.alert_fired.connect(self._alert_fired)
 
@@ -271,8 +354,9 @@ class ChainfolioApp:
             from app.ui.probe import install_probe  # the end-to-end test's hook
 
             install_probe(self)
-        if not os.environ.get("CHAINFOLIO_STARTUP_PROBE"):
-            self.scheduler.start()
+        offline = self.context is not None and self.context.shared_offline
+        if not os.environ.get("CHAINFOLIO_STARTUP_PROBE") and not offline:
+            self.scheduler.start()  # (not on the read-only copy of a shared database)
 
     def _on_outcome(self, outcome: RefreshOutcome) -> None:
         if self.tray is None:
@@ -325,6 +409,36 @@ class ChainfolioApp:
         await self.shutdown()
         return 0
 
+    def _change_storage(self, change: object) -> None:
+        """Settings → Data asked to encrypt or decrypt: closes the data, converts, restarts."""
+        from app.ui.storage_change import StorageChange, change_storage
+
+        if self._storage_change is not None or not isinstance(change, StorageChange):
+            return
+        self._storage_change = asyncio.ensure_future(change_storage(self, change))
+
+    async def release_data(self) -> None:
+        """Stop everything that uses the database and close it, for a conversion: no new
+        connection can be opened on it afterwards (the app restarts after)."""
+        from sqlalchemy import event
+
+        if self.scheduler is not None:
+            await self.scheduler.aclose()
+        await self.tasks.cancel_all()
+        if self._warmed is not None:
+            await asyncio.gather(self._warmed, return_exceptions=True)
+        if self.context is not None:
+            await self.context.aclose()
+
+            def refuse(*_args: object) -> None:
+                raise ChainfolioError("Your data is closed while it is being converted.")
+
+            event.listen(self.context.engine, "do_connect", refuse)
+
+    def restart(self) -> None:
+        self.restart_requested = True
+        self.quit()
+
     def quit(self) -> None:
         if self._quitting:
             return
@@ -339,7 +453,11 @@ class ChainfolioApp:
         icon, socket."""
         if self.scheduler is not None:
             await self.scheduler.aclose()
+        if self.shared is not None:
+            await asyncio.to_thread(self.shared.stop)
         await self.tasks.cancel_all()
+        if self._storage_change is not None:  # a conversion is never cut half-way
+            await asyncio.gather(self._storage_change, return_exceptions=True)
         if self._warmed is not None:
             await asyncio.gather(self._warmed, return_exceptions=True)
         if self._opening is not None:  # the database may still be opening in its thread
@@ -380,6 +498,21 @@ def run(paths: Paths, settings: Settings, qt_args: list[str]) -> int:
     if not app.instance.listen():
         log.warning("could not claim the single-instance socket %s", app.instance.name)
     try:
-        return asyncio.run(app.run(), loop_factory=qasync.QEventLoop)
+        code = asyncio.run(app.run(), loop_factory=qasync.QEventLoop)
     except (asyncio.CancelledError, KeyboardInterrupt):
         return 0
+    if app.restart_requested:
+        _start_again()
+    return code
+
+
+def _start_again() -> None:
+    """Replace this process by a new Chainfolio with the same arguments (after a conversion,
+    so the data opens the normal way)."""
+    args = sys.argv[1:]
+    argv = [sys.executable, *args] if getattr(sys, "frozen", False) else [
+        sys.executable, "-m", "app", *args,
+    ]  # fmt: skip
+    log.info("restarting Chainfolio")
+    logging.shutdown()
+    os.execv(sys.executable, argv)  # noqa: S606 - the same program, its own arguments

@@ -97,7 +97,8 @@ class FirstRunPage(QWidget):
         self.title.setFont(font)
         intro = QLabel(
             "Paste the public addresses of your wallets, one per line: Ethereum and L2 "
-            "addresses (0x…), ENS names (name.eth) or Solana addresses. Chainfolio reads their "
+            "addresses (0x…), ENS names (name.eth), Solana addresses, or Bitcoin addresses and "
+            "extended public keys (xpub, ypub, zpub, descriptors). Chainfolio reads their "
             "balances from this computer. It never needs, and never accepts, a private key or "
             "a seed phrase."
         )
@@ -300,6 +301,11 @@ class FirstRunPage(QWidget):
         seen[key] = n
         if isinstance(result, str):
             return LineCheck(n, result, True, "ENS name: looked up when you add it")
+        if result.family is AddressFamily.BITCOIN:  # the key itself is what gets added
+            from app.domain.bitcoin import describe_watch
+
+            kind = f"✓ {describe_watch(result.watch, result.address)}"
+            return LineCheck(n, result.watch or result.address, True, kind)
         if result.family is AddressFamily.EVM:
             return LineCheck(n, result.address, True, "✓ EVM address", result.address)
         return LineCheck(n, result.address, True, "✓ Solana address")

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from app.ui.performance_page import PerformancePage
     from app.ui.portfolio_picker import ManageDialog
     from app.ui.risk_page import Assess, RiskPage
+    from app.ui.yield_page import Report, YieldPage
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
     first_paint = Signal()
     hidden_to_tray = Signal()  # the window was closed and hid itself; the app keeps running
     ledger_tabs_added = Signal()  # the Transactions and Performance tabs are in place
+    storage_change_requested = Signal(object)  # Settings → Data: a StorageChange
 
     def __init__(self, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         self.scheduler: RefreshScheduler | None = None
         self.risk_page: RiskPage | None = None
         self.alerts_page: AlertsPage | None = None
+        self.yield_page: YieldPage | None = None
         self.ledger_page: LedgerPage | None = None
         self.performance_page: PerformancePage | None = None
         self.chain_names: dict[str, str] = {}
@@ -162,6 +165,11 @@ class MainWindow(QMainWindow):
         self.act_remove = QAction("&Remove wallet", self)
         self.act_remove.setShortcut(QKeySequence.StandardKey.Delete)
         self.act_remove.triggered.connect(self.remove_selected)
+        self.act_scan_history = QAction("Scan &history…", self)
+        self.act_scan_history.setStatusTip(
+            "Read the wallets' past transfers from the chains into the ledger"
+        )
+        self.act_scan_history.triggered.connect(self.scan_history)
         self.act_quit = QAction("&Quit", self)
         self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
         self.act_quit.setMenuRole(QAction.MenuRole.QuitRole)
@@ -170,6 +178,8 @@ class MainWindow(QMainWindow):
         self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
         self.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.act_settings.triggered.connect(self.open_settings)
+        self.act_exchanges = QAction("&Exchange accounts…", self)
+        self.act_exchanges.triggered.connect(self.open_exchanges)
         self.act_about = QAction("&About Chainfolio", self)
         self.act_about.setMenuRole(QAction.MenuRole.AboutRole)
         self.act_about.triggered.connect(self.show_about)
@@ -179,12 +189,15 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_add)
         file_menu.addAction(self.act_settings)
+        file_menu.addAction(self.act_exchanges)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit_menu = bar.addMenu("&Wallets")
         edit_menu.addAction(self.act_add)
         edit_menu.addAction(self.act_edit)
         edit_menu.addAction(self.act_remove)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.act_scan_history)
         refresh_menu = bar.addMenu("&Refresh")
         refresh_menu.addAction(self.act_refresh)
         refresh_menu.addAction(self.act_pause)
@@ -232,7 +245,15 @@ class MainWindow(QMainWindow):
         self._remember_view_choices(context.settings)
         self._attach_ledger(context)
         self._load_portfolios(str(context.settings.get("ui.portfolio")))
+        self._add_privacy_tab(context)
         self.name_widgets()
+
+    def _add_privacy_tab(self, context: AppContext) -> None:
+        """The Privacy tab (last): what each host has learnt, read when the tab is shown."""
+        from app.ui.privacy_page import PrivacyPage, privacy_reader
+
+        self.privacy_page = PrivacyPage(privacy_reader(context), self.tasks)
+        self.tabs.addTab(self.privacy_page, "Privacy")
 
     # --- portfolios (app.ui.portfolio_picker) -------------------------------------------
     def _portfolio_name(self) -> str | None:
@@ -414,17 +435,26 @@ class MainWindow(QMainWindow):
         names.update({w.address: w.display_name for w in self.wallets_model.wallets()})
         currency = str(self.context.settings.get("currency"))
         context = self.context
+        # before the first snapshot: rebuilt from the scanned on-chain history (in a worker)
+        self.timeline_page.set_reconstruction(lambda: context.onchain_timeline.read(), reload=False)
         self.timeline_page.set_store(lambda: context.history, currency, names)
 
-    def set_defi(self, assess: Assess, alerts: AlertService) -> None:
-        """The Risk and Alerts tabs, once the database is open (they read its history)."""
+    def set_defi(
+        self, assess: Assess, alerts: AlertService, yields: Report | None = None
+    ) -> None:
+        """The Risk, Yield and Alerts tabs, once the database is open (they read its history)."""
         from app.ui.alerts_page import AlertsPage
         from app.ui.risk_page import RiskPage
+        from app.ui.yield_page import YieldPage
 
         self.risk_page = RiskPage(self.tasks, assess)
         self.alerts_page = AlertsPage(alerts, self.tasks)
         at = self.tabs.indexOf(self.wallets_page)
         self.tabs.insertTab(at, self.risk_page, "Risk")
+        if yields is not None:
+            self.yield_page = YieldPage(self.tasks, yields)
+            self.tabs.insertTab(at + 1, self.yield_page, "Yield")
+            at += 1
         self.tabs.insertTab(at + 1, self.alerts_page, "Alerts")
         self.name_widgets()
 
@@ -464,6 +494,8 @@ class MainWindow(QMainWindow):
             )
         if self.risk_page is not None:
             self.risk_page.show_snapshot(snapshot, self.chain_names, names)
+        if self.yield_page is not None:
+            self.yield_page.show_snapshot(snapshot, self.chain_names, names)
         if self.alerts_page is not None:
             self.alerts_page.wallets = [
                 (w.address, w.display_name) for w in self.wallets_model.wallets()
@@ -705,6 +737,46 @@ class MainWindow(QMainWindow):
         )
         dialog.settings_changed.connect(self.settings_changed)
         return dialog
+
+    def open_exchanges(self) -> QDialog | None:
+        """File → Exchange accounts…: an account added or removed is read by a refresh at once."""
+        context = self.context
+        if context is None:
+            return None
+        from app.ui.dialogs.exchanges_dialog import open_exchanges_dialog
+
+        def changed() -> None:
+            self.settings_changed.emit(["exchanges"])  # source names, then the next refresh
+            self.refresh_now()
+
+        dialog = open_exchanges_dialog(
+            self, context.exchanges, self.tasks, changed, context.exchange_history
+        )
+        dialog.imported.connect(self._after_history_scan)  # the ledger has new entries
+        return dialog
+
+    def scan_history(self) -> QDialog | None:
+        """The "Scan history" window (modeless; one per window, a running scan survives
+        closing it)."""
+        context = self.context
+        if context is None:
+            return None
+        from app.ui.scan_history import ScanHistoryDialog
+
+        dialog = getattr(self, "scan_dialog", None)
+        if dialog is None:
+            dialog = ScanHistoryDialog(lambda: context.onchain_history, self)
+            dialog.finished_scan.connect(lambda _report: self._after_history_scan())
+            self.scan_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _after_history_scan(self) -> None:
+        if self.ledger_page is not None:
+            self.ledger_page.reload()
+            self.ledger_page.changed.emit()  # Performance and the Timeline's returns follow
+        self.timeline_page.reload()
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(self)

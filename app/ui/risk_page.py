@@ -40,7 +40,8 @@ EXPLANATION = (
     "are more likely than this model assumes."
 )
 EMPTY = (
-    "No lending positions.\n\nBorrowing on Aave v3 or Compound v3 from a watched wallet shows "
+    "No lending positions.\n\nBorrowing on Aave v3, Spark, Compound v3 or Morpho Blue from a "
+    "watched wallet shows "
     "here with its health factor and the chance of liquidation within a day and a week."
 )
 

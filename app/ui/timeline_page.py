@@ -55,6 +55,7 @@ from app.ui.timeline_reads import LatestReads
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from app.domain.onchain_timeline import Reconstruction
     from app.services.history import Breakdown, Comparison, HistoryService, NetWorth
     from app.ui.timeline_plot import TimelinePlot
 
@@ -134,6 +135,9 @@ class TimelinePage(QWidget):
         self.comparison: Comparison | None = None
         self.reads = LatestReads(self._alive(self._on_failure))
         self._total: Callable[[], NetWorth] | None = None
+        # The part before the first snapshot, rebuilt from the scanned on-chain history.
+        self._reconstruct: Callable[[], Reconstruction | None] | None = None
+        self.reconstruction: Reconstruction | None = None
         self._changes: Callable[[int, int], Comparison] | None = None
         self._dirty = False
         self._range_key: str | None = "all"
@@ -186,6 +190,12 @@ class TimelinePage(QWidget):
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         tools.addWidget(self.readout, 1)
+        # Says what the dashed part is and how far it is from the first snapshot (plain text).
+        self.recon_note = QLabel()
+        self.recon_note.setObjectName("timelineReconstructed")
+        self.recon_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.recon_note.setWordWrap(True)
+        self.recon_note.hide()
 
         # --- chart (created on first show) ---------------------------------------------
         self.plot_holder = QWidget()
@@ -251,6 +261,7 @@ class TimelinePage(QWidget):
         inner = QVBoxLayout(content)
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addLayout(tools)
+        inner.addWidget(self.recon_note)
         inner.addWidget(self.splitter, 1)
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("timelineEmpty")
@@ -298,6 +309,8 @@ class TimelinePage(QWidget):
         service = self._history()
         total = self._total
         self._in_thread("net-worth", self._on_net_worth, total or service.net_worth)
+        if self._reconstruct is not None and total is None:
+            self._in_thread("reconstruction", self._on_reconstruction, self._reconstruct)
 
     def set_total(
         self,
@@ -312,8 +325,48 @@ class TimelinePage(QWidget):
         self._changes = changes
         if total is not None:
             self.set_breakdown("total")
+            self._on_reconstruction(None)
         self.breakdown_box.setEnabled(total is None)
         self.reload()
+
+    def set_reconstruction(
+        self, read: Callable[[], Reconstruction | None] | None, *, reload: bool = True
+    ) -> None:
+        """``read()`` (in a worker thread) gives the values before the first snapshot rebuilt
+        from the scanned on-chain history; drawn dashed and marked as reconstructed, with the
+        gap to the first snapshot shown. Only the whole history has one (not a portfolio)."""
+        self._reconstruct = read
+        if read is None:
+            self._on_reconstruction(None)
+        if reload:
+            self.reload()
+
+    def _on_reconstruction(self, r: Reconstruction | None) -> None:
+        if self._total is not None:
+            r = None  # a portfolio's timeline: the rebuilt part is of every scanned wallet
+        self.reconstruction = r
+        if r is None or not len(r):
+            self.recon_note.hide()
+        else:
+            gap = r.gap_value
+            text = (
+                f"Dashed: reconstructed from on-chain history from {stamp(float(r.times[0]))}"
+                " (the wallets' scanned transfers at daily prices), before the first snapshot."
+            )
+            if gap is not None:
+                text += (
+                    f" Gap to the first snapshot: {money_text(gap, r.currency, plus=True)}"
+                    " (what the scan does not explain: DeFi positions, wallets or transfers not"
+                    " scanned)."
+                )
+            if r.unpriced:
+                text += f" {len(r.unpriced)} asset(s) without any price are left out."
+            self.recon_note.setText(text)
+            self.recon_note.show()
+        if self.plot is not None:
+            self.plot.set_reconstruction(r, self._clock())
+            if self._range_key is not None:
+                self.set_range(self._range_key)
 
     def set_range(self, key: str) -> None:
         """Show the last 24 h / 7 d / 30 d / 1 y (ending now), or all history."""
@@ -436,6 +489,8 @@ class TimelinePage(QWidget):
         self._programmatic = True  # new limits may move the view: not the person's doing
         try:
             plot.set_net_worth(nw, self._clock())
+            if plot.reconstruction is not self.reconstruction:
+                plot.set_reconstruction(self.reconstruction, self._clock())
         finally:
             self._programmatic = False
         if self._range_key is not None:
@@ -450,6 +505,8 @@ class TimelinePage(QWidget):
     def _range_bounds(self, key: str) -> tuple[float, float]:
         assert self.net_worth is not None
         first, last = float(self.net_worth.times[0]), float(self.net_worth.times[-1])
+        if self.reconstruction is not None and len(self.reconstruction):
+            first = min(first, float(self.reconstruction.times[0]))
         seconds = dict((k, s) for k, _t, s in RANGES)[key]
         if seconds is None:
             return (first - HOUR, last + HOUR) if first == last else (first, last)
@@ -530,10 +587,27 @@ class TimelinePage(QWidget):
         nw = self.net_worth
         if nw is None or not len(nw):
             return None
+        r = self.reconstruction
+        if r is not None and len(r) and t < float(nw.times[0]) - 43_200:
+            return self._describe_reconstructed(r, t)
         i = nw.nearest(t)
         assert i is not None
         text = f"{stamp(float(nw.times[i]))}\nTotal {money_text(nw.total_at(i), self.currency)}"
         return float(nw.times[i]), float(nw.values[i]), text
+
+    def _describe_reconstructed(self, r: Reconstruction, t: float) -> tuple[float, float, str]:
+        import bisect
+
+        i = min(max(bisect.bisect_left(r.times, t), 0), len(r.times) - 1)
+        if i > 0 and t - r.times[i - 1] < r.times[i] - t:
+            i -= 1
+        lines = [
+            stamp(float(r.times[i])),
+            f"Reconstructed {money_text(r.forward[i], r.currency)}",
+        ]
+        if r.back:
+            lines.append(f"Walked back from the first snapshot {money_text(r.back[i], r.currency)}")
+        return float(r.times[i]), float(r.forward[i]), "\n".join(lines)
 
     def _update_readout(self, text: str) -> None:
         """Time and total in the tool row; the per-series values stay in the chart's label."""

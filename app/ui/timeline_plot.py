@@ -23,6 +23,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from app.domain.onchain_timeline import Reconstruction
 from app.services.history import Breakdown, NetWorth
 
 # Tableau 10: distinct on light and dark backgrounds, kind to colour-blind readers.
@@ -31,6 +32,10 @@ SERIES_COLOURS = (
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )  # fmt: skip
 OTHER_COLOUR = "#8c8c8c"
+RECONSTRUCTED_COLOUR = "#f28e2b"  # the rebuilt part: its own colour and a dashed line
+GAP_COLOUR = "#e15759"
+RECONSTRUCTED_LABEL = "Reconstructed from on-chain history"
+GAP_LABEL = "Gap to the first snapshot"
 FILL_ALPHA = 150
 
 
@@ -85,6 +90,26 @@ class TimelinePlot(QWidget):
         self.item.addItem(self.total_curve)
         self.legend = self.item.addLegend(offset=(10, 10))
         self.legend.hide()
+        # The part before the first snapshot, rebuilt from the scanned history (dashed), and
+        # the gap between it and the first observed total (dotted, never closed by force).
+        self.reconstruction: Reconstruction | None = None
+        self.recon_curve = pg.PlotCurveItem()
+        self.recon_curve.setZValue(9)
+        self.gap_curve = pg.PlotCurveItem()
+        self.gap_curve.setZValue(9)
+        self.gap_label = pg.TextItem(anchor=(0, 0.5))
+        for item in (self.recon_curve, self.gap_curve):
+            self.item.addItem(item)
+            item.hide()
+        self.item.addItem(self.gap_label, ignoreBounds=True)
+        self.gap_label.hide()
+        self.recon_legend = pg.LegendItem(offset=(-10, -10))  # bottom right
+        self.recon_legend.setParentItem(self.item.vb)
+        self.recon_legend.addItem(self.recon_curve, RECONSTRUCTED_LABEL)
+        self.recon_legend.addItem(self.gap_curve, GAP_LABEL)
+        for sample, _label in self.recon_legend.items:
+            sample.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.recon_legend.hide()
         self.vline = pg.InfiniteLine(angle=90, movable=False)
         self.vline.setZValue(20)
         self.marker = pg.ScatterPlotItem(size=8)
@@ -115,11 +140,56 @@ class TimelinePlot(QWidget):
         """Draw a new series; pan and zoom stay within a margin around the data and now."""
         self.net_worth = nw
         if len(nw):
-            last = max(float(nw.times[-1]), now)
-            first = min(float(nw.times[0]), last - 366 * 86400.0)  # the "1 y" button must fit
-            margin = 0.1 * (last - first)
-            self.view.setLimits(xMin=first - margin, xMax=last + margin, minXRange=600)
+            self._set_limits(now)
         self.redraw()
+
+    def set_reconstruction(self, r: Reconstruction | None, now: float) -> None:
+        """Draw the rebuilt values before the first snapshot (dashed) and the gap to the first
+        observed total (a dotted vertical segment with its amount); None hides both."""
+        self.reconstruction = r
+        if r is None or not len(r):
+            for item in (self.recon_curve, self.gap_curve, self.gap_label, self.recon_legend):
+                item.hide()
+            if self.net_worth is not None:
+                self.set_net_worth(self.net_worth, now)
+            return
+        x = np.asarray(r.times, dtype=np.float64)
+        y = np.asarray([float(v) for v in r.forward], dtype=np.float64)
+        self.recon_curve.setData(x, y)
+        self.recon_curve.show()
+        gap = r.gap_value
+        if r.snapshot_time is not None and r.snapshot_total is not None and gap:
+            t = float(r.snapshot_time)
+            self.gap_curve.setData([t, t], [float(r.forward[-1]), float(r.snapshot_total)])
+            self.gap_curve.show()
+            self.gap_label.setText(f"gap {float(gap):+,.2f} {r.currency}")
+            self.gap_label.setPos(t, (float(r.forward[-1]) + float(r.snapshot_total)) / 2)
+            self.gap_label.show()
+        else:
+            self.gap_curve.hide()
+            self.gap_label.hide()
+        self.recon_legend.show()
+        self._set_limits(now)
+        self.fit_y()
+
+    def first_time(self) -> float | None:
+        """The earliest time drawn: the rebuilt part's start, else the first snapshot's."""
+        times = []
+        if self.reconstruction is not None and len(self.reconstruction):
+            times.append(float(self.reconstruction.times[0]))
+        if self.net_worth is not None and len(self.net_worth):
+            times.append(float(self.net_worth.times[0]))
+        return min(times) if times else None
+
+    def _set_limits(self, now: float) -> None:
+        nw = self.net_worth
+        start = self.first_time()
+        if start is None:
+            return
+        last = max(float(nw.times[-1]) if nw is not None and len(nw) else start, now)
+        first = min(start, last - 366 * 86400.0)  # the "1 y" button must fit
+        margin = 0.1 * (last - first)
+        self.view.setLimits(xMin=first - margin, xMax=last + margin, minXRange=600)
 
     def set_breakdown(self, breakdown: Breakdown | None, stacked: bool) -> None:
         self.breakdown = breakdown
@@ -163,7 +233,8 @@ class TimelinePlot(QWidget):
         their fill level), as pyqtgraph's auto-range with ``autoVisible`` would, but now."""
         lo, hi = self.x_range()
         low, high = np.inf, -np.inf
-        for item in (self.total_curve, *self._items):
+        shown = [self.recon_curve, self.gap_curve] if self.reconstruction is not None else []
+        for item in (self.total_curve, *self._items, *shown):
             bottom, top = item.dataBounds(1, orthoRange=(lo, hi))
             if bottom is not None and top is not None:
                 low, high = min(low, bottom), max(high, top)
@@ -282,6 +353,11 @@ class TimelinePlot(QWidget):
         self.label.border = pg.mkPen(dim)
         self.legend.setLabelTextColor(text)
         self.legend.setBrush(pg.mkBrush(base))
+        self.recon_curve.setPen(pg.mkPen(RECONSTRUCTED_COLOUR, width=2, style=Qt.PenStyle.DashLine))
+        self.gap_curve.setPen(pg.mkPen(GAP_COLOUR, width=2, style=Qt.PenStyle.DotLine))
+        self.gap_label.setColor(GAP_COLOUR)
+        self.recon_legend.setLabelTextColor(text)
+        self.recon_legend.setBrush(pg.mkBrush(base))
         if self.breakdown is not None:  # fills are blended with the background
             self._draw_breakdown()
 

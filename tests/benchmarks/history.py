@@ -17,6 +17,7 @@ makes, each against a baseline measured in the same run. Times are the median of
 a warm-up (the OS file cache is warm, as it is for a running app). Prints JSON.
 
     .venv/bin/python -m tests.benchmarks.history [--years 5] [--holdings 200] [--dir DIR]
+        [--postgres]
 """
 
 from __future__ import annotations
@@ -400,6 +401,13 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--holdings", type=int, default=200)
     parser.add_argument("--dir", type=Path, help="where to build the (temporary) databases")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also build the uncompacted history on a PostgreSQL server started for the run and "
+        "time the snapshot write and the all-time timeline there (tests/benchmarks/"
+        "history_postgres.py)",
+    )
     args = parser.parse_args()
     start = NOW - args.years * 365 * DAY
     hourly = list(range(start, NOW, HOUR))
@@ -413,6 +421,10 @@ def main() -> None:
             info |= measure(engine, portfolio, times[-1])
             engine.dispose()
             report[name] = info
+    if args.postgres:
+        from tests.benchmarks import history_postgres
+
+        report["postgres"] = history_postgres.run(portfolio, hourly, report["uncompacted"])
     print(json.dumps(report, indent=2))
 
 

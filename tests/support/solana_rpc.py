@@ -4,7 +4,9 @@ reply is rendered from what the SVM holds.
 
 Answers getMultipleAccounts, getBalance, getEpochInfo (from the SVM's clock),
 getTokenAccountsByOwner (jsonParsed, per program), getProgramAccounts (memcmp / dataSize
-filters), single calls and batch arrays. ``GET /stats`` tells HTTP requests, RPC calls and the
+filters), and, for transactions executed with ``send`` (real LiteSVM runs, kept by
+:mod:`tests.support.solana_ledger`), getSignaturesForAddress and getTransaction (jsonParsed);
+single calls and batch arrays. ``GET /stats`` tells HTTP requests, RPC calls and the
 seconds in which the server was building replies (injected latency excluded), so a benchmark can tell the server's share of
 the wall time from the client's; ``GET /stats?reset=1`` starts the counts over. Modes for tests:
 ``latency`` per HTTP request, ``rate_limit_http`` (next N requests get HTTP 429),
@@ -34,8 +36,10 @@ from solders.clock import Clock
 from solders.litesvm import LiteSVM
 from solders.pubkey import Pubkey
 from solders.token.state import Mint, TokenAccount
+from solders.transaction import Transaction, VersionedTransaction
 
 from tests.support.net import free_port, port_open, wait_until
+from tests.support.solana_ledger import Ledger, Recorded
 
 TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 TOKEN_2022_PROGRAM = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
@@ -144,6 +148,20 @@ class SolanaRpcServer:
         self._rendered_ui: dict[Pubkey, str] = {}
         self._results: dict[str, str] = {}
         self._httpd: ThreadingHTTPServer | None = None
+        self.ledger = Ledger(self.svm)
+
+    def send(self, tx: Transaction | VersionedTransaction) -> Recorded:
+        """Executes ``tx`` in the SVM and keeps it for getTransaction / getSignaturesForAddress
+        (see :mod:`tests.support.solana_ledger`)."""
+        with self.lock:
+            record = self.ledger.execute(tx)
+            self._cache.clear()
+            self._by_owner.clear()
+            self._mint_decimals.clear()
+            self._rendered.clear()
+            self._rendered_ui.clear()
+            self._results.clear()
+        return record
 
     # --- state -------------------------------------------------------------------------------
     def _set(self, key: Pubkey, account: Account) -> None:
@@ -379,6 +397,17 @@ class SolanaRpcServer:
             owner = Pubkey.from_string(params[0])
             program = Pubkey.from_string(params[1]["programId"])
             found = self._token_accounts_of(program, owner)
+            config = params[2] if len(params) > 2 else {}
+            if config.get("encoding") == "base64":  # with an optional dataSlice
+                cut = config.get("dataSlice") or {}
+                start = int(cut.get("offset", 0))
+                end = start + int(cut["length"]) if "length" in cut else None
+                keyed = []
+                for k, acc in found:
+                    ui = self._ui(acc)
+                    ui["data"] = [base64.b64encode(bytes(acc.data)[start:end]).decode(), "base64"]
+                    keyed.append(json.dumps({"pubkey": str(k), "account": ui}))
+                return self._ctx("[" + ",".join(keyed) + "]")
             return self._ctx("[" + ",".join(self._keyed_token_json(k, a) for k, a in found) + "]")
         if method == "getProgramAccounts":
             program = Pubkey.from_string(params[0])
@@ -390,6 +419,14 @@ class SolanaRpcServer:
                     ui = self._ui_json(key, acc)
                     parts.append('{"pubkey":"' + str(key) + '","account":' + ui + "}")
             return "[" + ",".join(parts) + "]"
+        if method == "getSignaturesForAddress":
+            with self.lock:
+                found = self.ledger.signatures(params[0], params[1] if len(params) > 1 else {})
+            return json.dumps(found)
+        if method == "getTransaction":
+            with self.lock:
+                tx = self.ledger.transaction(params[0], params[1] if len(params) > 1 else {})
+            return json.dumps(tx)
         raise ValueError(f"Method not found: {method}")
 
     @staticmethod

@@ -31,10 +31,9 @@ USDC = "eip155:1/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    e = open_database(tmp_path / "db.sqlite", tmp_path / "backups")
-    yield e
-    e.dispose()
+def engine(storage_engine: Engine) -> Iterator[Engine]:
+    """Alert rules and events on SQLite and on PostgreSQL (tests/support/postgres.py)."""
+    yield storage_engine
 
 
 def account(hf: str | None, wallet: str = ADDR, protocol: str = "aave-v3") -> LendingAccount:

@@ -50,8 +50,9 @@ def h(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_database(tmp_path / "chainfolio.sqlite3", tmp_path / "backups")
+def engine(storage_engine: Engine) -> Engine:
+    """Each test runs on SQLite and on PostgreSQL (tests/support/postgres.py)."""
+    return storage_engine
 
 
 def write(engine: Engine, t: int, *holdings: SnapshotHolding) -> int:

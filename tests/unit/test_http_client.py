@@ -15,7 +15,9 @@ from tests.support.net import CannedHttpServer
 
 
 def _context_of(client: object) -> object:
-    return client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    """The TLS context every connection pool of ``client`` gets (app.net's transport hands its
+    ``_verify`` to each pool it opens)."""
+    return client._transport._verify  # type: ignore[attr-defined]
 
 
 def test_chain_and_price_clients_share_one_tls_context(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ class RpcActivityProbe:
             timeout=self._timeout,
             retries=0,
             chain_check=ChainCheck(int(spec.chain_id.reference), spec.name),
+            purpose="activity",
         )
         try:
             reply = await transport.post(payload, check=lambda r: _numbers(r, len(payload)))

@@ -174,7 +174,7 @@ class EvmReader:
             (*failures, *found.failures),
             http_requests=self._transport.requests - start,
             extra={"rounds": str(len(per_round)), "round_requests": ",".join(map(str, per_round))},
-            accounts=tuple(found.accounts),
+            accounts=tuple(found.accounts), rates=tuple(found.rates),
         )  # fmt: skip
 
     @staticmethod

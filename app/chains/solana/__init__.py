@@ -60,4 +60,7 @@ def create_reader(spec: ChainSpec, ctx: ReaderContext) -> ChainReader:
 
     stored = TokenStore(ctx.engine).list(spec.chain_id)  # user-added tokens are respected
     cache = _kept(ctx, f"solana.mints:{spec.chain_id}", MintCache)
-    return SolanaReader(spec, client, stored=stored, cache=cache)
+    from app.chains.solana.marginfi import AccountMemory
+
+    lending = _kept(ctx, f"solana.marginfi:{spec.chain_id}", AccountMemory)
+    return SolanaReader(spec, client, stored=stored, cache=cache, lending=lending)

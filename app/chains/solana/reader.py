@@ -28,10 +28,13 @@ import asyncio
 import copy
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from solders.rpc.responses import GetEpochInfoResp, GetMultipleAccountsResp, GetProgramAccountsResp
 
+from app.chains.solana import marginfi
+from app.chains.solana.lst import by_account, pool_accounts, pool_rate
 from app.chains.solana.mints import (
     TOKEN_2022_PROGRAM,
     TOKEN_PROGRAM,
@@ -55,8 +58,9 @@ from app.domain.balances import (
     SourceState,
 )
 from app.domain.chains import ChainSpec
-from app.domain.ids import AccountId, AssetId
+from app.domain.ids import SOLANA_MAINNET, AccountId, AssetId
 from app.domain.model import Wallet
+from app.domain.positions import PositionKind, position_key
 
 STAKE_PROGRAM = "Stake11111111111111111111111111111111111111"
 KEYS_PER_CALL = 100
@@ -94,6 +98,8 @@ class _Read:
     accounts: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # owner, data by key
     parts: dict[str, int] = field(default_factory=dict)  # round-1 replies handled per wallet
     metadata_read: bool = False  # the metadata round was answered (or was not needed)
+    lst_rates: dict[str, Decimal] = field(default_factory=dict)  # SOL per token, by mint
+    marginfi: dict[str, list[marginfi.Shares]] = field(default_factory=dict)  # by owner
 
     def handled(self, owner: str) -> None:
         self.parts[owner] = self.parts.get(owner, 0) + 1
@@ -135,6 +141,7 @@ class SolanaReader:
         *,
         stored: Iterable[AssetInfo] = (),
         cache: MintCache | None = None,
+        lending: marginfi.AccountMemory | None = None,
     ) -> None:
         self._spec = spec
         self._client = client
@@ -144,6 +151,10 @@ class SolanaReader:
         self._state: _Read | None = None  # the read under way, for ``partial_result``
         self._owners: list[str] = []
         self._start = 0
+        # Only mainnet has these pools; a custom Solana network is priced by the market.
+        self._lst_pools = str(spec.chain_id) == SOLANA_MAINNET
+        self._marginfi = str(spec.chain_id) == SOLANA_MAINNET  # deployed on mainnet only
+        self._lending = lending if lending is not None else marginfi.AccountMemory()
 
     @property
     def spec(self) -> ChainSpec:
@@ -265,6 +276,9 @@ class SolanaReader:
             return [], [], {}
         feeders: list[_Job] = []
         independent: list[_Job] = [_Job(Call("getEpochInfo", []), self._on_epoch(st))]
+        if self._lst_pools:  # the liquid staking pools' rates ride in the same batches
+            call = Call("getMultipleAccounts", [pool_accounts(), {"encoding": "base64"}])
+            independent.append(_Job(call, self._on_pools(st), essential=False))
         for i in range(0, len(owners), KEYS_PER_CALL):
             chunk = owners[i : i + KEYS_PER_CALL]
             call = Call("getMultipleAccounts", [chunk, {"encoding": "base64"}])
@@ -280,6 +294,12 @@ class SolanaReader:
                 independent.append(
                     _Job(Call("getProgramAccounts", params), self._on_stake(st, owner))
                 )
+        if self._marginfi:
+            for owner in self._lending.wanted(owners):
+                params = [marginfi.PROGRAM, {"encoding": "base64",
+                                             "filters": marginfi.account_filters(owner)}]  # fmt: skip
+                call = Call("getProgramAccounts", params)
+                independent.append(_Job(call, self._on_marginfi(st, owner), essential=False))
         # Round 2 starts as soon as the last token-account reply is parsed, while round 1's
         # other batches may still be on the wire.
         round2: list[asyncio.Future[None]] = []
@@ -309,8 +329,9 @@ class SolanaReader:
         for mint, info in parse_metadata(st.wanted, st.pdas, st.accounts).items():
             self.mints.cache.put(mint, info)
         self.mints.cache.saw_owners(owners)
+        lending = await self._marginfi_positions(st) if st.marginfi else []
         tokens, token_failures = self._token_balances(st, self.mints)
-        return [*st.natives, *tokens, *stake], [*st.failures, *token_failures], extra
+        return [*st.natives, *tokens, *stake, *lending], [*st.failures, *token_failures], extra
 
     # --- round 1 handlers ----------------------------------------------------------------------
     def _on_epoch(self, st: _Read) -> Callable[[CallResult], None]:
@@ -321,6 +342,108 @@ class SolanaReader:
                 st.epoch = None  # stake is still counted in full; only its status is unknown
 
         return handle
+
+    def _on_pools(self, st: _Read) -> Callable[[CallResult], None]:
+        pools = by_account()
+
+        def handle(result: CallResult) -> None:
+            try:
+                accounts = parse_reply(GetMultipleAccountsResp, result).value
+            except BadReply:
+                return  # the tokens are priced by the market instead
+            for key, acc in zip(pool_accounts(), accounts, strict=False):
+                if acc is None:
+                    continue
+                pool = pools[key]
+                rate = pool_rate(pool, str(acc.owner), bytes(acc.data))
+                if rate is not None:
+                    st.lst_rates[pool.mint] = rate
+
+        return handle
+
+    def _on_marginfi(self, st: _Read, owner: str) -> Callable[[CallResult], None]:
+        wallet = AccountId(self._spec.chain_id, owner)
+
+        def handle(result: CallResult) -> None:
+            try:
+                accounts = parse_reply(GetProgramAccountsResp, result).value
+            except BadReply as exc:  # listed as a failure; the balances are not affected
+                reason = f"marginfi positions could not be read: {exc}"
+                st.failures.append(CallFailure(wallet, self._spec.native_asset, reason))
+                return
+            found = False
+            for keyed in accounts:
+                if str(keyed.account.owner) != marginfi.PROGRAM:
+                    continue
+                shares = marginfi.parse_account(owner, bytes(keyed.account.data))
+                found = found or shares is not None
+                if shares:
+                    st.marginfi.setdefault(owner, []).extend(shares)
+            self._lending.saw(owner, found)
+
+        return handle
+
+    async def _marginfi_positions(self, st: _Read) -> list[Balance]:
+        """One more request: the banks of the marginfi balances found, then supplied and
+        borrowed amounts per wallet and bank (borrowed negative)."""
+        banks_wanted = sorted({s.bank for shares in st.marginfi.values() for s in shares})
+        banks: dict[str, marginfi.Bank] = {}
+        jobs = []
+        for i in range(0, len(banks_wanted), KEYS_PER_CALL):
+            keys = banks_wanted[i : i + KEYS_PER_CALL]
+            call = Call("getMultipleAccounts", [keys, {"encoding": "base64"}])
+            jobs.append(_Job(call, self._bank_chunk(banks, keys), essential=False))
+        await self._run(jobs)
+        chain, out = self._spec.chain_id, []
+        for owner, shares in st.marginfi.items():
+            wallet = AccountId(chain, owner)
+            for sh in shares:
+                bank = banks.get(sh.bank)
+                if bank is None:  # shown as a failure, never silently left out
+                    reason = f"the marginfi bank {sh.bank} could not be read"
+                    failure = CallFailure(wallet, AssetId(chain, "token", sh.bank), reason)
+                    st.failures.append(failure)
+                    continue
+                asset = self._lending_asset(st, bank)
+                supplied = marginfi.amount(sh.asset, bank.asset_value)
+                owed = marginfi.amount(sh.liability, bank.liability_value)
+                if supplied:
+                    key = position_key(marginfi.PROTOCOL, PositionKind.SUPPLIED)
+                    out.append(Balance(wallet, asset, supplied, key))
+                if owed:
+                    key = position_key(marginfi.PROTOCOL, PositionKind.BORROWED)
+                    out.append(Balance(wallet, asset, -owed, key))
+        return out
+
+    @staticmethod
+    def _bank_chunk(
+        banks: dict[str, marginfi.Bank], keys: list[str]
+    ) -> Callable[[CallResult], None]:
+        def handle(result: CallResult) -> None:
+            try:
+                accounts = parse_reply(GetMultipleAccountsResp, result).value
+            except BadReply:
+                return
+            for key, acc in zip(keys, accounts, strict=False):
+                if acc is not None and str(acc.owner) == marginfi.PROGRAM:
+                    bank = marginfi.parse_bank(bytes(acc.data))
+                    if bank is not None:
+                        banks[key] = bank
+
+        return handle
+
+    def _lending_asset(self, st: _Read, bank: marginfi.Bank) -> AssetInfo:
+        resolved = self.mints.resolve(bank.mint, TOKEN_PROGRAM, bank.decimals)
+        asset = resolved.asset or AssetInfo(
+            AssetId(self._spec.chain_id, "token", bank.mint),
+            bank.mint[:6],
+            bank.mint,
+            bank.decimals,
+        )
+        rate = st.lst_rates.get(bank.mint)
+        if rate is not None and bank.decimals == 9:
+            asset = replace(asset, via=(str(self._spec.native_asset), rate))
+        return asset
 
     def _on_wallets(self, st: _Read, chunk: list[str]) -> Callable[[CallResult], None]:
         chain, native = self._spec.chain_id, self._native()
@@ -417,9 +540,13 @@ class SolanaReader:
             for wallet in held:  # one mint under two programs or decimals: a reply that lies
                 if seen.setdefault((wallet, mint), (program, decimals)) != (program, decimals):
                     clash.add((wallet, mint))
+        native = str(self._spec.native_asset)
         for (mint, program, decimals), held in st.tokens.items():
             resolved = mints.resolve(mint, program, decimals)
             asset_id = AssetId(chain, "token", mint)
+            rate = st.lst_rates.get(mint)
+            if rate is not None and resolved.asset is not None and decimals == 9:
+                resolved = replace(resolved, asset=replace(resolved.asset, via=(native, rate)))
             for wallet, raw in held.items():
                 if only is not None and wallet not in only:
                     continue

@@ -299,7 +299,8 @@ class NetworksTab(QWidget):
             paint_text(self.test_result, Role.ERROR)
             self.test_result.setText(f"{shown}: {_describe(exc)}")
 
-        self._start(probe_reference(url, expected.is_evm), done, failed, key="test")
+        check = probe_reference(url, expected.is_evm, bitcoin=expected.namespace == "bip122")
+        self._start(check, done, failed, key="test")
 
     def _start(self, coro: Any, done: Any, failed: Any, key: str) -> None:
         task = self._runner.run(coro, done, failed, key=key)

@@ -41,8 +41,12 @@ from app.config import SETTINGS, SUPPORTED_CURRENCIES, Settings, format_value
 from app.domain.errors import ChainfolioError, SecretInputError, report
 from app.domain.ports import SecretStore
 from app.secrets import KNOWN_NAMES, SecretStatus, check_name, check_value, describe_name
+from app.ui.dialogs.bitcoin_tab import BitcoinTab
+from app.ui.dialogs.data_tab import DataTab
+from app.ui.dialogs.history_tab import HistoryTab
 from app.ui.dialogs.networks_tab import NetworksTab
 from app.ui.dialogs.prices_tab import PricesTab
+from app.ui.dialogs.privacy_tab import PrivacyTab
 from app.ui.theme import Role, paint_text
 
 if TYPE_CHECKING:
@@ -111,6 +115,10 @@ class SettingsDialog(QDialog):
         self.prices_tab = PricesTab(settings)
         self.tabs.addTab(self.prices_tab, "Price sources")
         self.tabs.addTab(self._appearance_tab(), "Appearance")
+        self.privacy_tab = PrivacyTab.attach(self, settings)
+        self.history_tab = HistoryTab.attach(self, settings, secrets)
+        self.data_tab = DataTab.attach(self, parent)
+        self.bitcoin_tab = BitcoinTab.attach(self, settings)
 
         self.save_problem = _plain_label()
         paint_text(self.save_problem, Role.ERROR)

@@ -52,7 +52,9 @@ class WalletDialog(QDialog):
         intro.setTextFormat(Qt.TextFormat.PlainText)
 
         self.address = QLineEdit()
-        self.address.setPlaceholderText("0x… (Ethereum & L2s), Solana address, or name.eth")
+        self.address.setPlaceholderText(
+            "0x… (Ethereum & L2s), Solana address, name.eth, or Bitcoin bc1…/xpub/zpub"
+        )
         self.address.setClearButtonEnabled(True)
         # No setMaxLength: Qt would cut a pasted seed phrase to a few words before any check
         # could see it whole. Length is checked like everything else, as the text changes.
@@ -171,6 +173,10 @@ class WalletDialog(QDialog):
             return
         if isinstance(result, str):
             self._set_feedback(f"ENS name: {result} will be looked up when you add it.", "ok")
+        elif result.family.value == "bitcoin":
+            from app.domain.bitcoin import describe_watch
+
+            self._set_feedback(f"✓ {describe_watch(result.watch, result.address)}", "ok")
         else:
             kind = "EVM address (Ethereum and L2s)" if result.family.value == "evm" else "Solana"
             self._set_feedback(f"✓ {kind}: {result.address}", "ok")

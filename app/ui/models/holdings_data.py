@@ -32,6 +32,13 @@ PROTOCOL_NAMES = {
     "compound-v3": "Compound v3",
     "lido": "Lido",
     "eigenlayer": "EigenLayer",
+    "morpho-blue": "Morpho Blue",
+    "sky": "Sky Savings",
+    "spark": "Spark",
+    "uniswap-v3": "Uniswap v3",
+    "uniswap-v2": "Uniswap v2",
+    "pendle": "Pendle",
+    "marginfi": "marginfi",
 }
 KIND_NAMES = {
     PositionKind.SUPPLIED: "Supplied",
@@ -40,6 +47,12 @@ KIND_NAMES = {
     PositionKind.STAKED: "Staked",
     PositionKind.RESTAKED: "Restaked",
     PositionKind.REWARDS: "Rewards",
+    PositionKind.LIQUIDITY: "Liquidity",
+    PositionKind.OUT_OF_RANGE: "Out of range",
+    PositionKind.FEES: "Fees",
+    PositionKind.PRINCIPAL: "PT",
+    PositionKind.YIELD: "YT",
+    PositionKind.WITHDRAWING: "Withdrawal queued",
 }
 WALLET_GROUP = "Wallet"
 

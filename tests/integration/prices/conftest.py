@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from app.storage.database import open_database
 from tests.support.fakes import MemorySecrets
 
 __all__ = ["MemorySecrets"]
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = open_database(tmp_path / "db.sqlite3", tmp_path / "backups")
-    yield eng
-    eng.dispose()
+def engine(storage_engine: Engine) -> Iterator[Engine]:
+    """The price store on SQLite and on PostgreSQL (tests/support/postgres.py)."""
+    yield storage_engine

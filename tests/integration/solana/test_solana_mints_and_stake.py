@@ -16,6 +16,7 @@ import pytest
 from solders.pubkey import Pubkey
 
 from app.chains.solana import SolanaReader
+from app.chains.solana.marginfi import AccountMemory
 from app.chains.solana.mints import MintCache
 from app.chains.solana.rpc import BatchClient
 from app.domain.balances import AssetInfo, AssetKind, ChainReadResult, SourceState
@@ -43,10 +44,11 @@ def read(
     cache: MintCache | None = None,
     stored: Sequence[AssetInfo] = (),
     batch_size: int = 100,
+    lending: AccountMemory | None = None,
 ) -> ChainReadResult:
     async def go() -> ChainReadResult:
         client = BatchClient([server.url], batch_size=batch_size)
-        reader = SolanaReader(spec(server.url), client, stored=stored, cache=cache)
+        reader = SolanaReader(spec(server.url), client, stored=stored, cache=cache, lending=lending)
         try:
             return await reader.read_balances(wallets)
         finally:
@@ -75,49 +77,61 @@ def test_known_mints_skip_the_metadata_round(svm_server: SolanaRpcServer) -> Non
     ext = metadata_extension(named22, "Twenty Two", "TT")
     svm_server.add_mint_raw(named22, token2022_mint_bytes(2, ext), TOKEN_2022_PROGRAM)
     svm_server.add_token_account(owner, named22, 7, TOKEN_2022_PROGRAM)
-    cache = MintCache()
-    first = read(svm_server, [wallet(owner)], cache=cache)
-    assert counted(svm_server, first) == (2, 1 + 1 + 2 + 2 + 1)  # + one metadata call
-    second = read(svm_server, [wallet(owner)], cache=cache)
-    assert counted(svm_server, second) == (1, 6)  # every mint known: no metadata round
+    cache, lending = MintCache(), AccountMemory()
+    first = read(svm_server, [wallet(owner)], cache=cache, lending=lending)
+    # epoch, wallets, 2 token programs, 2 stake filters, liquid staking pools, marginfi
+    # accounts; + one metadata call
+    assert counted(svm_server, first) == (2, 1 + 1 + 2 + 2 + 1 + 1 + 1)
+    second = read(svm_server, [wallet(owner)], cache=cache, lending=lending)
+    # every mint known: no metadata round; no marginfi account: not looked up again
+    assert counted(svm_server, second) == (1, 7)
     assert by_asset(first) == by_asset(second)
     assert by_asset(second)[str(plain)].symbol == "PLN"
     assert by_asset(second)[str(named22)].symbol == "TT"
 
 
 def test_requests_are_all_calls_over_the_batch_size(svm_server: SolanaRpcServer) -> None:
-    """3 wallets: 14 calls in round 1 plus 1 metadata call, batch size 10. Round 1 sends one full
-    batch and holds 4 calls back for the metadata round: 2 requests, not 3."""
+    """3 wallets: 18 calls in round 1 (14 + the liquid staking pools + a marginfi lookup per
+    wallet) plus 1 metadata call, batch size 10. Round 1 sends one full batch and holds 8 calls
+    back for the metadata round: 2 requests, not 3. Then the wallets are known to have no
+    marginfi account: 15 calls."""
     mint = Pubkey.new_unique()
     svm_server.add_mint(mint, 3)
     owners = [Pubkey.new_unique() for _ in range(3)]
     for o in owners:
         svm_server.fund(o, 10)
         svm_server.add_token_account(o, mint, 1)
-    cache = MintCache()
-    first = read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=10)
+    cache, lending = MintCache(), AccountMemory()
+    first = read(
+        svm_server, [wallet(o) for o in owners], cache=cache, batch_size=10, lending=lending
+    )
     requests, calls = counted(svm_server, first)
-    assert (requests, calls) == (2, 15) and requests == math.ceil(calls / 10)
-    again = read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=10)
+    assert (requests, calls) == (2, 19) and requests == math.ceil(calls / 10)
+    again = read(
+        svm_server, [wallet(o) for o in owners], cache=cache, batch_size=10, lending=lending
+    )
     requests, calls = counted(svm_server, again)
-    assert (requests, calls) == (2, 14) and requests == math.ceil(calls / 10)
+    assert (requests, calls) == (2, 15) and requests == math.ceil(calls / 10)
     assert sorted(b.raw for b in again.balances) == sorted(b.raw for b in first.balances)
 
 
 def test_a_round_goes_out_in_one_wave(svm_server: SolanaRpcServer) -> None:
-    """12 known wallets, batch size 5: one round of 50 calls in 10 batches, all on the wire
-    together (a concurrency of 8 sent the last two a round trip later)."""
+    """12 known wallets, batch size 5: one round of 51 calls (with the liquid staking pools) in 11
+    batches, all on the wire together (a concurrency of 8 sent the last ones a round trip
+    later)."""
     owners = [Pubkey.new_unique() for _ in range(12)]
     for o in owners:
         svm_server.fund(o, 10)
-    cache = MintCache()
-    read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=5)  # owners now known
+    cache, lending = MintCache(), AccountMemory()
+    read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=5, lending=lending)
     svm_server.stats(reset=True)
-    svm_server.gather = 10
-    again = read(svm_server, [wallet(o) for o in owners], cache=cache, batch_size=5)
+    svm_server.gather = 11
+    again = read(
+        svm_server, [wallet(o) for o in owners], cache=cache, batch_size=5, lending=lending
+    )
     stats = svm_server.stats(reset=True)
-    assert (stats["http_requests"], stats["rpc_calls"]) == (10, 50)
-    assert stats["peak_in_flight"] == 10
+    assert (stats["http_requests"], stats["rpc_calls"]) == (11, 51)
+    assert stats["peak_in_flight"] == 11
     assert again.state is SourceState.OK and len(again.balances) == 12
 
 

@@ -1,4 +1,4 @@
-"""The ledger on a real SQLite file: migration 0010 up and down, exact amounts, all-or-nothing
+"""The ledger on a real SQLite file and on PostgreSQL: migration 0010 up and down, exact amounts, all-or-nothing
 writes, and P&L when the price store is empty or unreadable (nothing stored wrongly)."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from app.domain.ledger import LedgerError, Transaction, TxKind
 from app.services.ledger import LedgerConfig, LedgerService
-from app.storage.database import _alembic_config, create_sqlite_engine, migrate, open_database
+from app.storage.database import _alembic_config, create_sqlite_engine, migrate
 from app.storage.ledger_store import SqlLedgerMarket, SqlLedgerStore
 from app.storage.price_store import SqlBackfillStore, SqlPriceStore
+from tests.support.postgres import second_engine
 
 NOW = 1_767_225_600  # 2026-01-01
 ETH = "eip155:1/slip44:60"
@@ -36,16 +37,15 @@ def test_migration_adds_the_ledger_tables_and_removes_them_again(tmp_path: Path)
     engine.dispose()
 
 
-def _service(tmp_path: Path) -> tuple[LedgerService, object]:
-    engine = open_database(tmp_path / "chainfolio.sqlite3", tmp_path / "backups")
+def _service(engine: Engine) -> tuple[LedgerService, object]:
     svc = LedgerService(
         SqlLedgerStore(engine), SqlLedgerMarket(engine), lambda: LedgerConfig(), lambda: NOW
     )
     return svc, engine
 
 
-def test_amounts_round_trip_exactly_and_batches_are_all_or_nothing(tmp_path: Path) -> None:
-    svc, engine = _service(tmp_path)
+def test_amounts_round_trip_exactly_and_batches_are_all_or_nothing(storage_engine: Engine) -> None:
+    svc, engine = _service(storage_engine)
     store = SqlLedgerStore(engine)  # type: ignore[arg-type]
     svc.add_account("A", "exchange")
     tiny = Decimal("0.000000000000000001")
@@ -55,8 +55,8 @@ def test_amounts_round_trip_exactly_and_batches_are_all_or_nothing(tmp_path: Pat
     back = {t.id: t for t in store.transactions()}
     assert back[t1.id].amount == tiny and str(back[t1.id].amount) == "1E-18"
     assert back[t2.id].amount == huge and back[t2.id].price == Decimal("1e-12")
-    with sqlite3.connect(tmp_path / "chainfolio.sqlite3") as con:
-        stored = {r[0] for r in con.execute("SELECT amount FROM ledger_transactions")}
+    with storage_engine.connect() as con:
+        stored = {r[0] for r in con.exec_driver_sql("SELECT amount FROM ledger_transactions")}
     assert stored == {"0.000000000000000001", "123456789012345678901234567.123456789012345678"}
     good = Transaction("A", TxKind.DEPOSIT, NOW, ETH, Decimal(1), fingerprint="f1")
     bad = Transaction("Nobody", TxKind.DEPOSIT, NOW, ETH, Decimal(1), fingerprint="f2")
@@ -68,8 +68,8 @@ def test_amounts_round_trip_exactly_and_batches_are_all_or_nothing(tmp_path: Pat
     engine.dispose()  # type: ignore[attr-defined]
 
 
-def test_edit_remove_and_account_removal(tmp_path: Path) -> None:
-    svc, engine = _service(tmp_path)
+def test_edit_remove_and_account_removal(storage_engine: Engine) -> None:
+    svc, engine = _service(storage_engine)
     svc.add_account("A")
     svc.add_account("B")
     buy = svc.add(Transaction("A", TxKind.BUY, NOW - 99, ETH, Decimal(2), Decimal(10), "USD"))
@@ -88,11 +88,11 @@ def test_edit_remove_and_account_removal(tmp_path: Path) -> None:
     engine.dispose()  # type: ignore[attr-defined]
 
 
-def test_pnl_without_any_stored_price_uses_transaction_prices(tmp_path: Path) -> None:
+def test_pnl_without_any_stored_price_uses_transaction_prices(storage_engine: Engine) -> None:
     """The price store is empty (no refresh ever ran, or the price API was always down): the
     stock is valued at its last transaction price, the deposited coin has no price at all, so
     its unrealised P&L is unknown (None), never zero; no price row is written."""
-    svc, engine = _service(tmp_path)
+    svc, engine = _service(storage_engine)
     svc.add_account("A")
     svc.add(
         Transaction("A", TxKind.BUY, NOW - 99, "stock:XNAS:AAPL", Decimal(2), Decimal(100), "USD")
@@ -109,9 +109,9 @@ def test_pnl_without_any_stored_price_uses_transaction_prices(tmp_path: Path) ->
     assert report.total.unrealised_unknown_holdings == 1
     returns = svc.returns()
     assert returns.figures.unpriced == (ETH,)
-    with sqlite3.connect(tmp_path / "chainfolio.sqlite3") as con:
-        assert con.execute("SELECT count(*) FROM prices").fetchone() == (0,)
-        assert con.execute("SELECT count(*) FROM price_history").fetchone() == (0,)
+    with storage_engine.connect() as con:
+        assert con.exec_driver_sql("SELECT count(*) FROM prices").scalar() == 0
+        assert con.exec_driver_sql("SELECT count(*) FROM price_history").scalar() == 0
     # once the store has prices, the coin is valued by them (newest wins)
     SqlPriceStore(engine).save_rates({"EUR": Decimal("0.9")}, "test", NOW)  # type: ignore[arg-type]
     SqlBackfillStore(engine).save_history(ETH, [(NOW - 86400, Decimal(2000))], "test")  # type: ignore[arg-type]
@@ -123,10 +123,10 @@ def test_pnl_without_any_stored_price_uses_transaction_prices(tmp_path: Path) ->
     engine.dispose()  # type: ignore[attr-defined]
 
 
-def test_pnl_when_the_price_tables_cannot_be_read(tmp_path: Path) -> None:
+def test_pnl_when_the_price_tables_cannot_be_read(storage_engine: Engine) -> None:
     """A damaged price store (the table is gone) must not stop the P&L: transaction prices
     value what they can, the rest is unknown, and the ledger is left as it was."""
-    svc, engine = _service(tmp_path)
+    svc, engine = _service(storage_engine)
     svc.add_account("A")
     svc.add(Transaction("A", TxKind.BUY, NOW - 99, ETH, Decimal(1), Decimal(1500), "USD"))
     with engine.begin() as con:  # type: ignore[attr-defined]
@@ -141,15 +141,17 @@ def test_pnl_when_the_price_tables_cannot_be_read(tmp_path: Path) -> None:
     engine.dispose()  # type: ignore[attr-defined]
 
 
-def test_a_write_from_another_process_is_seen_by_a_service_that_cached(tmp_path: Path) -> None:
+def test_a_write_from_another_process_is_seen_by_a_service_that_cached(
+    storage_engine: Engine,
+) -> None:
     """The service reuses the transactions it read until the ledger's revision changes; a write
     through another store on the same file (another process: the CLI while the window runs)
     changes it."""
-    svc, engine = _service(tmp_path)
+    svc, engine = _service(storage_engine)
     svc.add_account("A")
     svc.add(Transaction("A", TxKind.BUY, NOW - 99, ETH, Decimal(1), Decimal(100), "USD"))
     assert svc.pnl().total.cost_basis == 100
-    other_engine = open_database(tmp_path / "chainfolio.sqlite3", tmp_path / "backups")
+    other_engine = second_engine(storage_engine)
     other = SqlLedgerStore(other_engine)
     before = other.revision()
     other.add([Transaction("A", TxKind.BUY, NOW - 9, ETH, Decimal(1), Decimal(50), "USD")], NOW)

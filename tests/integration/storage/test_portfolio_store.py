@@ -6,7 +6,6 @@ yet, no price at all): the figures say unknown and nothing is stored wrongly."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -56,7 +55,8 @@ def test_migration_adds_the_portfolio_tables_and_removes_them_again(tmp_path: Pa
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[AppContext]:
+def ctx(tmp_path: Path, storage_backend: str) -> Iterator[AppContext]:
+    """On the SQLite file and on PostgreSQL (``storage_backend``, tests/support/postgres.py)."""
     context = bootstrap(Paths.resolve(str(tmp_path)))
     try:
         yield context
@@ -135,10 +135,10 @@ def test_members_go_with_their_wallet_or_account(ctx: AppContext, tmp_path: Path
     ctx.ledger.remove_account("Broker", with_transactions=True)
     assert svc.get("Family").accounts == ()
     svc.remove("Family")
-    with sqlite3.connect(tmp_path / "chainfolio.sqlite3") as con:
+    with ctx.engine.connect() as con:
         for table in ("portfolios", "portfolio_wallets", "portfolio_accounts",
                       "ledger_wallet_links"):  # fmt: skip
-            assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+            assert tuple(con.exec_driver_sql(f"SELECT count(*) FROM {table}").one()) == (0,)
 
 
 def test_bad_requests_are_refused_and_store_nothing(ctx: AppContext, tmp_path: Path) -> None:
@@ -162,8 +162,8 @@ def test_bad_requests_are_refused_and_store_nothing(ctx: AppContext, tmp_path: P
     with pytest.raises(LedgerError):
         svc.link("Nope", W1)
     assert [(p.name, p.wallets, p.accounts) for p in svc.portfolios()] == [("Trading", (), ())]
-    with sqlite3.connect(tmp_path / "chainfolio.sqlite3") as con:
-        assert con.execute("SELECT count(*) FROM ledger_wallet_links").fetchone() == (0,)
+    with ctx.engine.connect() as con:
+        assert con.exec_driver_sql("SELECT count(*) FROM ledger_wallet_links").scalar() == 0
 
 
 def test_no_snapshot_yet_and_no_price_at_all_say_unknown(ctx: AppContext) -> None:

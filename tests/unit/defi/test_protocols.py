@@ -57,12 +57,18 @@ def aave_round1(hf: int, debt: int) -> list[Reply]:
     ]
 
 
+RAY = 10**27
+
+
 def aave_round2(supplied: int, debt: int) -> list[Reply]:
     tokens = ["address"] * 3
     row = ["uint256"] * 7 + ["uint40", "bool"]
+    reserve = ["uint256"] * 11 + ["uint40"]  # getReserveData: rates at 5 and 6
     return [
         ok(tokens, ["0x" + "b1" * 20, "0x" + "00" * 20, "0x" + "b2" * 20]),
         ok(tokens, ["0x" + "c1" * 20, "0x" + "00" * 20, "0x" + "c2" * 20]),
+        ok(reserve, [0, 0, 0, 0, 0, 2 * RAY // 100, 4 * RAY // 100, 0, 0, RAY, RAY, 0]),  # WETH
+        REVERT,  # USDC: an older data provider without getReserveData: no rate, no failure
         ok(row, [supplied, 0, 0, 0, 0, 0, 0, 0, True]),  # WETH
         ok(row, [0, 0, debt, 0, 0, 0, 0, 0, False]),  # USDC
     ]
@@ -78,6 +84,12 @@ def test_aave_without_debt_has_no_health_factor_and_receipt_tokens_are_covered()
     (b,) = out.balances
     assert b.position == "aave-v3:supplied" and b.asset.kind is AssetKind.POSITION
     assert b.asset.price_id == "coingecko:weth"  # valued as the underlying
+    (rate,) = out.rates  # only the side someone holds: WETH supplied at 2 % APR
+    assert (rate.position, rate.asset_id, rate.apr) == (
+        "aave-v3:supplied",
+        str(AssetId(CHAIN, "erc20", WETH)),
+        Decimal("0.02"),
+    )
 
 
 def test_aave_garbage_account_data_is_a_failure_but_positions_stay() -> None:
@@ -110,8 +122,9 @@ def compound_round1(count: int, supplied: int, borrowed: int) -> list[Reply]:
     assets = [ok(info, [0, WETH, "0x" + "f2" * 20, 10**18, 8 * 10**17, 9 * 10**17, 0, 0])]
     assets += [REVERT] * (MAX_ASSETS - 1)  # past numAssets: reverts are expected, not failures
     return [
-        ok(["address"], [USDC]), ok(["address"], ["0x" + "f1" * 20]), word(count), *assets,
-        word(supplied), word(borrowed),
+        ok(["address"], [USDC]), ok(["address"], ["0x" + "f1" * 20]), word(count),
+        REVERT,  # getUtilization: a Comet without it has no rates, and no failure either
+        *assets, word(supplied), word(borrowed),
     ]  # fmt: skip
 
 

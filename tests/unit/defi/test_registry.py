@@ -21,9 +21,11 @@ def test_shipped_file_covers_the_promised_chains_with_checksummed_addresses() ->
     config = load_config()
     aave = {c for c, rows in config.entries["aave_v3"].items() if rows}
     assert aave == {"eip155:1", "eip155:8453", "eip155:42161", "eip155:10", "eip155:137",
-                    "eip155:43114"}  # fmt: skip
+                    "eip155:43114", "eip155:100", "eip155:56", "eip155:59144", "eip155:534352",
+                    "eip155:324"}  # fmt: skip
     comets = {c for c, rows in config.entries["compound_v3"].items() if rows}
-    assert comets == {"eip155:1", "eip155:8453", "eip155:42161", "eip155:10", "eip155:137"}
+    assert comets == {"eip155:1", "eip155:8453", "eip155:42161", "eip155:10", "eip155:137",
+                      "eip155:59144", "eip155:534352"}  # fmt: skip
     assert set(config.entries["lido"]) == {"eip155:1"}
     assert set(config.entries["eigenlayer"]) == {"eip155:1"}
     for protocol in PROTOCOLS:
@@ -42,10 +44,13 @@ def test_shipped_file_covers_the_promised_chains_with_checksummed_addresses() ->
 def test_every_shipped_chain_builds_its_sources() -> None:
     config = load_config()
     protocols = {s.protocol for s in build_sources(ETH, config, [], NATIVE)}
-    assert protocols == {"aave-v3", "compound-v3", "lido", "eigenlayer"}
+    assert protocols == {"aave-v3", "compound-v3", "lido", "eigenlayer", "uniswap-v3", "sky",
+                         "spark"}  # fmt: skip
     base = build_sources(ChainId.evm(8453), config, [], NATIVE)
-    assert {s.protocol for s in base} == {"aave-v3", "compound-v3"}
-    assert build_sources(ChainId.evm(56), config, [], NATIVE) == []
+    assert {s.protocol for s in base} == {"aave-v3", "compound-v3", "uniswap-v3", "morpho-blue"}
+    assert {s.protocol for s in build_sources(ChainId.evm(56), config, [], NATIVE)} == {
+        "aave-v3", "uniswap-v3"
+    }  # Uniswap v2's bases are symbols of the token list, here empty  # fmt: skip
 
 
 def test_user_file_replaces_a_protocol_on_its_chains_only(tmp_path: Path) -> None:

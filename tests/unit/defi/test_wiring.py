@@ -32,7 +32,9 @@ def protocols(reader: EvmReader) -> set[str]:
 
 
 def test_shipped_protocols_of_ethereum(tmp_path: Path) -> None:
-    assert protocols(_reader(tmp_path)) == {"aave-v3", "compound-v3", "lido", "eigenlayer"}
+    assert protocols(_reader(tmp_path)) == {
+        "aave-v3", "compound-v3", "lido", "eigenlayer", "uniswap-v3", "sky", "spark"
+    }  # fmt: skip
     assert protocols(_reader(tmp_path, positions=False)) == set()
 
 
@@ -46,5 +48,7 @@ def test_a_broken_override_falls_back_to_the_shipped_addresses(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     (tmp_path / "defi.toml").write_text('[[lido]]\nchain = "eip155:1"\n')  # no steth
-    assert protocols(_reader(tmp_path)) == {"aave-v3", "compound-v3", "lido", "eigenlayer"}
+    assert protocols(_reader(tmp_path)) == {
+        "aave-v3", "compound-v3", "lido", "eigenlayer", "uniswap-v3", "sky", "spark"
+    }  # fmt: skip
     assert "using the shipped DeFi addresses only" in caplog.text

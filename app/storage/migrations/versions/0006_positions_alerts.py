@@ -50,7 +50,7 @@ def upgrade() -> None:
         "INSERT INTO snapshot_holdings_new (snapshot_id, wallet, asset_id, position, symbol, "
         "decimals, raw, price, value, state, as_of, is_spam) "
         "SELECT snapshot_id, wallet, asset_id, '', symbol, decimals, raw, price, value, state, "
-        "as_of, 0 FROM snapshot_holdings"
+        "as_of, FALSE FROM snapshot_holdings"
     )
     op.drop_index("ix_snapshot_holdings_asset", "snapshot_holdings")
     op.drop_table("snapshot_holdings")
@@ -129,8 +129,9 @@ def downgrade() -> None:
         sa.Column("as_of", sa.Integer, nullable=False),
     )
     op.execute(
-        "INSERT OR IGNORE INTO snapshot_holdings_old SELECT snapshot_id, wallet, asset_id, symbol, "
-        "decimals, raw, price, value, state, as_of FROM snapshot_holdings WHERE position = ''"
+        "INSERT INTO snapshot_holdings_old SELECT snapshot_id, wallet, asset_id, symbol, "
+        "decimals, raw, price, value, state, as_of FROM snapshot_holdings WHERE position = '' "
+        "ON CONFLICT DO NOTHING"
     )
     op.drop_index("ix_snapshot_holdings_asset", "snapshot_holdings")
     op.drop_table("snapshot_holdings")

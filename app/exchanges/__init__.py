@@ -1,0 +1,1 @@
+"""Exchange accounts read through ccxt (adapter)."""

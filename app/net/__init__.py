@@ -1,0 +1,79 @@
+"""One way out: every outbound HTTP request of the app goes through this package.
+
+Adapters (chains, prices, ENS, explorers, the command line) get their ``httpx.AsyncClient``
+from :func:`client`, naming what it is for (``"rpc"``, ``"prices"``, ``"fx"``, ``"ens"``,
+``"explorer"``…). The client's transport (``app.net.transport``) applies the one
+:class:`Egress` the composition root installed: the proxy (SOCKS5 with per-host stream
+isolation, or HTTP), own-nodes-only, and the privacy ledger's :class:`Recorder`. A test may
+install its own. Nothing else in the app builds an httpx client (a test checks it).
+
+This module imports no httpx: the composition root installs the egress at start-up for free.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app.net.policy import NetPolicy, host_of
+from app.net.recorder import Recorder
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Egress", "NetPolicy", "Recorder", "client", "current", "host_of", "install"]
+
+
+@dataclass
+class Egress:
+    """The policy in force and the recorder; ``policy`` is read on every request."""
+
+    policy: NetPolicy = field(default_factory=NetPolicy)
+    recorder: Recorder | None = None
+    salt: bytes = field(default_factory=lambda: os.urandom(16))
+
+    def credentials(self, host: str, tag: str = "") -> tuple[str, str]:
+        from app.net.transport import isolation_credentials
+
+        return isolation_credentials(self.salt, f"{host}\n{tag}" if tag else host)
+
+
+_current = Egress()
+
+# The isolation tag of the work running now (a wallet, for unlinkable reads): requests made
+# under different tags never share a connection, and through SOCKS get different credentials.
+isolation: contextvars.ContextVar[str] = contextvars.ContextVar("chainfolio_isolation", default="")
+
+
+def install(egress: Egress) -> Egress:
+    """Make ``egress`` the one every client built from now on (and every live one) uses."""
+    global _current
+    previous, _current = _current, egress
+    return previous
+
+
+def current() -> Egress:
+    return _current
+
+
+class _Live:
+    """Stands for "whatever egress is installed", so clients built before a test or the
+    composition root installs one still follow it."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(_current, name)
+
+
+def client(
+    purpose: str,
+    *,
+    timeout: float | httpx.Timeout,
+    limits: httpx.Limits | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """An AsyncClient whose every request goes through the installed egress."""
+    from app.net.transport import build_client
+
+    return build_client(_Live(), purpose, timeout=timeout, limits=limits, headers=headers)  # type: ignore[arg-type]

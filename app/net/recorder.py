@@ -1,0 +1,217 @@
+"""The privacy ledger's recorder: cheap on the request path, exact in the batch.
+
+A request costs one tuple appended to a list (host, purpose, time, URL, body). Which watched
+addresses a request revealed is worked out later, in the batch writer, off the event loop: the
+URL and body are searched by value for every watched address (EVM case-insensitively, both as
+``0x…`` text and as an ABI word inside calldata; other families as exact tokens). Bodies repeat
+from one refresh to the next (the same wallets, the same calls), so a body already searched is
+known by its digest and not searched again. Nothing but the host, the purpose, the time and the
+matched addresses is kept: URLs (which may carry an API key) and bodies are dropped after the
+search.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from app.domain.privacy import Contact
+
+if TYPE_CHECKING:
+    import asyncio
+
+log = logging.getLogger(__name__)
+
+FLUSH_AFTER_S = 3.0  # quiet time after the last request before a batch is written
+FLUSH_AT = 5_000  # or this many pending requests, whichever comes first
+_DIGESTS_KEPT = 4_096
+
+# A 0x-address as a JSON value or URL parameter, or an ABI-encoded address word (at least 24
+# zeros, then the address without its own leading zeros: keyed by its first 16 hex digits).
+_EVM = re.compile(rb"0x([0-9a-f]{40})(?![0-9a-f])|0{24,}(?=([1-9a-f][0-9a-f]{15}))")
+_TOKEN = re.compile(rb"[0-9A-Za-z]{25,120}")  # base58, bech32, xpubs (111)
+_HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+class ContactSink(Protocol):
+    def add_contacts(self, contacts: Sequence[Contact]) -> None: ...
+
+
+class Matcher:
+    """Finds the watched addresses in a request's bytes."""
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        self._evm: dict[bytes, str] = {}  # lowercase 40 hex -> address as the wallet list has it
+        self._evm_key: dict[bytes, list[tuple[bytes, str]]] = {}
+        self._evm_short: list[tuple[bytes, str]] = []
+        self._other: dict[bytes, str] = {}
+        for address in addresses:
+            if _HEX40.match(address):
+                low = address[2:].lower().encode()
+                self._evm[low] = address
+                stripped = low.lstrip(b"0")
+                if len(stripped) >= 16:
+                    self._evm_key.setdefault(stripped[:16], []).append((low, address))
+                else:  # 25+ leading zero digits (a vanity address): searched as an ABI word
+                    self._evm_short.append((b"0" * 24 + low, address))
+            else:
+                self._other[address.encode()] = address
+
+    def __bool__(self) -> bool:
+        return bool(self._evm or self._other)
+
+    def find(self, data: bytes) -> set[str]:
+        found: set[str] = set()
+        if self._evm:
+            low = data.lower()
+            for m in _EVM.finditer(low):
+                full = m.group(1)
+                if full is not None:
+                    hit = self._evm.get(full)
+                    if hit is not None:
+                        found.add(hit)
+                    continue
+                candidates = self._evm_key.get(m.group(2))
+                if candidates:
+                    start = m.end()
+                    for addr, shown in candidates:
+                        zeros = len(addr) - len(addr.lstrip(b"0"))
+                        if low[start - zeros : start - zeros + 40] == addr:
+                            found.add(shown)
+            found.update(shown for word, shown in self._evm_short if word in low)
+        if self._other:
+            found.update(self._other[t] for t in set(_TOKEN.findall(data)) if t in self._other)
+        return found
+
+
+_Pending = tuple[str, str, float, bool, str, bytes]
+
+
+class Recorder:
+    """Collects contacts and writes them to ``sink`` in batches (see the module docstring).
+
+    ``watched`` gives the person's wallet addresses; it is asked at each batch, from the
+    writer's thread."""
+
+    def __init__(
+        self,
+        sink: ContactSink | None,
+        watched: Callable[[], Iterable[str]],
+        *,
+        flush_after: float = FLUSH_AFTER_S,
+    ) -> None:
+        self._sink = sink
+        self._watched = watched
+        self._flush_after = flush_after
+        self._pending: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._seen: OrderedDict[bytes, frozenset[str]] = OrderedDict()
+        self._seen_for: frozenset[str] = frozenset()
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Future[None] | None = None
+        self.failed_writes = 0
+
+    # --- the request path -------------------------------------------------------------
+    def sent(self, host: str, purpose: str, url: str, body: bytes) -> None:
+        """A request that reached ``host`` (its URL and body are searched in the batch; the
+        body is kept by reference, never copied here)."""
+        self._add((host, purpose, time.time(), False, url, body))
+
+    def refused(self, host: str, purpose: str) -> None:
+        """An attempt refused before any connection (own-nodes-only)."""
+        self._add((host, purpose, time.time(), True, "", b""))
+
+    def _add(self, item: _Pending) -> None:
+        with self._lock:
+            self._pending.append(item)
+            many = len(self._pending) >= FLUSH_AT
+        self._schedule(now=many)
+
+    def _schedule(self, now: bool = False) -> None:
+        import asyncio  # loaded already by whoever sends requests; not at app start-up
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a synchronous caller): written at the next flush() or close
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(0 if now else self._flush_after, self._start_flush, loop)
+
+    def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        if self._task is None or self._task.done():
+            self._task = loop.run_in_executor(None, self._flush_quietly)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # never let a bookkeeping fault reach the loop
+            log.warning("could not write the privacy records", exc_info=True)
+
+    async def aflush(self) -> None:
+        """Write what is pending, from a worker thread."""
+        import asyncio
+
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await asyncio.to_thread(self.flush)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # --- the batch ------------------------------------------------------------------------
+    def flush(self) -> list[Contact]:
+        """Search the pending requests for watched addresses and write them (synchronous)."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return []
+            contacts = self._contacts(batch)
+            if self._sink is not None:
+                try:
+                    self._sink.add_contacts(contacts)
+                except Exception:
+                    self.failed_writes += 1
+                    log.warning("could not write %d privacy records", len(contacts), exc_info=True)
+            return contacts
+
+    def _contacts(self, batch: list[_Pending]) -> list[Contact]:
+        import hashlib  # the batch writer's thread; not at app start-up
+
+        try:
+            watched = frozenset(self._watched())
+        except Exception:
+            log.warning("could not read the wallet list for the privacy ledger", exc_info=True)
+            watched = frozenset()
+        if watched != self._seen_for:
+            self._seen.clear()
+            self._seen_for = watched
+        matcher = Matcher(watched)
+        out = []
+        for host, purpose, at, refused, url, data in batch:
+            found: frozenset[str] = frozenset()
+            if (url or data) and matcher:
+                text = url.encode()
+                h = hashlib.blake2b(text, digest_size=16)
+                h.update(b"\n")
+                h.update(data)
+                digest = h.digest()
+                cached = self._seen.get(digest)
+                if cached is None:
+                    cached = frozenset(matcher.find(text) | matcher.find(data))
+                    self._seen[digest] = cached
+                    if len(self._seen) > _DIGESTS_KEPT:
+                        self._seen.popitem(last=False)
+                found = cached
+            out.append(Contact(host, purpose, int(at), refused, tuple(sorted(found))))
+        return out

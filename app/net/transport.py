@@ -1,0 +1,170 @@
+"""The httpx side of the one way out: an ``AsyncBaseTransport`` every client is built on.
+
+For each request it (1) refuses a host the policy does not allow, before any connection,
+(2) picks the connection pool: direct, through the HTTP proxy, or through the SOCKS proxy with
+the credentials of the destination host (stream isolation: Tor's IsolateSOCKSAuth puts
+different credentials on different circuits; the proxy resolves the name, so DNS goes through
+it too), (3) sends, and (4) hands the request to the recorder once the host has received it.
+When a proxy is set and does not answer, the request fails with one sentence and nothing goes
+out directly: there is no fallback pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from app.net import isolation
+from app.net.policy import NetPolicy, host_of
+
+if TYPE_CHECKING:
+    import ssl
+
+    from app.net import Egress
+
+
+class EgressRefused(httpx.ConnectError):
+    """Nothing was sent; ``str(exc)`` is a sentence for the person."""
+
+
+class HostRefused(EgressRefused):
+    """Own-nodes-only: the host is not one the person configured."""
+
+
+class ProxyDown(EgressRefused):
+    """The proxy is set and does not answer."""
+
+
+def refusal_sentence(host: str) -> str:
+    return (
+        f"Own nodes only is on: {host} is not one of your own servers, so nothing was sent to it."
+    )
+
+
+def proxy_sentence(policy: NetPolicy) -> str:
+    return f"The proxy at {policy.proxy_address} does not answer; nothing was sent."
+
+
+class EgressTransport(httpx.AsyncBaseTransport):
+    def __init__(
+        self,
+        egress: Egress,
+        purpose: str,
+        *,
+        limits: httpx.Limits,
+        verify: ssl.SSLContext | bool,
+    ) -> None:
+        self._egress = egress
+        self._purpose = purpose
+        self._limits = limits
+        self._verify = verify
+        self._pools: dict[tuple[str, str, str], httpx.AsyncHTTPTransport] = {}
+
+    def _pool(self, policy: NetPolicy, host: str) -> httpx.AsyncHTTPTransport:
+        scheme = urlsplit(policy.proxy).scheme.lower() if policy.proxy else ""
+        isolated = scheme.startswith("socks") and policy.isolate
+        tag = isolation.get()  # unlinkable reads: never a connection shared between wallets
+        key = (policy.proxy, host if isolated else "", tag)
+        pool = self._pools.get(key)
+        if pool is None:
+            proxy: httpx.Proxy | None = None
+            if policy.proxy:
+                url = (
+                    "socks5h" + policy.proxy[len(scheme) :] if scheme == "socks5" else policy.proxy
+                )
+                auth = self._egress.credentials(host, tag) if isolated else None
+                proxy = httpx.Proxy(url, auth=auth)
+            pool = httpx.AsyncHTTPTransport(
+                verify=self._verify, limits=self._limits, proxy=proxy, trust_env=False
+            )
+            self._pools[key] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        egress = self._egress
+        policy = egress.policy
+        host = host_of(str(request.url))
+        if not policy.allows(host):
+            if egress.recorder is not None:
+                egress.recorder.refused(host, self._purpose)
+            raise HostRefused(refusal_sentence(host), request=request)
+        pool = self._pool(policy, host)
+        try:
+            response = await pool.handle_async_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            if policy.proxy and not await _answers(policy):
+                raise ProxyDown(proxy_sentence(policy), request=request) from exc
+            raise  # not sent: the host learnt nothing
+        except httpx.TransportError:
+            self._sent(host, request)  # sent (or partly): count it
+            raise
+        self._sent(host, request)
+        return response
+
+    def _sent(self, host: str, request: httpx.Request) -> None:
+        recorder = self._egress.recorder
+        if recorder is None:
+            return
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = b""
+        recorder.sent(host, self._purpose, str(request.url), body)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            with contextlib.suppress(Exception):
+                await pool.aclose()
+
+
+async def _answers(policy: NetPolicy, timeout: float = 3.0) -> bool:
+    """Whether the proxy accepts a TCP connection at all."""
+    parts = urlsplit(policy.proxy)
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(parts.hostname, parts.port), timeout
+        )
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+def isolation_credentials(salt: bytes, host: str) -> tuple[str, str]:
+    """SOCKS user name and password for ``host``: stable for the session, distinct per host,
+    revealing neither the host nor anything about the person to the proxy."""
+    tag = hmac.new(salt, host.encode(), hashlib.sha256).hexdigest()
+    return f"cf-{tag[:16]}", tag[16:32]
+
+
+def build_client(
+    egress: Egress,
+    purpose: str,
+    *,
+    timeout: float | httpx.Timeout,
+    limits: httpx.Limits | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.AsyncClient:
+    from app.tls import tls_context
+
+    transport = EgressTransport(
+        egress,
+        purpose,
+        limits=limits or httpx.Limits(max_connections=8, max_keepalive_connections=8),
+        verify=tls_context(),
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        headers=headers,
+        trust_env=False,
+    )

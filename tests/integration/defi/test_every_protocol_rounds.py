@@ -1,0 +1,63 @@
+"""Every protocol on one chain at once (the benchmark's world, a few wallets): the read stays
+within the balances' round plus two, with no failure, and every protocol shows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.chains.evm.reader import EvmReader
+from app.chains.http import JsonRpcTransport
+from app.defi.registry import build_sources, load_config
+from app.domain.addresses import AddressFamily
+from app.domain.balances import AssetInfo, ChainReadResult, SourceState
+from app.domain.chains import ChainFamily, ChainSpec
+from app.domain.model import Wallet
+from app.domain.position_reads import PositionSource
+from tests.benchmarks.defi_refresh import populate, toml, wallet
+from tests.integration.evm.anvil import MULTICALL3, Anvil, running
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[Anvil]:
+    yield from running(31342)
+
+
+async def _read(spec: ChainSpec, tokens: list[AssetInfo], wallets: list[Wallet],
+                positions: list[PositionSource]) -> ChainReadResult:  # fmt: skip
+    reader = EvmReader(
+        spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, positions=positions
+    )
+    try:
+        return await reader.read_balances(wallets)
+    finally:
+        await reader.aclose()
+
+
+def test_balances_plus_two_rounds_with_every_protocol(node: Anvil, tmp_path: Path) -> None:
+    addresses = [wallet(i) for i in range(5)]
+    lend, amm, pendle = populate(node, addresses)
+    spec = ChainSpec(lend.chain, "Local", ChainFamily.EVM, "ETH", "Ether", 18, 60, (node.url,),
+                     multicall3=MULTICALL3)  # fmt: skip
+    tokens = [*lend.token_list(), amm.info("TKA"), amm.info("TKB")]
+    override = tmp_path / "defi.toml"
+    override.write_text(toml(lend, amm, pendle))
+    sources = build_sources(
+        spec.chain_id, load_config(override), tokens, EvmReader.native_info_of(spec)
+    )
+    wallets = [Wallet(a, AddressFamily.EVM) for a in addresses]
+    alone = asyncio.run(_read(spec, tokens, wallets, []))
+    both = asyncio.run(_read(spec, tokens, wallets, sources))
+    for r in (alone, both):
+        assert r.state is SourceState.OK and r.failures == ()
+    assert not [b for b in alone.balances if b.position]
+    assert int(both.extra["rounds"]) <= int(alone.extra.get("rounds", "1")) + 2
+    protocols = {b.position.split(":", 1)[0] for b in both.balances if b.position}
+    assert {"aave-v3", "compound-v3", "lido", "eigenlayer", "uniswap-v3", "uniswap-v2",
+            "pendle"} <= protocols  # fmt: skip
+    assert any(r.protocol == "pendle" for r in both.rates)  # the implied APY rides along

@@ -1,0 +1,66 @@
+"""The transport refuses before connecting and never goes round a dead proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+import pytest
+
+from app import net
+from app.net.policy import NetPolicy
+from app.net.transport import HostRefused, ProxyDown
+from tests.support.net import free_port
+
+
+@pytest.fixture
+def egress() -> object:
+    e = net.Egress(recorder=net.Recorder(None, lambda: []))
+    previous = net.install(e)
+    yield e
+    net.install(previous)
+
+
+def test_own_nodes_only_refuses_before_any_connection(egress: net.Egress) -> None:
+    with socket.socket() as listener:  # a server that would notice a connection
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        egress.policy = NetPolicy(own_nodes_only=True, own_hosts=frozenset({"node.lan"}))
+
+        async def go() -> None:
+            async with net.client("prices", timeout=2) as client:
+                await client.get(f"http://127.0.0.1:{port}/x")
+
+        with pytest.raises(HostRefused, match=f"127.0.0.1:{port} is not one of your own"):
+            asyncio.run(go())
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert egress.recorder is not None
+    (contact,) = egress.recorder.flush()
+    assert contact.refused and contact.host == f"127.0.0.1:{port}"
+
+
+def test_dead_proxy_is_one_sentence_and_no_direct_attempt(egress: net.Egress) -> None:
+    dead = free_port()
+    with socket.socket() as target:
+        target.bind(("127.0.0.1", 0))
+        target.listen()
+        target.setblocking(False)
+        egress.policy = NetPolicy(proxy=f"socks5h://127.0.0.1:{dead}")
+
+        async def go() -> None:
+            async with net.client("rpc", timeout=2) as client:
+                await client.post(f"http://127.0.0.1:{target.getsockname()[1]}/", json={})
+
+        with pytest.raises(ProxyDown) as caught:
+            asyncio.run(go())
+        assert str(caught.value) == (
+            f"The proxy at 127.0.0.1:{dead} does not answer; nothing was sent."
+        )
+        with pytest.raises(BlockingIOError):
+            target.accept()  # nothing came directly
+    assert egress.recorder is not None and egress.recorder.flush() == []
+    assert isinstance(caught.value, httpx.HTTPError)  # callers' existing handlers catch it
