@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from app.cli.env import CliEnv
-from app.cli.storage_cmd import keyring_key, new_passphrase
+from app.cli.storage_cmd import keyring_key, local_only, new_passphrase
 from app.domain.errors import ChainfolioError, DatabaseError
 
 
@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _create(args: argparse.Namespace, env: CliEnv) -> int:
+    local_only(env, "A backup file")
     from app.storage.backup import create_backup
     from app.storage.encryption import KeyringKeys, unlock
 
@@ -62,6 +63,7 @@ def _create(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _restore(args: argparse.Namespace, env: CliEnv) -> int:
+    local_only(env, "Restoring a backup file")
     from app.storage.backup import WrongPassphrase, open_backup, restore_backup
     from app.storage.encryption import (
         DatabaseKey,

@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.env import CliEnv
+from app.cli.progress import LiveLine
 
 if TYPE_CHECKING:
     from app.services.exchange_history import ImportProgress, ImportReport
@@ -39,18 +40,10 @@ def run_import(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None)
     from app.services.exchange_history import describe, summary
 
     err = err or sys.stderr
-    live = err.isatty()
     service = env.context.exchange_history
-    width = [0]
-
-    def show(p: ImportProgress) -> None:
-        line = progress_line(p)
-        err.write("\r" + line.ljust(width[0]))
-        width[0] = len(line)
-        err.flush()
-
-    if live:
-        service.subscribe(show)
+    progress = LiveLine(err, progress_line)
+    if progress.live:
+        service.subscribe(progress.show)
 
     async def run() -> ImportReport:
         try:
@@ -61,10 +54,8 @@ def run_import(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None)
     try:
         report = asyncio.run(run())
     finally:
-        if live and width[0]:
-            err.write("\r" + " " * width[0] + "\r")
-            err.flush()
-        service.unsubscribe(show)
+        progress.clear()
+        service.unsubscribe(progress.show)
     if args.json:
         env.print_json(describe(report))
     elif not report.accounts:

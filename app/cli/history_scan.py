@@ -26,6 +26,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.env import CliEnv
+from app.cli.progress import LiveLine
 from app.services.onchain_history import eta_text
 
 if TYPE_CHECKING:
@@ -55,18 +56,10 @@ def progress_line(p: ScanProgress) -> str:
 
 def run_scan(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None) -> int:
     err = err or sys.stderr
-    live = err.isatty()
     service = env.context.onchain_history
-    width = [0]
-
-    def show(p: ScanProgress) -> None:
-        line = progress_line(p)
-        err.write("\r" + line.ljust(width[0]))
-        width[0] = len(line)
-        err.flush()
-
-    if live:
-        service.subscribe(show)
+    progress = LiveLine(err, progress_line)
+    if progress.live:
+        service.subscribe(progress.show)
 
     from app.cli.exchanges_import import import_after_scan, scan_output
 
@@ -83,10 +76,8 @@ def run_scan(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None) -
     try:
         report = asyncio.run(run())
     finally:
-        if live and width[0]:
-            err.write("\r" + " " * width[0] + "\r")
-            err.flush()
-        service.unsubscribe(show)
+        progress.clear()
+        service.unsubscribe(progress.show)
     if args.json:
         env.print_json(scan_output(env, scan_json(report), exchanges[0]))
     else:

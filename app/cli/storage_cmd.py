@@ -83,9 +83,30 @@ def keyring_key() -> DatabaseKey:
     return key
 
 
+def local_only(env: CliEnv, what: str) -> None:
+    """Refuse ``what`` (encryption, backup files) while the history is on a database server:
+    it acts on the local SQLite file, which is then not where the data lives."""
+    from app.config import StorageSettings
+
+    if StorageSettings(env.settings).shared:
+        raise DatabaseError(
+            f"{what} works on the database file on this computer, but your history is on a "
+            "shared database server (the storage address setting). Use the server's own "
+            "encryption and backups (pg_dump), or move the history back to a file first with "
+            "chainfolio storage migrate --to sqlite:///PATH."
+        )
+
+
 def _status(args: argparse.Namespace, env: CliEnv) -> int:
+    from app.config import StorageSettings
     from app.storage.encryption import KeyringKeys, encrypted_salt
 
+    if StorageSettings(env.settings).shared:
+        env.print(
+            "Your history is on a shared database server (the storage address setting); "
+            "the local file's encryption does not apply to it."
+        )
+        return 0
     path = env.paths.database
     salt = encrypted_salt(path)
     if not path.exists():
@@ -104,6 +125,7 @@ def _status(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _encrypt(args: argparse.Namespace, env: CliEnv) -> int:
+    local_only(env, "Encrypting")
     from app.storage.conversion import convert
     from app.storage.database import open_database
     from app.storage.encryption import KeyringKeys, is_encrypted, new_passphrase_key
@@ -145,6 +167,7 @@ def _encrypt(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def _decrypt(args: argparse.Namespace, env: CliEnv) -> int:
+    local_only(env, "Decrypting")
     from app.storage.conversion import convert
     from app.storage.encryption import KeyringKeys, unlock
 

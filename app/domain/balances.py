@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId, AssetId, ChainId
 from app.domain.positions import LendingAccount
 from app.domain.rates import PositionRate
@@ -39,6 +40,23 @@ class AssetInfo:
     # Valued as ``units`` of another asset per whole token (a liquid staking token at its
     # pool's own exchange rate: JitoSOL as 1.27 SOL): (that asset's CAIP-19 id, units).
     via: tuple[str, Decimal] | None = None
+
+
+def native_info(spec: ChainSpec, *, coin_fallback: bool = False) -> AssetInfo:
+    """The asset of ``spec``'s own coin, priced by its ``coingecko_native`` id. With
+    ``coin_fallback`` the network's ``coingecko`` id names the coin too (Solana, Bitcoin); on EVM
+    networks that id is the token platform's, not a coin's."""
+    coin = spec.price_ids.get("coingecko_native")
+    if coin is None and coin_fallback:
+        coin = spec.price_ids.get("coingecko")
+    return AssetInfo(
+        asset_id=spec.native_asset,
+        symbol=spec.native_symbol,
+        name=spec.native_name,
+        decimals=spec.native_decimals,
+        kind=AssetKind.NATIVE,
+        price_id=f"coingecko:{coin}" if coin else None,
+    )
 
 
 def to_decimal_amount(raw: int, decimals: int) -> Decimal:

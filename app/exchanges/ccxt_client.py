@@ -103,13 +103,11 @@ class ExchangeClient:
         *,
         api_url: str | None = None,
         timeout: float = 20.0,
-        proxy: str | None = None,
     ) -> None:
         self.exchange = exchange
         self._credentials = credentials
         self._api_url = api_url.rstrip("/") if api_url else None
         self._timeout = timeout
-        self._proxy = proxy
         self._client: Any = None
         self.requests = 0
 
@@ -129,11 +127,6 @@ class ExchangeClient:
         client = route(cls(config))
         if self._api_url:
             client.urls["api"] = _point_at(client.urls["api"], self._api_url)
-        if self._proxy:
-            if self._proxy.startswith("socks"):
-                client.socksProxy = self._proxy
-            else:
-                client.httpsProxy = self._proxy
         client.set_markets([])  # balances need no markets: skip loading them
         if self.exchange == "bybit":  # every Bybit account is a unified one since 2025: no probe
             client.options["enableUnifiedMargin"] = False

@@ -104,12 +104,11 @@ class HistoryClient(ExchangeClient):
         *,
         api_url: str | None = None,
         timeout: float = 20.0,
-        proxy: str | None = None,
         start_ms: int | None = None,
         limit: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(exchange, credentials, api_url=api_url, timeout=timeout, proxy=proxy)
+        super().__init__(exchange, credentials, api_url=api_url, timeout=timeout)
         self._start = start_ms if start_ms is not None else LAUNCH_MS.get(exchange, EARLIEST_MS)
         self._limit = limit
         self._clock = clock

@@ -14,11 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
-    QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +24,7 @@ from app.domain.risk import AccountRisk
 from app.domain.snapshot import Snapshot
 from app.domain.text import clean_text
 from app.ui.models.risk_model import SORT_ROLE, RiskColumn, RiskModel
+from app.ui.report_table import empty_or, report_table
 from app.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -78,24 +75,8 @@ class RiskPage(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.hide()
 
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(RiskColumn.P_24H, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-
-        self.empty = QLabel(EMPTY)
-        self.empty.setTextFormat(Qt.TextFormat.PlainText)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.table)
+        self.table = report_table(self.proxy, RiskColumn.P_24H)
+        self.empty, self.stack = empty_or(self.table, EMPTY)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)

@@ -17,11 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
-    QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +31,7 @@ from app.ui.models.base import Index, ListTableModel
 from app.ui.models.holdings_data import KIND_NAMES, protocol_label, short_address
 from app.ui.models.holdings_format import format_number, plain_money
 from app.ui.models.risk_model import rich_tooltip
+from app.ui.report_table import empty_or, report_table
 from app.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -211,25 +208,8 @@ class YieldPage(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.hide()
 
-        self.table = QTableView()
-        self.table.setAccessibleName("Interest-bearing positions")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(YieldColumn.VALUE, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-
-        self.empty = QLabel(EMPTY)
-        self.empty.setTextFormat(Qt.TextFormat.PlainText)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.table)
+        self.table = report_table(self.proxy, YieldColumn.VALUE, "Interest-bearing positions")
+        self.empty, self.stack = empty_or(self.table, EMPTY)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)

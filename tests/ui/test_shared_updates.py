@@ -90,6 +90,9 @@ def test_server_down_at_start_shows_the_local_copy_read_only_and_reconnects(  # 
     message = app.window.statusBar().currentMessage()
     assert "cannot be reached" in message and "read-only copy" in message
     assert PASSWORD not in message and "OperationalError" not in message
+    assert not app.window.act_refresh.isEnabled() and not app.window.act_add.isEnabled()
+    assert app.window.act_settings.isEnabled()  # this computer's settings stay editable
+    assert app.scheduler is not None and not app.scheduler.running
     from app.storage.snapshot_store import SqlSnapshotStore as Store
 
     with pytest.raises(DatabaseError):  # nothing can be written to the copy

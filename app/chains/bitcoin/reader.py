@@ -21,11 +21,13 @@ from app.chains.bitcoin.servers import BitcoinSettings
 from app.domain.addresses import AddressFamily
 from app.domain.balances import (
     AssetInfo,
-    AssetKind,
     Balance,
     CallFailure,
     ChainReadResult,
     SourceState,
+)
+from app.domain.balances import (
+    native_info as native_asset_info,
 )
 from app.domain.bitcoin import Deriver, WatchKey, parse_bitcoin, shorten_key
 from app.domain.chains import ChainSpec
@@ -42,15 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def native_info(spec: ChainSpec) -> AssetInfo:
-    coin = spec.price_ids.get("coingecko_native") or spec.price_ids.get("coingecko")
-    return AssetInfo(
-        asset_id=spec.native_asset,
-        symbol=spec.native_symbol,
-        name=spec.native_name,
-        decimals=spec.native_decimals,
-        kind=AssetKind.NATIVE,
-        price_id=f"coingecko:{coin}" if coin else None,
-    )
+    return native_asset_info(spec, coin_fallback=True)
 
 
 def make_backend(spec: ChainSpec, cfg: BitcoinSettings) -> Backend:

@@ -31,7 +31,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from app.chains.evm.history_settings import ETHERSCAN_V2
+from app.chains.evm.explorers import ETHERSCAN_V2
 from app.domain.errors import ChainfolioError
 from app.net.transport import EgressRefused
 

@@ -66,10 +66,10 @@ from app.chains.evm.ranges import (
     Query,
     RangedFetcher,
     RangeMemory,
-    batch_items,
     gather,
     spread,
 )
+from app.chains.evm.replies import batch_items
 from app.chains.http import ChainCheck, JsonRpcTransport, ReplyError
 from app.domain.addresses import to_checksum_address
 from app.domain.chains import ChainSpec

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.chains.evm.explorers import ETHERSCAN_V2, EXPLORERS
 from app.config import Setting, SettingsError, one_of, parse_list, validate_url
 from app.domain.ids import ChainId
-
-# Here, not in the explorer module: `chainfolio config` loads every setting without httpx.
-ETHERSCAN_V2 = "https://api.etherscan.io/v2/api"
-EXPLORERS = ("none", "etherscan", "blockscout")
 
 
 def _check_instances(value: Any) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.chains.evm.replies import classify, reason_of
+from app.chains.evm.replies import batch_items, classify, reason_of
 from app.chains.http import JsonRpcTransport, RateLimited, ReplyError
 from app.domain.text import clean_text
 
@@ -273,9 +273,6 @@ class RangedFetcher:
         return got
 
 
-_NOT_ONCE = "the RPC endpoint did not answer every request of a batch exactly once"
-
-
 def spread(items: Sequence[Any], most: int, concurrency: int) -> list[list[Any]]:
     """Batches of at most ``most`` items, but at least as many batches as may run at once (up
     to one item each): a few slow queries run side by side instead of one after another."""
@@ -289,27 +286,6 @@ def spread(items: Sequence[Any], most: int, concurrency: int) -> list[list[Any]]
         out.append(list(items[at : at + take]))
         at += take
     return out
-
-
-def batch_items(reply: Any, n: int) -> list[dict[str, Any]]:
-    """The items of a batch reply to ids 0..n-1, in id order; a reply that is one error object
-    answers the whole batch (a rate limit, a body too large)."""
-    if isinstance(reply, dict) and reply.get("error") is not None:
-        error = reply["error"]
-        if classify(error) == "rate":
-            raise RateLimited(reason_of(error))
-        raise ReplyError(reason_of(error))
-    if not isinstance(reply, list):
-        raise ReplyError("the RPC endpoint did not answer the batch request with a batch")
-    by_id: dict[int, dict[str, Any]] = {}
-    for item in reply:
-        i = item.get("id") if isinstance(item, dict) else None
-        if type(i) is not int or not 0 <= i < n or i in by_id:
-            raise ReplyError(_NOT_ONCE)
-        by_id[i] = item
-    if len(by_id) != n:
-        raise ReplyError(_NOT_ONCE)
-    return [by_id[i] for i in range(n)]
 
 
 async def _gather(coros: Sequence[Any]) -> list[Any]:

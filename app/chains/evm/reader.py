@@ -33,6 +33,7 @@ from app.domain.balances import (
     CallFailure,
     ChainReadResult,
     SourceState,
+    native_info,
 )
 from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId
@@ -107,11 +108,7 @@ class EvmReader:
 
     @staticmethod
     def native_info_of(s: ChainSpec) -> AssetInfo:
-        return AssetInfo(
-            s.native_asset, s.native_symbol, s.native_name, s.native_decimals, AssetKind.NATIVE,
-            price_id=f"coingecko:{s.price_ids['coingecko_native']}"
-            if "coingecko_native" in s.price_ids else None,
-        )  # fmt: skip
+        return native_info(s)
 
     @property
     def _endpoint(self) -> str:

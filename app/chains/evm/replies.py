@@ -123,21 +123,28 @@ def batch_check(natives: Sequence[bool]) -> Callable[[Any], list[Reply]]:
     n = len(natives)
 
     def check(reply: Any) -> list[Reply]:
-        if isinstance(reply, dict) and reply.get("error") is not None:
-            _raise_for(reply["error"])  # the batch refused as a whole
-        if not isinstance(reply, list):
-            raise ReplyError("the RPC endpoint did not answer the batch request with a batch")
-        by_id: dict[int, dict[str, Any]] = {}
-        for item in reply:
-            i = item.get("id") if isinstance(item, dict) else None
-            if type(i) is not int or not 0 <= i < n or i in by_id:
-                raise ReplyError(_NOT_ONCE)
-            by_id[i] = item
-        if len(by_id) != n:
-            raise ReplyError(_NOT_ONCE)
-        return [_item(by_id[i], natives[i]) for i in range(n)]
+        items = batch_items(reply, n)
+        return [_item(items[i], natives[i]) for i in range(n)]
 
     return check
+
+
+def batch_items(reply: Any, n: int) -> list[dict[str, Any]]:
+    """The items of a batch reply to ids 0..n-1, in id order: every id exactly once. A reply
+    that is one error object answers the whole batch (a rate limit, a body too large)."""
+    if isinstance(reply, dict) and reply.get("error") is not None:
+        _raise_for(reply["error"])
+    if not isinstance(reply, list):
+        raise ReplyError("the RPC endpoint did not answer the batch request with a batch")
+    by_id: dict[int, dict[str, Any]] = {}
+    for item in reply:
+        i = item.get("id") if isinstance(item, dict) else None
+        if type(i) is not int or not 0 <= i < n or i in by_id:
+            raise ReplyError(_NOT_ONCE)
+        by_id[i] = item
+    if len(by_id) != n:
+        raise ReplyError(_NOT_ONCE)
+    return [by_id[i] for i in range(n)]
 
 
 def _item(item: dict[str, Any], native: bool) -> Reply:

@@ -56,6 +56,7 @@ from app.domain.balances import (
     CallFailure,
     ChainReadResult,
     SourceState,
+    native_info,
 )
 from app.domain.chains import ChainSpec
 from app.domain.ids import SOLANA_MAINNET, AccountId, AssetId
@@ -207,16 +208,7 @@ class SolanaReader:
         await self._client.aclose()
 
     def _native(self) -> AssetInfo:
-        s = self._spec
-        coingecko = s.price_ids.get("coingecko_native") or s.price_ids.get("coingecko")
-        return AssetInfo(
-            asset_id=s.native_asset,
-            symbol=s.native_symbol,
-            name=s.native_name,
-            decimals=s.native_decimals,
-            kind=AssetKind.NATIVE,
-            price_id=f"coingecko:{coingecko}" if coingecko else None,
-        )
+        return native_info(self._spec, coin_fallback=True)
 
     def _stake_asset(self) -> AssetInfo:
         s = self._spec

@@ -19,28 +19,12 @@ from app.domain.exchanges import EXCHANGES, Credentials, ExchangeAccount, Exchan
 from app.exchanges.ccxt_client import ExchangeClient
 from app.services.exchanges import ExchangeService, secret_name
 from tests.support.fake_exchange import ExchangeWorld, running
+from tests.support.fakes import MemorySecrets
 
 pytestmark = pytest.mark.integration
 
 KEY = Credentials("key-LEAKTEST-7f3a", "secretLEAKTEST9q8Zr2Xw5Yv7Ut3Ss1", "pass-LEAKTEST")
 ALL = sorted(EXCHANGES)
-
-
-class MemorySecrets:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.values[name] = value
-
-    def delete(self, name: str) -> None:
-        self.values.pop(name, None)
-
-    def names(self) -> list[str]:
-        return sorted(self.values)
 
 
 class MemoryAccounts:
