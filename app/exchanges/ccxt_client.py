@@ -103,11 +103,14 @@ class ExchangeClient:
         *,
         api_url: str | None = None,
         timeout: float = 20.0,
+        rate_limit_ms: int | None = None,
     ) -> None:
         self.exchange = exchange
         self._credentials = credentials
         self._api_url = api_url.rstrip("/") if api_url else None
         self._timeout = timeout
+        # ccxt's own limiter paces every exchange; only tests against a local fake shorten it.
+        self._rate_limit_ms = rate_limit_ms
         self._client: Any = None
         self.requests = 0
 
@@ -122,6 +125,8 @@ class ExchangeClient:
         }
         if self._credentials.passphrase:
             config["password"] = self._credentials.passphrase
+        if self._rate_limit_ms is not None:
+            config["rateLimit"] = self._rate_limit_ms
         from app.net.ccxt_bridge import route  # the one way out: proxy, own nodes, ledger
 
         client = route(cls(config))

@@ -104,11 +104,14 @@ class HistoryClient(ExchangeClient):
         *,
         api_url: str | None = None,
         timeout: float = 20.0,
+        rate_limit_ms: int | None = None,
         start_ms: int | None = None,
         limit: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(exchange, credentials, api_url=api_url, timeout=timeout)
+        super().__init__(
+            exchange, credentials, api_url=api_url, timeout=timeout, rate_limit_ms=rate_limit_ms
+        )
         self._start = start_ms if start_ms is not None else LAUNCH_MS.get(exchange, EARLIEST_MS)
         self._limit = limit
         self._clock = clock

@@ -37,10 +37,9 @@ if TYPE_CHECKING:
 SIZES = ((1000, 640), (1366, 768), (1920, 1080))
 THEMES = ("light", "dark")
 TABS = (
-    "portfolio", "timeline", "transactions", "performance", "risk", "alerts", "wallets",
-    "settings",
+    "portfolio", "timeline", "transactions", "performance", "risk", "yield", "alerts",
+    "wallets", "privacy", "settings",
 )  # fmt: skip
-SETTINGS_TABS = ("general", "networks", "keys", "prices", "appearance")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
 SOL = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
@@ -269,6 +268,8 @@ def _tab_index(window: Any, tab: str) -> int:
         "wallets": window.wallets_page,
         "transactions": window.ledger_page,
         "performance": window.performance_page,
+        "yield": window.yield_page,
+        "privacy": window.privacy_page,
     }
     return int(window.tabs.indexOf(pages[tab]))
 
@@ -327,7 +328,8 @@ async def _settings_shots(app: Any, out: Path, theme: str, width: int, height: i
             if tabs is not None:
                 tabs.setCurrentIndex(i)
             await _settle(0.25)
-            name = SETTINGS_TABS[i] if i < len(SETTINGS_TABS) else str(i)
+            text = tabs.tabText(i) if tabs is not None else "general"
+            name = "".join(c if c.isalnum() else "-" for c in text.lower().replace("&", ""))
             path = out / f"settings-{name}-{theme}-{width}x{height}.png"
             dialog.grab().save(str(path))
             saved.append(path)

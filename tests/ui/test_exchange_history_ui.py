@@ -30,6 +30,8 @@ from tests.support.fake_exchange_history import FakeTrade, FakeTransfer
 
 T0 = 1_760_000_000_000
 KEY = Credentials("ui-key-LEAK", "uiSecretLEAKTEST9q8Zr2Xw5Yv7Ut3S", "ui-pass")
+# ccxt's own limiter spaces Kraken's private calls ~3 s apart; the local fake needs no pacing.
+FAST = 5
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def _dialog(qtbot: QtBot, engine: Engine, url: str) -> ExchangesDialog:
         service,
         SqlExchangeHistoryStore(engine),
         lambda ex, creds, u: HistoryClient(
-            ex, creds, api_url=u, timeout=5, start_ms=T0 - 86_400_000, limit=2
+            ex, creds, api_url=u, timeout=5, rate_limit_ms=FAST, start_ms=T0 - 86_400_000, limit=2
         ),
     )
     dialog = ExchangesDialog(service, TaskRunner(), history=history)

@@ -181,3 +181,20 @@ def test_remove_forgets_the_key(world: Any) -> None:
     assert len(secrets.values) == 3
     assert service.remove("main") and secrets.values == {} and store.rows == {}
     assert not service.remove("main")
+
+
+def test_ccxt_paces_every_exchange_with_its_own_limiter() -> None:
+    """The product never replaces ccxt's limiter: it is on, at the exchange's own pace (only the
+    tests against the local fake ask for a shorter one)."""
+    import ccxt.async_support as ccxt
+
+    for exchange in ALL:
+        client = ExchangeClient(exchange, KEY, timeout=5)._build()
+        try:
+            assert client.enableRateLimit is True
+            assert client.rateLimit == getattr(ccxt, exchange)().rateLimit
+        finally:
+            _run(client.close())
+    fast = ExchangeClient("kraken", KEY, timeout=5, rate_limit_ms=5)._build()
+    assert fast.rateLimit == 5
+    _run(fast.close())
