@@ -117,6 +117,11 @@ class AppContext:
         if self.egress is not None and self.egress.recorder is not None:
             self.egress.recorder.flush()
 
+    def privacy_names(self) -> dict[str, str]:
+        """Each address the privacy ledger may list (derived Bitcoin addresses too) -> the
+        name of its wallet."""
+        return privacy_watch(self.engine, self.wallets)[1]
+
     # --- stores and registries -----------------------------------------------------------
     @property
     def networks(self) -> ChainRegistry:
@@ -501,10 +506,25 @@ def install_egress(engine: Engine, wallets: WalletService) -> Egress:
     from app import net
     from app.storage.privacy_store import SqlPrivacyStore
 
-    recorder = net.Recorder(SqlPrivacyStore(engine), lambda: [w.address for w in wallets.list()])
+    recorder = net.Recorder(SqlPrivacyStore(engine), lambda: privacy_watch(engine, wallets)[0])
     egress = net.Egress(recorder=recorder)
     net.install(egress)
     return egress
+
+
+def privacy_watch(
+    engine: Engine, wallets: WalletService
+) -> tuple[list[str | tuple[str, str]], dict[str, str]]:
+    """The values the privacy ledger looks for in requests (wallet addresses, the addresses
+    derived from watched Bitcoin keys and their Electrum script hashes), and each address's
+    wallet name."""
+    from app.domain.privacy_watch import watched_addresses
+    from app.storage.bitcoin_store import SqlBitcoinStore
+
+    store = SqlBitcoinStore(engine)
+    return watched_addresses(
+        wallets.list(), lambda wallet_id: [a.address for a in store.addresses(wallet_id)]
+    )
 
 
 def build_alert_service(

@@ -51,7 +51,9 @@ class CliEnv:
     def context(self) -> AppContext:
         if self._context is None:
             from app.bootstrap import bootstrap  # SQLAlchemy: only for commands that need it
+            from app.keccak_binding import prefer_ctypes
 
+            prefer_ctypes()  # a short process: the Keccak binding that loads fast
             self._context = bootstrap(
                 self.paths, self.settings, passphrase=self.passphrase_prompt("database")
             )

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.env import CliEnv
 from app.cli.progress import LiveLine
-from app.services.onchain_history import eta_text
 
 if TYPE_CHECKING:
     from app.services.onchain_history import ScanProgress, ScanReport
@@ -39,6 +38,10 @@ def register_scan(history: argparse.ArgumentParser) -> None:
         "scan",
         help="read each wallet's past transfers from the chains into the ledger (resumes "
         "where the last scan stopped)",
+        description="Reads each wallet's past transfers (EVM, Solana, Bitcoin) from your "
+        "networks' nodes and records them in the ledger: transfers between your wallets, swaps, "
+        "deposits, withdrawals and fees. A scan resumes where the last one stopped; Ctrl+C "
+        "keeps what was read.",
     )
     scan.add_argument("--wallet", metavar="W", help="only this wallet (address or label)")
     scan.add_argument("--chain", metavar="C", help="only this network (id or name)")
@@ -47,6 +50,8 @@ def register_scan(history: argparse.ArgumentParser) -> None:
 
 
 def progress_line(p: ScanProgress) -> str:
+    from app.services.onchain_history import eta_text  # not at parser build: every command
+
     total = f"{p.total:,}" if p.total else "?"
     return (
         f"{p.name}: {p.done:,}/{total} · {p.overall:.0%} overall · {p.stored:,} movements · "

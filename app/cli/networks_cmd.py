@@ -49,9 +49,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm.add_argument("chain")
     rm.set_defaults(func=_remove)
 
-    rpc = ns.add_parser("set-rpc", help="replace a network's RPC URLs (none: back to defaults)")
-    rpc.add_argument("chain")
-    rpc.add_argument("urls", nargs="*", metavar="URL")
+    rpc = ns.add_parser(
+        "set-rpc",
+        help="replace a network's RPC URLs (none: back to defaults)",
+        description="Replace a network's RPC URLs, tried in order. For Bitcoin the URL is an "
+        "Esplora API (https://my-node.local:3002/api); an Electrum server is set with "
+        "`chainfolio config set bitcoin.electrum_server`.",
+    )
+    rpc.add_argument("chain", help="network id or name, as `networks list` shows it")
+    rpc.add_argument("urls", nargs="*", metavar="URL", help="the URLs; none: back to the defaults")
     rpc.set_defaults(func=_set_rpc)
 
     price = ns.add_parser(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from typing import cast
 
 from app.cli.env import CliEnv
 
@@ -35,13 +36,17 @@ def _report(args: argparse.Namespace, env: CliEnv) -> int:
     ctx.flush_privacy()
     hosts = ctx.privacy.report()
     net = NetSettings(env.settings)
+    names = ctx.privacy_names()
     if args.json:
+        rows = [h.as_json() for h in hosts]
+        for row, h in zip(rows, hosts, strict=True):
+            row["addresses"] = [  # each with its wallet's name (None: no longer watched)
+                {**seen, "wallet": names.get(a.address)}
+                for seen, a in zip(cast(list[dict[str, object]], row["addresses"]), h.addresses,
+                                   strict=True)
+            ]  # fmt: skip
         env.print_json(
-            {
-                "proxy": net.proxy or None,
-                "own_nodes_only": net.own_nodes_only,
-                "hosts": [h.as_json() for h in hosts],
-            }
+            {"proxy": net.proxy or None, "own_nodes_only": net.own_nodes_only, "hosts": rows}
         )
         return 0
     env.print(
@@ -60,5 +65,8 @@ def _report(args: argparse.Namespace, env: CliEnv) -> int:
             env.print(f"  last refused: {_iso(h.last_refused_at)}")
         env.print(f"  your addresses it has seen: {len(h.addresses)}")
         for a in h.addresses:
-            env.print(f"    {a.address}  ({a.requests} requests, last {_iso(a.last_at)})")
+            name = names.get(a.address, "no longer watched")
+            env.print(
+                f"    {a.address}  {name}  ({a.requests} request{'' if a.requests == 1 else 's'}, last {_iso(a.last_at)})"
+            )
     return 0

@@ -64,12 +64,20 @@ def _yield(args: argparse.Namespace, env: CliEnv) -> int:
     from app.domain.alerts import short_address
     from app.domain.rates import RateSide, percent
 
-    report = env.context.yields.report(env.context.snapshots.latest())
+    latest = env.context.snapshots.latest()
+    report = env.context.yields.report(latest)
     if args.json:
         env.print_json(_report_json(report))
         return 0
+    if latest is None:
+        env.print("No snapshot yet: run `chainfolio refresh --once` first.")
+        return 0
     if not report.rows:
-        env.print("No interest-bearing positions in the latest snapshot (refresh first).")
+        env.print(
+            "In the latest snapshot no protocol quoted an interest rate for a position "
+            "(supplies and loans on Aave, Spark, Compound and Morpho, Sky savings and Pendle "
+            "PTs carry one)."
+        )
         return 0
     names = env.context.chain_names
     for r in report.rows:

@@ -30,10 +30,15 @@ log = logging.getLogger(__name__)
 FLUSH_AFTER_S = 3.0  # quiet time after the last request before a batch is written
 FLUSH_AT = 5_000  # or this many pending requests, whichever comes first
 _DIGESTS_KEPT = 4_096
+SEARCH_AHEAD_BYTES = 65_536  # bodies searched as they leave, when ``search_ahead`` is on
 
 # A 0x-address as a JSON value or URL parameter, or an ABI-encoded address word (at least 24
-# zeros, then the address without its own leading zeros: keyed by its first 16 hex digits).
-_EVM = re.compile(rb"0x([0-9a-f]{40})(?![0-9a-f])|0{24,}(?=([1-9a-f][0-9a-f]{15}))")
+# zeros, then the address without its own leading zeros: keyed by its first 16 hex digits). Each
+# is collected by ``findall`` and the distinct values looked up (a 1.5 MB aggregate3 body holds
+# some 20,000 zero runs but a few thousand distinct tails): no Python step per match. The tail is
+# read ahead (up to 40 hex digits) without being consumed, so the next zero run is still seen.
+_EVM_TEXT = re.compile(rb"0x([0-9a-f]{40})(?![0-9a-f])")
+_EVM_WORD = re.compile(rb"0{24,}(?=([1-9a-f][0-9a-f]{15,39}))")
 _TOKEN = re.compile(rb"[0-9A-Za-z]{25,120}")  # base58, bech32, xpubs (111)
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -43,20 +48,25 @@ class ContactSink(Protocol):
 
 
 class Matcher:
-    """Finds the watched addresses in a request's bytes."""
+    """Finds the watched addresses in a request's bytes. An entry ``(value, address)`` is a
+    value standing for an address (a Bitcoin script hash, which Electrum servers are sent):
+    found as an exact token, it counts as that address."""
 
-    def __init__(self, addresses: Iterable[str]) -> None:
+    def __init__(self, addresses: Iterable[str | tuple[str, str]]) -> None:
         self._evm: dict[bytes, str] = {}  # lowercase 40 hex -> address as the wallet list has it
+        # first 16 hex digits after the leading zeros -> (all digits after them, address)
         self._evm_key: dict[bytes, list[tuple[bytes, str]]] = {}
         self._evm_short: list[tuple[bytes, str]] = []
         self._other: dict[bytes, str] = {}
         for address in addresses:
-            if _HEX40.match(address):
+            if isinstance(address, tuple):
+                self._other[address[0].encode()] = address[1]
+            elif _HEX40.match(address):
                 low = address[2:].lower().encode()
                 self._evm[low] = address
                 stripped = low.lstrip(b"0")
                 if len(stripped) >= 16:
-                    self._evm_key.setdefault(stripped[:16], []).append((low, address))
+                    self._evm_key.setdefault(stripped[:16], []).append((stripped, address))
                 else:  # 25+ leading zero digits (a vanity address): searched as an ABI word
                     self._evm_short.append((b"0" * 24 + low, address))
             else:
@@ -69,20 +79,13 @@ class Matcher:
         found: set[str] = set()
         if self._evm:
             low = data.lower()
-            for m in _EVM.finditer(low):
-                full = m.group(1)
-                if full is not None:
-                    hit = self._evm.get(full)
-                    if hit is not None:
-                        found.add(hit)
-                    continue
-                candidates = self._evm_key.get(m.group(2))
-                if candidates:
-                    start = m.end()
-                    for addr, shown in candidates:
-                        zeros = len(addr) - len(addr.lstrip(b"0"))
-                        if low[start - zeros : start - zeros + 40] == addr:
-                            found.add(shown)
+            evm = self._evm
+            found.update(evm[t] for t in set(_EVM_TEXT.findall(low)) if t in evm)
+            keyed = self._evm_key
+            for tail in set(_EVM_WORD.findall(low)):
+                candidates = keyed.get(tail[:16])
+                if candidates:  # the word's zeros cover the address's own leading zeros
+                    found.update(shown for rest, shown in candidates if tail.startswith(rest))
             found.update(shown for word, shown in self._evm_short if word in low)
         if self._other:
             found.update(self._other[t] for t in set(_TOKEN.findall(data)) if t in self._other)
@@ -101,7 +104,7 @@ class Recorder:
     def __init__(
         self,
         sink: ContactSink | None,
-        watched: Callable[[], Iterable[str]],
+        watched: Callable[[], Iterable[str | tuple[str, str]]],
         *,
         flush_after: float = FLUSH_AFTER_S,
     ) -> None:
@@ -112,16 +115,28 @@ class Recorder:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._seen: OrderedDict[bytes, frozenset[str]] = OrderedDict()
-        self._seen_for: frozenset[str] = frozenset()
+        self._seen_for: frozenset[str | tuple[str, str]] = frozenset()
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Future[None] | None = None
         self.failed_writes = 0
+        # Search ahead (see ``sent``): large bodies waiting for a worker thread to search them.
+        self.search_ahead = False
+        self._ahead: list[tuple[str, bytes]] = []
+        self._ahead_task: asyncio.Future[None] | None = None
 
     # --- the request path -------------------------------------------------------------
     def sent(self, host: str, purpose: str, url: str, body: bytes) -> None:
         """A request that reached ``host`` (its URL and body are searched in the batch; the
-        body is kept by reference, never copied here)."""
+        body is kept by reference, never copied here).
+
+        With ``search_ahead`` (a process that ends right after its work: ``refresh --once``),
+        a large body is also searched at once in a worker thread, while the loop waits for
+        the replies, instead of all at the end; the batch then finds it by its digest."""
         self._add((host, purpose, time.time(), False, url, body))
+        if self.search_ahead and len(body) >= SEARCH_AHEAD_BYTES:
+            with self._lock:
+                self._ahead.append((url, body))
+            self._start_ahead()
 
     def refused(self, host: str, purpose: str) -> None:
         """An attempt refused before any connection (own-nodes-only)."""
@@ -174,6 +189,7 @@ class Recorder:
         with self._write_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
+                self._ahead = []  # the batch searches whatever was not searched ahead
             if not batch:
                 return []
             contacts = self._contacts(batch)
@@ -186,8 +202,17 @@ class Recorder:
             return contacts
 
     def _contacts(self, batch: list[_Pending]) -> list[Contact]:
-        import hashlib  # the batch writer's thread; not at app start-up
+        matcher = self._matcher()
+        out = []
+        for host, purpose, at, refused, url, data in batch:
+            found: frozenset[str] = frozenset()
+            if (url or data) and matcher:
+                found = self._found(matcher, url, data)
+            out.append(Contact(host, purpose, int(at), refused, tuple(sorted(found))))
+        return out
 
+    def _matcher(self) -> Matcher:
+        """The watched addresses as they are now (the writer's lock is held)."""
         try:
             watched = frozenset(self._watched())
         except Exception:
@@ -196,22 +221,55 @@ class Recorder:
         if watched != self._seen_for:
             self._seen.clear()
             self._seen_for = watched
-        matcher = Matcher(watched)
-        out = []
-        for host, purpose, at, refused, url, data in batch:
-            found: frozenset[str] = frozenset()
-            if (url or data) and matcher:
-                text = url.encode()
-                h = hashlib.blake2b(text, digest_size=16)
-                h.update(b"\n")
-                h.update(data)
-                digest = h.digest()
-                cached = self._seen.get(digest)
-                if cached is None:
-                    cached = frozenset(matcher.find(text) | matcher.find(data))
-                    self._seen[digest] = cached
-                    if len(self._seen) > _DIGESTS_KEPT:
-                        self._seen.popitem(last=False)
-                found = cached
-            out.append(Contact(host, purpose, int(at), refused, tuple(sorted(found))))
-        return out
+        return Matcher(watched)
+
+    def _found(self, matcher: Matcher, url: str, data: bytes) -> frozenset[str]:
+        """What one request revealed, searched once per distinct URL and body (the writer's
+        lock is held)."""
+        import hashlib  # the batch writer's thread; not at app start-up
+
+        text = url.encode()
+        h = hashlib.blake2b(text, digest_size=16)
+        h.update(b"\n")
+        h.update(data)
+        digest = h.digest()
+        cached = self._seen.get(digest)
+        if cached is None:
+            cached = frozenset(matcher.find(text) | matcher.find(data))
+            self._seen[digest] = cached
+            if len(self._seen) > _DIGESTS_KEPT:
+                self._seen.popitem(last=False)
+        return cached
+
+    # --- searching ahead ----------------------------------------------------------------
+    def _start_ahead(self) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # searched by the batch, as without search-ahead
+        if self._ahead_task is None or self._ahead_task.done():
+            self._ahead_task = loop.run_in_executor(None, self._search_ahead_quietly)
+
+    def _search_ahead_quietly(self) -> None:
+        try:
+            self._search_ahead()
+        except Exception:  # the batch searches whatever was not searched here
+            log.warning("could not search requests ahead for the privacy ledger", exc_info=True)
+
+    def _search_ahead(self) -> None:
+        """Search the large bodies sent so far and keep what they revealed by digest; the
+        batch (under the same lock) then only hashes them. Records nothing itself."""
+        with self._write_lock:
+            matcher: Matcher | None = None
+            while True:
+                with self._lock:
+                    items, self._ahead = self._ahead, []
+                if not items:
+                    return
+                matcher = matcher or self._matcher()
+                if not matcher:
+                    return
+                for url, data in items:
+                    self._found(matcher, url, data)

@@ -128,6 +128,13 @@ class ExchangeService:
             )
         if not credentials.api_key.strip() or not credentials.secret.strip():
             raise ExchangeError("Both the API key and its secret are needed.")
+        if api_url is not None:
+            from app.domain.text import InvalidTextError, check_url
+
+            try:
+                api_url = check_url(api_url, "exchange API address")
+            except InvalidTextError as exc:  # said before any request, not as an outage
+                raise ExchangeError(str(exc)) from None
         if account.exchange in NEEDS_PASSPHRASE and not credentials.passphrase:
             raise ExchangeError(
                 f"{EXCHANGES[account.exchange]} API keys have a passphrase too; give it as well."

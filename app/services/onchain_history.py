@@ -378,10 +378,7 @@ class OnchainHistoryService:
         if plan.spam:
             notes.append(f"{plan.spam} incoming spam or airdrop dust movement(s) were left out.")
         if plan.unpriced:
-            notes.append(
-                f"{plan.unpriced} entr(ies) have no price at their time: their cost basis is "
-                "unknown."
-            )
+            notes.append(unpriced_note(plan.unpriced))
         return (
             LedgerImport(
                 synced.added, synced.removed, synced.priced, plan.spam, plan.unknown,
@@ -443,6 +440,13 @@ class OnchainHistoryService:
                 notes.append(f"Daily prices could not be fetched: {_sentence(exc)}")
             daily = await asyncio.to_thread(self._prices.daily_usd, assets, start)
         return daily
+
+
+def unpriced_note(count: int) -> str:
+    """The scan's note on entries without a price at their time."""
+    if count == 1:
+        return "1 entry has no price at its time: its cost basis is unknown."
+    return f"{count} entries have no price at their time: their cost basis is unknown."
 
 
 def eta_text(seconds: float | None) -> str:

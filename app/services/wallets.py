@@ -73,10 +73,17 @@ class WalletService:
                 )
             return stripped.lower()
         parsed = parse_address(stripped)
-        if self._repo.get_by_address(parsed.address) is not None:
+        existing = self._repo.get_by_address(parsed.address)
+        if existing is not None:
             if parsed.watch is not None:
                 from app.domain.bitcoin import shorten_key
 
+                if existing.watch is None:  # the address alone is watched, not this key
+                    raise DuplicateWalletError(
+                        f"The first address of {shorten_key(parsed.watch)}, {parsed.address}, "
+                        "is already watched on its own. Remove that wallet first, then add "
+                        "the key: its coins are then counted in the key's wallet."
+                    )
                 raise DuplicateWalletError(
                     f"{shorten_key(parsed.watch)} is already in your wallets (its first address "
                     f"{parsed.address} is)."

@@ -286,8 +286,9 @@ def unlock(
             problem = wrong_passphrase_sentence(path)
         if problem is not None:
             raise KeyUnavailable(problem)
+    # The file does not say whether its key is a passphrase or a keyring key: name both ways.
     where = (
-        " There is no usable system keyring here, so its key can only come from its passphrase."
+        " The system keyring cannot be used here."
         if keyring_problem
         else " Its key is not in this computer's keyring."
     )
@@ -295,6 +296,8 @@ def unlock(
         log.info("database key: keyring not usable: %s", keyring_problem)
     raise KeyUnavailable(
         f"The database {path} is encrypted and cannot be opened without its key.{where} "
-        "Enter its passphrase when asked (on the command line: run in a terminal, or give it "
-        "on standard input with --passphrase-stdin). Nothing was changed."
+        "If you chose a passphrase, enter it when asked (on the command line: run in a "
+        "terminal, or give it on standard input with --passphrase-stdin). If its key was kept "
+        "in the system keyring, unlock that keyring (log in to the desktop session) and try "
+        "again. Nothing was changed."
     )

@@ -72,9 +72,10 @@ DAY = 86400
 NO_ACCOUNTS = (
     "No accounts yet.\n\nThe ledger holds what the chains cannot see — shares at a broker, cash "
     "at a bank, coins on an exchange or in cold storage — and its transactions give cost basis, "
-    "P&L and returns.\n\nPress Add account… (left) to create one, then Add transaction…; or "
-    "Import CSV… to bring a Koinly, CoinTracking or Chainfolio file: the import can create the "
-    "accounts it names."
+    "P&L and returns.\n\nWallets → Scan history… records your wallets' past transfers here, "
+    "and File → Exchange accounts… → Import history an exchange's trades. Or press Add "
+    "account… (left) to create one, then Add transaction…; or Import CSV… to bring a Koinly, "
+    "CoinTracking or Chainfolio file: the import can create the accounts it names."
 )
 NO_TRANSACTIONS = (
     "No transactions yet.\n\nPress Add transaction… (Insert) to record a buy, sell, deposit, "

@@ -439,9 +439,7 @@ class MainWindow(QMainWindow):
         self.timeline_page.set_reconstruction(lambda: context.onchain_timeline.read(), reload=False)
         self.timeline_page.set_store(lambda: context.history, currency, names)
 
-    def set_defi(
-        self, assess: Assess, alerts: AlertService, yields: Report | None = None
-    ) -> None:
+    def set_defi(self, assess: Assess, alerts: AlertService, yields: Report | None = None) -> None:
         """The Risk, Yield and Alerts tabs, once the database is open (they read its history)."""
         from app.ui.alerts_page import AlertsPage
         from app.ui.risk_page import RiskPage
@@ -590,9 +588,12 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         ready = self.context is not None
+        settings_ready = ready
+        if self.context is not None and self.context.shared_offline:
+            ready = False  # a read-only copy of a shared database: nothing can be stored
         selected = len(self.wallets_page.selected_wallets()) if ready else 0
         self.act_add.setEnabled(ready)
-        self.act_settings.setEnabled(ready)
+        self.act_settings.setEnabled(settings_ready)
         self.act_pause.setEnabled(self.scheduler is not None and self.scheduler.state.auto)
         self.act_refresh.setEnabled(
             ready and self.refresher is not None and not self.refresher.running

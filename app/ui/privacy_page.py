@@ -132,7 +132,9 @@ class HostsModel(QAbstractTableModel):
                 HostColumn.REFUSED: str(h.refused) if h.refused else "",
                 HostColumn.ADDRESSES: str(len(h.addresses)),
                 HostColumn.FIRST: when(h.first_at) if h.requests else "never (refused)",
-                HostColumn.LAST: when(h.last_at) if h.requests else when(h.last_refused_at),
+                HostColumn.LAST: (
+                    when(h.last_at) if h.requests else f"refused {when(h.last_refused_at)}"
+                ),
             }[col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (
             HostColumn.REQUESTS, HostColumn.REFUSED, HostColumn.ADDRESSES,
@@ -237,6 +239,10 @@ class PrivacyPage(QWidget):
             view.verticalHeader().hide()
             view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
             view.horizontalHeader().setStretchLastSection(True)
+        # "Used for" takes the spare width, so "Last contact" ("refused …") is never squeezed
+        hosts_header = self.hosts_view.horizontalHeader()
+        hosts_header.setStretchLastSection(False)
+        hosts_header.setSectionResizeMode(HostColumn.PURPOSE, QHeaderView.ResizeMode.Stretch)
         self.hosts_view.selectionModel().currentRowChanged.connect(
             lambda current, _previous: self._show_addresses(current.row())
         )
@@ -325,7 +331,7 @@ def privacy_reader(context: Any) -> Callable[[], PrivacyView]:
         net = NetSettings(context.settings)
         return PrivacyView(
             tuple(context.privacy.report()),
-            {w.address: w.display_name for w in context.wallets.list()},
+            context.privacy_names(),
             net.proxy,
             net.own_nodes_only,
         )

@@ -89,7 +89,7 @@ def test_cli_yield_lists_positions_and_the_portfolio(tmp_path: Path) -> None:
         return main(["--data-dir", str(data), *argv], stdout=out), out.getvalue()
 
     assert run("yield") == (
-        0, "No interest-bearing positions in the latest snapshot (refresh first).\n"
+        0, "No snapshot yet: run `chainfolio refresh --once` first.\n"
     )  # fmt: skip
     ctx = bootstrap(Paths.resolve(data))
     usdc = "eip155:1/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"

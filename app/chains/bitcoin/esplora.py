@@ -18,6 +18,7 @@ import httpx
 
 from app.chains.bitcoin.electrum import BitcoinServerError
 from app.domain.secret_text import redact_url
+from app.net.transport import HostRefused, ProxyDown
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,11 @@ class EsploraClient:
                     self.requests += 1
                     try:
                         reply = await self._client.get(base + path)
+                    except ProxyDown as exc:  # nothing was sent; no other URL fares better
+                        raise BitcoinServerError(str(exc)) from None
+                    except HostRefused as exc:  # own nodes only: the next URL may be allowed
+                        last = str(exc).rstrip(".")
+                        break
                     except httpx.HTTPError as exc:
                         last = f"{redact_url(base)} cannot be reached"
                         log.info("Esplora %s%s: %s", redact_url(base), path[:20], exc)

@@ -115,7 +115,7 @@ def test_keyring_missing_gives_a_sentence_and_changes_nothing(
     # The same file on a session without a keyring: said plainly, the passphrase path offered.
     locked = run(secret_service_session, data, "wallets", "list", backend=NO_KEYRING)
     assert locked.returncode == 1
-    one_sentence(locked.stderr, "is encrypted", "no usable system keyring", "passphrase")
+    one_sentence(locked.stderr, "is encrypted", "keyring cannot be used", "passphrase", "unlock")
     # A passphrase cannot open a keyring-keyed file: a sentence, never a crash, file untouched.
     wrong = run(secret_service_session, data, "--passphrase-stdin", "wallets", "list",
                 backend=NO_KEYRING, stdin=PASSPHRASE + "\n")  # fmt: skip
