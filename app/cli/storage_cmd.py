@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("storage", help="encrypt or decrypt the database (SQLCipher)")
+    p = sub.add_parser(
+        "storage",
+        help="encrypt or decrypt the database (SQLCipher); move it to or from a shared PostgreSQL",
+    )
     ss = p.add_subparsers(dest="storage_command", metavar="ACTION", required=True)
     st = ss.add_parser("status", help="whether the database is encrypted, and where its key is")
     st.set_defaults(func=_status)
