@@ -9,8 +9,8 @@ Every wallet gets, on one node:
   tests/contracts/Defi.sol (tests/integration/defi/world.py).
 - Pendle: PT, YT and LP of one market, from Pendle's own artifacts (``@pendle/core-v2``
   6.11.0; tests/integration/defi/pendle_world.py), valued by its PY/LP oracle.
-- Protocols of the other DeFi helper's work (Morpho Blue, Sky/Spark) are not in this world
-  yet; add their set-up here when their worlds exist.
+- Morpho Blue, Sky and Spark are in ``lend_refresh``; ``every_protocol`` reads both worlds on one
+  chain.
 
 The token list also holds ``--tokens`` plain ERC-20s (default 200), so the balance-only read
 is a realistic one (100 wallets x ~210 tokens). Two reads of the same wallets and token list through the product's EvmReader, each timed
@@ -23,21 +23,15 @@ Run: .venv/bin/python -m tests.benchmarks.defi_refresh [--wallets 100 --repeats 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from app.chains.evm.reader import EvmReader
-from app.chains.http import JsonRpcTransport
-from app.defi.registry import build_sources, load_config
 from app.domain.addresses import AddressFamily
-from app.domain.balances import AssetInfo, ChainReadResult, SourceState
+from app.domain.balances import AssetInfo
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.ids import AssetId
 from app.domain.model import Wallet
+from tests.benchmarks.position_reads import measure
 from tests.integration.defi import amm_world, pendle_world, world
 from tests.integration.evm.anvil import MULTICALL3, Anvil
 
@@ -79,17 +73,6 @@ def toml(lend: world.DefiWorld, amm: amm_world.AmmWorld, pendle: pendle_world.Pe
     return lend.defi_toml() + amm.defi_toml() + pendle.defi_toml()
 
 
-async def read_once(spec: ChainSpec, tokens: list[AssetInfo], wallets: list[Wallet],
-                    sources: list) -> tuple[float, ChainReadResult]:  # type: ignore[type-arg]  # fmt: skip
-    reader = EvmReader(spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, positions=sources)
-    try:
-        t0 = time.perf_counter()
-        result = await reader.read_balances(wallets)
-        return time.perf_counter() - t0, result
-    finally:
-        await reader.aclose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--wallets", type=int, default=100)
@@ -112,45 +95,11 @@ def main() -> None:
         ]  # fmt: skip
         tokens = [*lend.token_list(), amm.info("TKA"), amm.info("TKB"), *plain]
         wallets = [Wallet(a, AddressFamily.EVM) for a in addresses]
-        with tempfile.TemporaryDirectory() as tmp:
-            override = Path(tmp) / "defi.toml"
-            override.write_text(toml(lend, amm, pendle))
-            config = load_config(override)
-
-        def sources() -> list:  # type: ignore[type-arg]
-            return build_sources(spec.chain_id, config, tokens, EvmReader.native_info_of(spec))
-
-        figures: dict[str, dict[str, object]] = {}
-        for name, make in (("balances_only", list), ("with_positions", sources)):
-            times: list[float] = []
-            result: ChainReadResult | None = None
-            for _ in range(args.repeats + 1):  # the first pass warms up and is not timed
-                elapsed, result = asyncio.run(read_once(spec, tokens, wallets, make()))
-                times.append(elapsed)
-            assert result is not None and result.state is SourceState.OK, result
-            protocols = sorted({b.position.split(":", 1)[0] for b in result.balances if b.position})
-            figures[name] = {
-                "http_requests": result.http_requests,
-                "rounds": int(result.extra.get("rounds", "1")),
-                "round_requests": result.extra.get("round_requests", ""),
-                "wall_s_median": round(statistics.median(times[1:]), 4),
-                "wall_s_min": round(min(times[1:]), 4),
-                "balances": len(result.balances),
-                "failures": len(result.failures),
-                "protocols": protocols,
-            }
-        pos, bal = figures["with_positions"], figures["balances_only"]
-        out = {
-            "wallets": args.wallets,
-            "tokens_in_list": len(tokens),
-            "setup_s": round(setup_s, 1),
-            "repeats": args.repeats,
-            **figures,
-            "extra_rounds": int(pos["rounds"]) - int(bal["rounds"]),  # type: ignore[call-overload]
-            "wall_ratio": round(float(pos["wall_s_median"]) / float(bal["wall_s_median"]), 2),  # type: ignore[arg-type]
-            "target_met": int(pos["rounds"]) <= int(bal["rounds"]) + 2,  # type: ignore[call-overload]
-        }
-        print(json.dumps(out, indent=2))
+        figures = measure(spec, tokens, wallets, toml(lend, amm, pendle), args.repeats)
+        print(json.dumps({
+            "wallets": args.wallets, "tokens_in_list": len(tokens), "setup_s": round(setup_s, 1),
+            "repeats": args.repeats, **figures,
+        }, indent=2))  # fmt: skip
     finally:
         node.stop()
 

@@ -22,24 +22,17 @@ Run: .venv/bin/python -m tests.benchmarks.lend_refresh [--wallets 100 --repeats 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from app.chains.evm.reader import EvmReader
 from app.chains.evm.tokens import erc20_asset_id
-from app.chains.http import JsonRpcTransport
 from app.defi.abi import call_data
 from app.defi.eigenlayer import BEACON_STRATEGY
-from app.defi.registry import build_sources, load_config
 from app.domain.addresses import AddressFamily
-from app.domain.balances import AssetInfo, ChainReadResult, SourceState
+from app.domain.balances import AssetInfo
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.model import Wallet
-from app.domain.position_reads import PositionSource
+from tests.benchmarks.position_reads import measure
 from tests.integration.defi import world
 from tests.integration.defi.aave_world import deploy_aave
 from tests.integration.defi.lend_world import deploy_morpho, deploy_vault, send_from
@@ -141,17 +134,6 @@ decimals = 18
     return toml, tokens
 
 
-async def read_once(spec: ChainSpec, tokens: list[AssetInfo], wallets: list[Wallet],
-                    sources: list[PositionSource]) -> tuple[float, ChainReadResult]:  # fmt: skip
-    reader = EvmReader(spec, JsonRpcTransport(spec.rpc_urls, retries=0), tokens, positions=sources)
-    try:
-        t0 = time.perf_counter()
-        result = await reader.read_balances(wallets)
-        return time.perf_counter() - t0, result
-    finally:
-        await reader.aclose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--wallets", type=int, default=100)
@@ -173,44 +155,10 @@ def main() -> None:
             )
             tokens.append(AssetInfo(erc20_asset_id(chain, address), f"P{i}", f"Plain {i}", 18))
         wallets = [Wallet(a, AddressFamily.EVM) for a in addresses]
-        with tempfile.TemporaryDirectory() as tmp:
-            override = Path(tmp) / "defi.toml"
-            override.write_text(toml)
-            config = load_config(override)
-
-        def sources() -> list[PositionSource]:
-            return build_sources(chain, config, tokens, EvmReader.native_info_of(spec))
-
-        def none() -> list[PositionSource]:
-            return []
-
-        figures: dict[str, dict[str, object]] = {}
-        for name, make in (("balances_only", none), ("with_positions", sources)):
-            times: list[float] = []
-            result: ChainReadResult | None = None
-            for _ in range(args.repeats + 1):  # the first pass warms up and is not timed
-                elapsed, result = asyncio.run(read_once(spec, tokens, wallets, make()))
-                times.append(elapsed)
-            assert result is not None and result.state is SourceState.OK, result
-            figures[name] = {
-                "http_requests": result.http_requests,
-                "rounds": int(result.extra.get("rounds", "1")),
-                "round_requests": result.extra.get("round_requests", ""),
-                "wall_s_median": round(statistics.median(times[1:]), 4),
-                "balances": len(result.balances),
-                "positions": sum(1 for b in result.balances if b.position),
-                "rates": len(result.rates),
-                "failures": len(result.failures),
-                "protocols": sorted(
-                    {b.position.split(":", 1)[0] for b in result.balances if b.position}
-                ),
-            }
-        pos, bal = figures["with_positions"], figures["balances_only"]
+        figures = measure(spec, tokens, wallets, toml, args.repeats)
         print(json.dumps({
             "wallets": args.wallets, "tokens_in_list": len(tokens), "setup_s": round(setup_s, 1),
             "repeats": args.repeats, **figures,
-            "extra_rounds": int(pos["rounds"]) - int(bal["rounds"]),  # type: ignore[call-overload]
-            "wall_ratio": round(float(pos["wall_s_median"]) / float(bal["wall_s_median"]), 2),  # type: ignore[arg-type]
         }, indent=2))  # fmt: skip
     finally:
         node.stop()
