@@ -42,8 +42,6 @@ def run_import(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None)
     err = err or sys.stderr
     service = env.context.exchange_history
     progress = LiveLine(err, progress_line)
-    if progress.live:
-        service.subscribe(progress.show)
 
     async def run() -> ImportReport:
         try:
@@ -51,11 +49,8 @@ def run_import(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None)
         finally:
             await env.context.aclose()
 
-    try:
+    with progress.following(service):
         report = asyncio.run(run())
-    finally:
-        progress.clear()
-        service.unsubscribe(progress.show)
     if args.json:
         env.print_json(describe(report))
     elif not report.accounts:

@@ -63,8 +63,6 @@ def run_scan(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None) -
     err = err or sys.stderr
     service = env.context.onchain_history
     progress = LiveLine(err, progress_line)
-    if progress.live:
-        service.subscribe(progress.show)
 
     from app.cli.exchanges_import import import_after_scan, scan_output
 
@@ -78,11 +76,8 @@ def run_scan(args: argparse.Namespace, env: CliEnv, err: TextIO | None = None) -
         finally:
             await env.context.aclose()
 
-    try:
+    with progress.following(service):
         report = asyncio.run(run())
-    finally:
-        progress.clear()
-        service.unsubscribe(progress.show)
     if args.json:
         env.print_json(scan_output(env, scan_json(report), exchanges[0]))
     else:

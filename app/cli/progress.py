@@ -3,10 +3,20 @@ import``); nothing when the output is not a terminal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Generic, TextIO, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Generic, Protocol, TextIO, TypeVar
 
 T = TypeVar("T")
+E = TypeVar("E", covariant=True)
+
+
+class Publisher(Protocol[E]):
+    """A service that tells its listeners of progress events."""
+
+    def subscribe(self, listener: Callable[[E], None]) -> None: ...
+
+    def unsubscribe(self, listener: Callable[[E], None]) -> None: ...
 
 
 class LiveLine(Generic[T]):
@@ -20,6 +30,18 @@ class LiveLine(Generic[T]):
         self.err.write("\r" + line.ljust(self._width))
         self._width = len(line)
         self.err.flush()
+
+    @contextmanager
+    def following(self, service: Publisher[T]) -> Iterator[None]:
+        """Show ``service``'s progress while the block runs (on a terminal only), then wipe
+        the line so the summary starts clean."""
+        if self.live:
+            service.subscribe(self.show)
+        try:
+            yield
+        finally:
+            self.clear()
+            service.unsubscribe(self.show)
 
     def clear(self) -> None:
         """Wipe the line (before the summary is printed)."""
