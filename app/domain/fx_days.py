@@ -32,6 +32,30 @@ def iso_day(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).date().isoformat()
 
 
+# A day without a stored price takes the one before, at most this far back (history imports).
+PRICE_DAYS_BACK = 2
+
+
+def daily_price_lookup(
+    daily: Mapping[str, Mapping[int, Decimal]],
+) -> Callable[[str, int], Decimal | None]:
+    """``price(asset, ts)`` from daily prices by day start: that day's, or one of the
+    :data:`PRICE_DAYS_BACK` days before; None (unknown, never guessed) otherwise."""
+
+    def price(asset: str, ts: int) -> Decimal | None:
+        days = daily.get(asset)
+        if not days:
+            return None
+        day = ts - ts % DAY
+        for back in range(PRICE_DAYS_BACK + 1):
+            p = days.get(day - back * DAY)
+            if p is not None:
+                return p
+        return None
+
+    return price
+
+
 @dataclass(frozen=True, slots=True)
 class DayRate:
     """A rate as used for one day: ``day`` is the day asked for, ``rate_day`` the day whose

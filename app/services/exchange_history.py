@@ -39,11 +39,10 @@ from app.domain.exchange_history import (
     without_matched,
 )
 from app.domain.exchanges import EXCHANGES, Credentials, ExchangeAccount
+from app.domain.fx_days import DAY, PRICE_DAYS_BACK, daily_price_lookup
 from app.domain.ledger import Transaction
 
 log = logging.getLogger(__name__)
-DAY = 86_400
-PRICE_DAYS_BACK = 2
 
 
 class Page(Protocol):
@@ -333,18 +332,7 @@ class ExchangeHistoryService:
             log.warning("the price history could not be read", exc_info=True)
             daily = {}
 
-        def price(asset: str, ts: int) -> Decimal | None:
-            days = daily.get(asset)
-            if not days:
-                return None
-            day = ts - ts % DAY
-            for back in range(PRICE_DAYS_BACK + 1):
-                p = days.get(day - back * DAY)
-                if p is not None:
-                    return p
-            return None
-
-        return price
+        return daily_price_lookup(daily)
 
 
 def describe(report: ImportReport) -> dict[str, object]:

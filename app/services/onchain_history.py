@@ -30,14 +30,13 @@ from decimal import Decimal
 from typing import Protocol
 
 from app.domain.errors import ChainfolioError
+from app.domain.fx_days import DAY, PRICE_DAYS_BACK, daily_price_lookup
 from app.domain.ledger import Transaction
 from app.domain.model import Wallet
 from app.domain.onchain import Fee, HistorySource, Movement, ScanBatch, ScanRequest
 from app.domain.onchain_ledger import AssetFacts, chain_prefix, plan_import, wallet_key
 
 log = logging.getLogger(__name__)
-DAY = 86_400
-PRICE_DAYS_BACK = 2  # a day without a stored price uses the one before, at most this far back
 
 
 class HistoryScanError(ChainfolioError):
@@ -351,19 +350,8 @@ class OnchainHistoryService:
         priced = [a for a in assets if a in facts]
         daily = await self._daily(priced, movements, first, now, notes)
 
-        def price(asset: str, ts: int) -> Decimal | None:
-            days = daily.get(asset)
-            if not days:
-                return None
-            day = ts - ts % DAY
-            for back in range(PRICE_DAYS_BACK + 1):
-                p = days.get(day - back * DAY)
-                if p is not None:
-                    return p
-            return None
-
         plan = await asyncio.to_thread(
-            plan_import, movements, fees, accounts, facts.get, price, now
+            plan_import, movements, fees, accounts, facts.get, daily_price_lookup(daily), now
         )
         for why in plan.refused:
             log.info("on-chain entry left out: %s", why)
