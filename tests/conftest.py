@@ -60,3 +60,17 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def _declared_requests_are_exact() -> Iterator[None]:
+    """A request whose sender declares what it carries (``app.net.recorder.Reveals``) is not
+    searched by the privacy ledger; in the tests its whole body is searched too, and any
+    difference from the declaration fails the test that sent it."""
+    from app.net.recorder import Recorder
+
+    Recorder.check_reveals = True
+    Recorder.undeclared.clear()
+    yield
+    wrong, Recorder.undeclared[:] = list(Recorder.undeclared), []
+    assert not wrong, f"requests declared the wrong watched addresses: {wrong}"

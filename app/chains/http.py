@@ -26,6 +26,7 @@ import httpx
 from app import net
 from app.chains.endpoints import EndpointMemory
 from app.domain.errors import ChainfolioError
+from app.net.recorder import REVEALS, Reveals
 from app.net.transport import HostRefused, ProxyDown
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -124,12 +125,14 @@ class JsonRpcTransport:
         payload: Any,
         decode: Callable[[bytes], Any] | None = None,
         check: Callable[[Any], Any] | None = None,
+        reveals: Reveals | None = None,
     ) -> Any:
         """Send ``payload``; return the parsed JSON reply of the first endpoint that answers.
         ``decode`` (body bytes to reply, raising ValueError when the body is not a reply) replaces
         the plain JSON parse; a reply it refuses is retried like one that is not JSON. ``check``
         (reply to reply) raises :class:`ReplyError` for a reply that parsed but is not usable, or
         :class:`RateLimited`; both are retried, the latter also slows this URL down.
+        ``reveals`` tells the privacy ledger what the payload carries (see ``app.net.recorder``).
 
         Raises RpcTransportError with a human reason (never a URL: it may hold a key).
         """
@@ -153,7 +156,9 @@ class JsonRpcTransport:
                 try:
                     self.requests += 1
                     resp = await self._http().post(
-                        url, json=self._with_chain_id(payload) if verify else payload
+                        url,
+                        json=self._with_chain_id(payload) if verify else payload,
+                        extensions=None if reveals is None else {REVEALS: reveals},
                     )
                 except ProxyDown as exc:
                     self.requests -= 1  # nothing was sent

@@ -22,6 +22,7 @@ import httpx
 
 from app.net import isolation
 from app.net.policy import NetPolicy, host_of
+from app.net.recorder import REVEALS
 
 if TYPE_CHECKING:
     import ssl
@@ -115,7 +116,8 @@ class EgressTransport(httpx.AsyncBaseTransport):
             body = request.content
         except httpx.RequestNotRead:
             body = b""
-        recorder.sent(host, self._purpose, str(request.url), body)
+        reveals = request.extensions.get(REVEALS)
+        recorder.sent(host, self._purpose, str(request.url), body, reveals)
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}

@@ -39,6 +39,7 @@ from app.domain.chains import ChainSpec
 from app.domain.ids import AccountId
 from app.domain.model import Wallet
 from app.domain.position_reads import Call, PositionPass, PositionSource
+from app.net.recorder import Reveals
 
 Reply = tuple[bool, bytes]
 
@@ -223,8 +224,9 @@ class EvmReader:
                 "latest",
             ],
         }  # fmt: skip
+        check = replies.multicall_check(len(chunk), 1)
         async with self._sem:
-            got = await self._transport.post(payload, check=replies.multicall_check(len(chunk), 1))
+            got = await self._transport.post(payload, check=check, reveals=self._reveals(chunk))
         if not isinstance(got, replies.Rejected):
             return list(got)
         if len(chunk) == 1:
@@ -236,6 +238,20 @@ class EvmReader:
         self._transport.memory.remember_calls(self._endpoint, half)  # the size that can work
         a, b = await _all([self._multicall(chunk[:half]), self._multicall(chunk[half:])])
         return a + b
+
+    def _reveals(self, chunk: list[_Call | Call]) -> Reveals:
+        """What an aggregate3 of ``chunk`` carries, for the privacy ledger: a balance call's
+        calldata holds its wallet's address and nothing else; the contracts called and the
+        protocol calls' calldata are given to be searched."""
+        wallets: dict[str, None] = {}
+        rest = [self._spec.multicall3 or ""]
+        for c in chunk:
+            if isinstance(c, _Call):
+                wallets[c.wallet.address] = None
+            else:
+                rest.append(c.data.hex())
+        rest.extend({c.target for c in chunk})
+        return Reveals(tuple(wallets), " ".join(rest).encode())
 
     async def _batch(self, part: list[_Call | Call]) -> list[Reply]:
         """Fallback without Multicall3: eth_getBalance / eth_call in one JSON-RPC batch array."""

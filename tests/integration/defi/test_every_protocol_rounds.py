@@ -61,3 +61,44 @@ def test_balances_plus_two_rounds_with_every_protocol(node: Anvil, tmp_path: Pat
     assert {"aave-v3", "compound-v3", "lido", "eigenlayer", "uniswap-v3", "uniswap-v2",
             "pendle"} <= protocols  # fmt: skip
     assert any(r.protocol == "pendle" for r in both.rates)  # the implied APY rides along
+
+
+def test_the_privacy_ledger_names_every_wallet_a_multicall_carried(
+    node: Anvil, tmp_path: Path
+) -> None:
+    """Aggregate3 requests declare what they carry (their wallets; protocol calldata and call
+    targets are searched) instead of having 2 MB of hex searched: with the suite's check on,
+    the whole bodies are searched too and must agree (tests/conftest.py), balances and every
+    protocol's calls alike."""
+    from app import net
+    from app.domain.privacy import Contact
+
+    addresses = [wallet(i) for i in range(5)]
+    lend, amm, pendle = populate(node, addresses)
+    spec = ChainSpec(lend.chain, "Local", ChainFamily.EVM, "ETH", "Ether", 18, 60, (node.url,),
+                     multicall3=MULTICALL3)  # fmt: skip
+    tokens = [*lend.token_list(), amm.info("TKA"), amm.info("TKB")]
+    override = tmp_path / "defi.toml"
+    override.write_text(toml(lend, amm, pendle))
+    sources = build_sources(
+        spec.chain_id, load_config(override), tokens, EvmReader.native_info_of(spec)
+    )
+    written: list[Contact] = []
+
+    class Sink:
+        def add_contacts(self, contacts: list[Contact]) -> None:
+            written.extend(contacts)
+
+    # The first three are watched; the other two are read but not in the wallet list.
+    recorder = net.Recorder(Sink(), lambda: addresses[:3])
+    previous = net.install(net.Egress(recorder=recorder))
+    wallets = [Wallet(a, AddressFamily.EVM) for a in addresses]
+    try:
+        for positions in ([], sources):  # balances alone, then with every protocol's calls
+            written.clear()
+            result = asyncio.run(_read(spec, tokens, wallets, positions))
+            recorder.flush()
+            assert result.state is SourceState.OK and written
+            assert {a for c in written for a in c.addresses} == set(addresses[:3])
+    finally:
+        net.install(previous)

@@ -91,3 +91,40 @@ def test_store_sums_per_host(storage_engine: Engine) -> None:
     store.clear()
     assert store.report() == []
     engine.dispose()
+
+
+def test_a_declared_request_is_not_searched_only_its_rest() -> None:
+    """A sender that built the body names what it put in it: the declared addresses (any
+    letter case) and a search of ``rest``; the body itself is not read."""
+    from app.net.recorder import Reveals
+
+    rec = Recorder(Sink(), lambda: [A, B])
+    big = body(B) * 3  # holds B, but the declaration says what counts
+    on, Recorder.check_reveals = Recorder.check_reveals, False  # (which the suite checks)
+    try:
+        rec.sent("node.lan", "rpc", "http://node.lan/", big, Reveals((A.lower(), "0x" + "1" * 40)))
+        rec.sent("node.lan", "rpc", "http://node.lan/", b"", Reveals((), f"0x{B[2:]}".encode()))
+    finally:
+        Recorder.check_reveals = on
+    first, second = rec.flush()
+    assert first.addresses == (A,) and second.addresses == (B,)
+
+
+def test_checking_declarations_keeps_any_difference() -> None:
+    """With ``check_reveals`` the whole body is searched too: an address it holds that the
+    declaration missed, or one declared that it does not hold, is kept (the suite fails on it)."""
+    from app.net.recorder import Reveals
+
+    before, on = list(Recorder.undeclared), Recorder.check_reveals
+    Recorder.undeclared.clear()
+    Recorder.check_reveals = True
+    try:
+        rec = Recorder(Sink(), lambda: [A, B])
+        rec.sent("n", "rpc", "http://n/", body(A), Reveals((A,)))  # right
+        rec.sent("n", "rpc", "http://n/", body(A) + body(B), Reveals((A,)))  # B missed
+        rec.sent("n", "tokens", "http://n/", body(A), Reveals((A, B)))  # B invented
+        rec.flush()
+        assert Recorder.undeclared == [("rpc", (B,)), ("tokens", (B,))]
+    finally:
+        Recorder.undeclared[:] = before
+        Recorder.check_reveals = on
