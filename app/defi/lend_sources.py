@@ -19,22 +19,24 @@ is an Aave v3 fork, read by the Aave code under its own protocol name.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.defi.aave_v3 import AaveMarket, AaveV3
-from app.defi.morpho import CLOCK, MorphoBlue
-from app.defi.ports import PositionSource
-from app.defi.sky import SavingsVault, SkySavings
-from app.defi.tokens import TokenBook
 from app.domain.addresses import to_checksum_address
 from app.domain.balances import AssetInfo
 from app.domain.ids import AssetId, ChainId
 from app.domain.text import clean_text
 
+if TYPE_CHECKING:  # imported when a chain has entries (``app.defi.registry``)
+    from app.defi.aave_v3 import AaveMarket
+    from app.defi.ports import PositionSource
+    from app.defi.tokens import TokenBook
+
 PROTOCOLS = ("morpho_blue", "sky", "spark")
 
 
 def aave_markets(entries: list[dict[str, Any]], protocol: str) -> list[AaveMarket]:
+    from app.defi.aave_v3 import AaveMarket
+
     return [
         AaveMarket(
             str(t["pool"]),
@@ -53,6 +55,10 @@ def lend_sources(
 ) -> list[PositionSource]:
     """``entries`` maps each of :data:`PROTOCOLS` to the chain's tables. KeyError, ValueError or
     TypeError for an incomplete entry (the registry turns them into a clear message)."""
+    from app.defi.aave_v3 import AaveV3
+    from app.defi.morpho import CLOCK, MorphoBlue
+    from app.defi.sky import SavingsVault, SkySavings
+
     sources: list[PositionSource] = []
     by_morpho: dict[tuple[str, str], list[str]] = {}
     for t in entries.get("morpho_blue", []):

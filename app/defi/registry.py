@@ -14,25 +14,21 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.defi.aave_v3 import AaveV3
-from app.defi.compound_v3 import CometMarket, CompoundV3
-from app.defi.eigenlayer import EigenLayer
 from app.defi.lend_sources import PROTOCOLS as LEND_PROTOCOLS
-from app.defi.lend_sources import aave_markets, lend_sources
-from app.defi.lido import Lido
-from app.defi.pendle import PY_LP_ORACLE, Pendle
-from app.defi.ports import PositionSource
-from app.defi.tokens import TokenBook, merge_known
-from app.defi.uniswap_v2 import PAIR_INIT_CODE_HASH, UniswapV2, V2Deployment
-from app.defi.uniswap_v3 import DEFAULT_MAX_POSITIONS, UniswapV3, V3Deployment
 from app.domain.addresses import to_checksum_address
 from app.domain.balances import AssetInfo, AssetKind
 from app.domain.errors import ChainfolioError
 from app.domain.ids import AssetId, ChainId
 from app.domain.text import clean_text
-from app.domain.uniswap_math import POOL_INIT_CODE_HASH
+
+if TYPE_CHECKING:
+    from app.defi.ports import PositionSource
+    from app.defi.tokens import TokenBook
+
+# The protocol modules are imported by ``build_sources`` for a chain that has entries: most
+# chains a person reads have none, and a refresh of them does not load the protocols' code.
 
 log = logging.getLogger(__name__)
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -109,7 +105,9 @@ def load_config(user_file: Path | None = None, builtin: Path | None = None) -> D
         by_chain.update(mine)  # the user's chains replace the built-in ones, per protocol
         entries[protocol] = by_chain
     tokens = _tokens(base.get("token", []), base_path)
-    if user_file is not None and user:
+    if user_file is not None and user.get("token"):
+        from app.defi.tokens import merge_known
+
         for chain, infos in _tokens(user.get("token", []), user_file).items():
             tokens[chain] = merge_known(infos, tokens.get(chain, []))
     return DefiConfig(entries, tokens)
@@ -122,6 +120,15 @@ def build_sources(
     native: AssetInfo,
 ) -> list[PositionSource]:
     """The position sources of one chain; an entry missing a field is a clear error."""
+    if not any(config.of(p, chain) for p in PROTOCOLS):
+        return []
+    from app.defi.aave_v3 import AaveV3
+    from app.defi.compound_v3 import CometMarket, CompoundV3
+    from app.defi.eigenlayer import EigenLayer
+    from app.defi.lend_sources import aave_markets, lend_sources
+    from app.defi.lido import Lido
+    from app.defi.tokens import TokenBook, merge_known
+
     book = TokenBook(chain, merge_known(chain_tokens, config.tokens.get(str(chain), [])))
     sources: list[PositionSource] = []
     try:
@@ -165,6 +172,11 @@ def _dex_sources(
 ) -> list[PositionSource]:
     """Uniswap v3 position managers and Uniswap v2-style factories of the chain. A v2 ``bases``
     entry is a token address or a symbol of the chain's token list (every token so named)."""
+    from app.defi.pendle import PY_LP_ORACLE, Pendle
+    from app.defi.uniswap_v2 import PAIR_INIT_CODE_HASH, UniswapV2, V2Deployment
+    from app.defi.uniswap_v3 import DEFAULT_MAX_POSITIONS, UniswapV3, V3Deployment
+    from app.domain.uniswap_math import POOL_INIT_CODE_HASH
+
     sources: list[PositionSource] = []
     v3 = [
         V3Deployment(
