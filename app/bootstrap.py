@@ -608,9 +608,21 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
     async def retention(result: RefreshResult) -> None:
         await asyncio.to_thread(ctx.snapshots.compact, result.started_at)
 
+    def any_rule() -> bool:
+        if "alerts" in ctx.__dict__:  # built already (the window's Alerts page)
+            return True
+        from app.storage.alert_store import SqlAlertStore
+
+        return any(r.enabled for r in SqlAlertStore(ctx.engine).rules())
+
     async def alerts(result: RefreshResult) -> None:
         assert result.snapshot is not None
-        result.alerts.extend(await ctx.alerts.after_refresh(result.snapshot))
+        # Without an enabled rule there is nothing to judge: the alert service (its risk
+        # model, price and token lookups) is not built for it (~35 ms of a cold CLI refresh).
+        if not await asyncio.to_thread(any_rule):
+            return
+        service = await asyncio.to_thread(lambda: ctx.alerts)  # built off the loop's thread
+        result.alerts.extend(await service.after_refresh(result.snapshot))
 
     async def backfill(result: RefreshResult) -> None:
         # Assets seen for the first time were queued for a year of daily prices; spend a
@@ -627,6 +639,13 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
         finally:
             handle.cancel()
 
+    def ledger_needs() -> tuple[dict[str, int], dict[str, int]]:
+        from app.storage.ledger_store import SqlLedgerStore
+
+        if "ledger" not in ctx.__dict__ and not SqlLedgerStore(ctx.engine).has_transactions():
+            return {}, {}
+        return ctx.ledger.market_needs()
+
     async def ledger_market(result: RefreshResult) -> None:
         # The ledger's stocks, ETFs and metals (daily closes) and the daily exchange rates its
         # P&L and returns convert with: a year (or from the first transaction) on first sight,
@@ -635,8 +654,9 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
         market = ctx.price_stack().market
         if budget <= 0 or result.prices is None or market is None:
             return
-        # The ledger service is built (its modules imported) in the worker too, not on the loop.
-        assets, currencies = await asyncio.to_thread(lambda: ctx.ledger.market_needs())
+        # The ledger service is built (its modules imported) in the worker too, not on the loop,
+        # and only for a ledger that holds a transaction.
+        assets, currencies = await asyncio.to_thread(ledger_needs)
         if not assets and not currencies:
             return
         display = str(ctx.settings.get("currency"))

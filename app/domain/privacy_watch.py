@@ -26,8 +26,6 @@ def watched_addresses(
     """The values to search requests for, and each address's wallet name.
 
     ``derived`` gives the addresses derived so far from a watched Bitcoin key (by wallet id)."""
-    from app.domain.bitcoin import script_of, scripthash
-
     values: list[Watched] = []
     names: dict[str, str] = {}
     for wallet in wallets:
@@ -35,6 +33,8 @@ def watched_addresses(
         names[wallet.address] = wallet.display_name
         if wallet.family is not AddressFamily.BITCOIN:
             continue
+        from app.domain.bitcoin import script_of, scripthash  # only with a Bitcoin wallet
+
         addresses = [wallet.address]
         if wallet.watch is not None and wallet.id is not None:
             addresses += [a for a in derived(wallet.id) if a != wallet.address]

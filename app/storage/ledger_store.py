@@ -99,6 +99,10 @@ class SqlLedgerStore:
             }
 
     # ---- transactions -----------------------------------------------------------------------
+    def has_transactions(self) -> bool:
+        with self._engine.connect() as con:
+            return con.execute(select(ledger_transactions.c.id).limit(1)).first() is not None
+
     def transactions(self, account: str | None = None) -> list[Transaction]:
         """Every transaction (or one account's, transfers to it included), oldest first.
 
