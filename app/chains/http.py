@@ -38,10 +38,19 @@ _JSON = {"content-type": "application/json"}
 
 def _json_bytes(payload: Any) -> bytes:
     """The request body, encoded by msgspec: the same bytes as httpx's ``json=`` (compact,
-    UTF-8) in a quarter of the time for a 2 MB multicall (7.4 ms -> 2.1 ms)."""
+    UTF-8) in a quarter of the time for a 2 MB multicall (7.4 ms -> 2.1 ms); a
+    ``msgspec.Raw`` value in it is written as it is."""
     import msgspec
 
     return msgspec.json.encode(payload)
+
+
+def _json_reply(body: bytes) -> Any:
+    """A reply's JSON, decoded by msgspec from the bytes (``json.loads`` of the text took four
+    times as long on a 2 MB multicall reply). Not JSON raises ValueError (``DecodeError``)."""
+    import msgspec
+
+    return msgspec.json.decode(body)
 
 
 class RpcTransportError(ChainfolioError):
@@ -194,7 +203,7 @@ class JsonRpcTransport:
                         last = f"the RPC endpoint refused the request (HTTP {resp.status_code})"
                     else:
                         try:
-                            data = decode(resp.content) if decode else resp.json()
+                            data = decode(resp.content) if decode else _json_reply(resp.content)
                             if verify:
                                 data = self._verified(url, data, payload)
                             if check is not None:

@@ -5,6 +5,7 @@ checked against eth-abi (the ``*_reference`` functions) in the tests."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 AGGREGATE3 = bytes.fromhex("82ad56cb")
 GET_ETH_BALANCE = bytes.fromhex("4d2301cc")
@@ -50,6 +51,16 @@ def encode_aggregate3(calls: Sequence[tuple[str, bytes]]) -> bytes:
         tuples.append(item)
         at += len(item)
     return b"".join((AGGREGATE3, _word(32), _word(n), *offsets, *tuples))
+
+
+def hex_json(data: bytes) -> Any:
+    """``"0x…"`` of ``data`` as JSON text (a ``msgspec.Raw``), written into a request body as
+    it is: one bytes object instead of a hex str that the encoder then copies again."""
+    import binascii
+
+    import msgspec
+
+    return msgspec.Raw(b'"0x' + binascii.hexlify(data) + b'"')
 
 
 def _read_word(data: bytes, at: int) -> int:

@@ -217,13 +217,12 @@ class EvmReader:
 
     async def _multicall(self, chunk: list[_Call | Call]) -> list[Reply]:
         assert self._spec.multicall3
+        data = calls.encode_aggregate3([(c.target, c.data) for c in chunk])
         payload = {
             "jsonrpc": "2.0", "id": 1, "method": "eth_call",
-            "params": [
-                {"to": self._spec.multicall3,
-                 "data": "0x" + calls.encode_aggregate3([(c.target, c.data) for c in chunk]).hex()},
-                "latest",
-            ],
+            # The calldata's JSON text made once, as bytes (hex digits need no escaping): no
+            # 2 MB str to build and then encode again.
+            "params": [{"to": self._spec.multicall3, "data": calls.hex_json(data)}, "latest"],
         }  # fmt: skip
         check = replies.multicall_check(len(chunk), 1)
         async with self._sem:
