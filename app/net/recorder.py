@@ -40,6 +40,7 @@ FLUSH_AFTER_S = 3.0  # quiet time after the last request before a batch is writt
 FLUSH_AT = 5_000  # or this many pending requests, whichever comes first
 _DIGESTS_KEPT = 4_096
 SEARCH_AHEAD_BYTES = 65_536  # bodies searched as they leave, when ``search_ahead`` is on
+AHEAD_FLUSH_AFTER_S = 0.05  # with ``search_ahead``: written while the replies are awaited
 
 # A 0x-address as a JSON value or URL parameter, or an ABI-encoded address word (at least 24
 # zeros, then the address without its own leading zeros: keyed by its first 16 hex digits). Each
@@ -172,7 +173,8 @@ class Recorder:
 
         With ``search_ahead`` (a process that ends right after its work: ``refresh --once``),
         a large body is also searched at once in a worker thread, while the loop waits for
-        the replies, instead of all at the end; the batch then finds it by its digest."""
+        the replies, instead of all at the end; the batch then finds it by its digest. The
+        batch itself is written 50 ms after the last request instead of 3 s."""
         whole = body if reveals is not None and self.check_reveals else None
         declared = None if reveals is None else reveals.addresses
         if reveals is not None:
@@ -202,7 +204,11 @@ class Recorder:
             return  # no loop (a synchronous caller): written at the next flush() or close
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = loop.call_later(0 if now else self._flush_after, self._start_flush, loop)
+        # A one-shot process (``search_ahead``) writes soon after its requests went out, in a
+        # worker thread while it waits for the replies, rather than on its way out.
+        quiet = min(self._flush_after, AHEAD_FLUSH_AFTER_S) if self.search_ahead else None
+        delay = 0 if now else self._flush_after if quiet is None else quiet
+        self._timer = loop.call_later(delay, self._start_flush, loop)
 
     def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None

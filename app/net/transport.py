@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -59,19 +60,24 @@ class EgressTransport(httpx.AsyncBaseTransport):
         purpose: str,
         *,
         limits: httpx.Limits,
-        verify: ssl.SSLContext | bool,
+        verify: Callable[[], ssl.SSLContext] | bool,
     ) -> None:
+        """``verify``: the TLS context (made when the first TLS connection needs it: loading
+        the CA store is ~30 ms a process need not spend talking to a node over plain HTTP)."""
         self._egress = egress
         self._purpose = purpose
         self._limits = limits
         self._verify = verify
-        self._pools: dict[tuple[str, str, str], httpx.AsyncHTTPTransport] = {}
+        self._pools: dict[tuple[bool, str, str, str], httpx.AsyncHTTPTransport] = {}
 
-    def _pool(self, policy: NetPolicy, host: str) -> httpx.AsyncHTTPTransport:
+    def _pool(self, policy: NetPolicy, host: str, secure: bool) -> httpx.AsyncHTTPTransport:
+        """The connection pool for ``host``; ``secure``: the request's URL is https (TLS to
+        the host: certificates checked). Plain-HTTP requests get pools of their own."""
         scheme = urlsplit(policy.proxy).scheme.lower() if policy.proxy else ""
         isolated = scheme.startswith("socks") and policy.isolate
+        tls = secure or scheme == "https"  # to the host, or to an HTTPS proxy
         tag = isolation.get()  # unlinkable reads: never a connection shared between wallets
-        key = (policy.proxy, host if isolated else "", tag)
+        key = (tls, policy.proxy, host if isolated else "", tag)
         pool = self._pools.get(key)
         if pool is None:
             proxy: httpx.Proxy | None = None
@@ -81,8 +87,15 @@ class EgressTransport(httpx.AsyncBaseTransport):
                 )
                 auth = self._egress.credentials(host, tag) if isolated else None
                 proxy = httpx.Proxy(url, auth=auth)
+            # No TLS is made through a plain-HTTP pool: its context is never used, and
+            # ``False`` builds one without reading the CA store.
+            verify: ssl.SSLContext | bool = (
+                self._verify
+                if isinstance(self._verify, bool)
+                else (self._verify() if tls else False)
+            )
             pool = httpx.AsyncHTTPTransport(
-                verify=self._verify, limits=self._limits, proxy=proxy, trust_env=False
+                verify=verify, limits=self._limits, proxy=proxy, trust_env=False
             )
             self._pools[key] = pool
         return pool
@@ -95,7 +108,7 @@ class EgressTransport(httpx.AsyncBaseTransport):
             if egress.recorder is not None:
                 egress.recorder.refused(host, self._purpose)
             raise HostRefused(refusal_sentence(host), request=request)
-        pool = self._pool(policy, host)
+        pool = self._pool(policy, host, request.url.scheme == "https")
         try:
             response = await pool.handle_async_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
@@ -162,7 +175,7 @@ def build_client(
         egress,
         purpose,
         limits=limits or httpx.Limits(max_connections=8, max_keepalive_connections=8),
-        verify=tls_context(),
+        verify=tls_context,
     )
     return httpx.AsyncClient(
         transport=transport,

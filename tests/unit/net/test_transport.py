@@ -64,3 +64,30 @@ def test_dead_proxy_is_one_sentence_and_no_direct_attempt(egress: net.Egress) ->
             target.accept()  # nothing came directly
     assert egress.recorder is not None and egress.recorder.flush() == []
     assert isinstance(caught.value, httpx.HTTPError)  # callers' existing handlers catch it
+
+
+def test_only_tls_pools_load_the_ca_store() -> None:
+    """A plain-HTTP request (a node on the LAN) never builds the TLS context; an https one,
+    or one through an HTTPS proxy, uses the verifying context, in a pool of its own."""
+    import ssl
+
+    from app.net.transport import EgressTransport
+    from app.tls import tls_context
+
+    made: list[int] = []
+
+    def verify() -> ssl.SSLContext:
+        made.append(1)
+        return tls_context()
+
+    transport = EgressTransport(
+        net.Egress(), "rpc", limits=httpx.Limits(max_connections=2), verify=verify
+    )
+    plain = transport._pool(NetPolicy(), "node.lan:8545", secure=False)
+    assert made == [] and transport._pool(NetPolicy(), "node.lan:8545", secure=False) is plain
+    secure = transport._pool(NetPolicy(), "node.lan:8545", secure=True)
+    assert made == [1] and secure is not plain
+    through = transport._pool(NetPolicy(proxy="https://proxy.lan:3128"), "node.lan", False)
+    assert made == [1, 1] and through not in (plain, secure)
+    checking = secure._pool._ssl_context  # the verifying context, not an unchecked one
+    assert checking is not None and checking.verify_mode is ssl.CERT_REQUIRED
