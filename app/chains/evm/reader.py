@@ -183,8 +183,9 @@ class EvmReader:
         balances: list[Balance] = []
         failures: list[CallFailure] = []
         for call, (ok, raw) in zip(plan, answers, strict=True):
-            value = calls.decode_uint256(raw) if ok else None
-            if call.asset.asset_id.asset_reference.lower() in covered:
+            # decode_uint256, inline: one per balance
+            value = int.from_bytes(raw) if ok and len(raw) == 32 else None
+            if covered and call.asset.asset_id.asset_reference.lower() in covered:
                 continue  # a receipt token the positions already account for
             if value is None:
                 reason = "the token contract reverted" if not ok else "the token returned garbage"
