@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from app import __version__
 from app.cli.env import CliEnv
@@ -20,26 +20,25 @@ from app.domain.errors import ChainfolioError, os_error_sentence
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _command_groups() -> list[Register]:
-    """Every ``app/cli/*_cmd.py`` module is a command group (keep their top imports light)."""
+def _command_groups(only: str | None = None) -> list[Register]:
+    """Every ``app/cli/*_cmd.py`` module is a command group (keep their top imports light);
+    ``only``: just the module of that name."""
     import importlib
     import pkgutil
 
     import app.cli as package
 
-    names = sorted(
-        m.name for m in pkgutil.iter_modules(package.__path__) if m.name.endswith("_cmd")
+    names = (
+        [only]
+        if only
+        else sorted(
+            m.name for m in pkgutil.iter_modules(package.__path__) if m.name.endswith("_cmd")
+        )
     )
     return [importlib.import_module(f"app.cli.{name}").register for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="chainfolio",
-        description="Local-first portfolio tracker for crypto and DeFi. "
-        "Without a command, opens the desktop window.",
-    )
-    parser.add_argument("--version", action="version", version=f"Chainfolio {__version__}")
+def _global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -64,9 +63,57 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run offline checks of this installation (no network, no data touched) and exit",
     )
+
+
+def _wanted_command(argv: Sequence[str]) -> str | None:
+    """The one command ``argv`` runs, when that is clear before parsing: ``""`` for none (the
+    window, ``--version``, ``--self-test``); None for help, a typo or anything unclear, which
+    loads every command group. Importing them all cost every command, and the window's
+    start, ~0.1 s."""
+    class Quiet(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:  # the full parser says it properly
+            raise ValueError(message)
+
+    pre = Quiet(add_help=False)
+    _global_options(pre)
+    pre.add_argument("--version", action="store_true")
+    pre.add_argument("command", nargs="?")
+    pre.add_argument("rest", nargs=argparse.REMAINDER)
+    try:
+        args, extra = pre.parse_known_args(argv)
+    except ValueError:
+        return None
+    if extra:
+        return None
+    return "" if args.command is None else str(args.command)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``argv``, only the command group it uses is loaded (every one
+    when that is not clear, e.g. for ``--help``). A command ``x`` lives in ``app/cli/x_cmd.py``
+    or is found by loading them all."""
+    import importlib.util
+
+    parser = argparse.ArgumentParser(
+        prog="chainfolio",
+        description="Local-first portfolio tracker for crypto and DeFi. "
+        "Without a command, opens the desktop window.",
+    )
+    parser.add_argument("--version", action="version", version=f"Chainfolio {__version__}")
+    _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in _command_groups():
+    command = None if argv is None else _wanted_command(argv)
+    if command == "":
+        return parser
+    module = f"{command}_cmd" if command else None
+    if module and (
+        not module.isidentifier() or importlib.util.find_spec(f"app.cli.{module}") is None
+    ):
+        command = module = None
+    for register in _command_groups(module):
         register(sub)
+    if command and command not in sub.choices:  # registered by a module named otherwise
+        return build_parser()
     return parser
 
 
@@ -86,9 +133,10 @@ def _refuse_spread_secret(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
-    parser = build_parser()
-    _refuse_spread_secret(sys.argv[1:] if argv is None else argv)
-    args, extra = parser.parse_known_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(given)
+    _refuse_spread_secret(given)
+    args, extra = parser.parse_known_args(given)
     out = stdout or sys.stdout
     if args.database_url is not None:
         from app.config import DATABASE_URL_ENV  # read by bootstrap through StorageSettings

@@ -107,3 +107,28 @@ def test_env_var_data_dir(tmp_path: Path) -> None:
         capture_output=True,
     )  # fmt: skip
     assert (tmp_path / "viaenv" / "chainfolio.sqlite3").exists()
+
+
+def test_each_command_parses_the_same_with_only_its_own_group_loaded() -> None:
+    """``chainfolio CMD ...`` loads only CMD's module (app/cli/CMD_cmd.py, or all of them
+    for a command registered elsewhere): every command's parser is the one the full command
+    line has, and the window, ``--version`` and ``--self-test`` load none."""
+    import argparse
+
+    from app.cli import build_parser
+
+    def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        actions = parser._subparsers._group_actions  # type: ignore[union-attr]
+        sub = next(a for a in actions if isinstance(a, argparse._SubParsersAction))
+        return dict(sub.choices)
+
+    full = commands(build_parser())
+    assert len(full) > 15
+    for name, parser in full.items():
+        for argv in ([name], ["--data-dir", "/tmp/d", "-v", name, "--json"], ["--data-dir=x", name]):
+            lazy = commands(build_parser(argv))
+            assert name in lazy and lazy[name].format_help() == parser.format_help(), argv
+    for argv in ([], ["--version"], ["--data-dir", "/tmp/d", "--self-test"]):
+        assert commands(build_parser(argv)) == {}, argv
+    for argv in (["--help"], ["nosuch"], ["--data-dir"], ["-x", "wallets"]):
+        assert commands(build_parser(argv)).keys() == full.keys(), argv

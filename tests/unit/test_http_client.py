@@ -15,9 +15,10 @@ from tests.support.net import CannedHttpServer
 
 
 def _context_of(client: object) -> object:
-    """The TLS context every connection pool of ``client`` gets (app.net's transport hands its
-    ``_verify`` to each pool it opens)."""
-    return client._transport._verify  # type: ignore[attr-defined]
+    """The TLS context every https connection pool of ``client`` gets (app.net's transport
+    makes it with its ``_verify`` when it opens the first such pool)."""
+    verify = client._transport._verify  # type: ignore[attr-defined]
+    return verify if isinstance(verify, bool) else verify()
 
 
 def test_chain_and_price_clients_share_one_tls_context(tmp_path: Path) -> None:
