@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 import base58
-from eth_hash.auto import keccak
 
 from app.domain.errors import InvalidAddressError, SecretInputError
 from app.domain.secret_text import refuse_secret
@@ -47,6 +46,10 @@ class ParsedAddress:
 
 def to_checksum_address(address: str) -> str:
     """EIP-55 mixed-case checksum of a 20-byte hex address."""
+    # eth-hash looks its own version up in the installed packages' metadata when imported
+    # (~30 ms): imported by the first checksum, not by every process that parses an address.
+    from eth_hash.auto import keccak
+
     lower = address.lower().removeprefix("0x")
     digest = keccak(lower.encode("ascii")).hex()
     return "0x" + "".join(
