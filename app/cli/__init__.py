@@ -1,6 +1,7 @@
 """Command line: the GUI by default, headless sub-commands for scripts and cron.
 
-Each command group lives in its own module with a ``register(subparsers)`` function; the
+Each command group lives in its own module with a ``register(subparsers)`` function, and a
+command loads only its own (``app/cli/<command>_cmd.py``; every group for help or a typo); the
 handlers receive the parsed arguments and a :class:`CliEnv` that builds the app context lazily,
 so ``chainfolio --version`` or ``config get`` never open the database.
 """
