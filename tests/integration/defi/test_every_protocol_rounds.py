@@ -39,7 +39,11 @@ async def _read(spec: ChainSpec, tokens: list[AssetInfo], wallets: list[Wallet],
         await reader.aclose()
 
 
-def test_balances_plus_two_rounds_with_every_protocol(node: Anvil, tmp_path: Path) -> None:
+def _world(
+    node: Anvil, tmp_path: Path
+) -> tuple[list[str], ChainSpec, list[AssetInfo], list[PositionSource]]:
+    """Five wallets with a position in every protocol: their addresses, the chain, its tokens
+    and its position sources."""
     addresses = [wallet(i) for i in range(5)]
     lend, amm, pendle = populate(node, addresses)
     spec = ChainSpec(lend.chain, "Local", ChainFamily.EVM, "ETH", "Ether", 18, 60, (node.url,),
@@ -50,6 +54,11 @@ def test_balances_plus_two_rounds_with_every_protocol(node: Anvil, tmp_path: Pat
     sources = build_sources(
         spec.chain_id, load_config(override), tokens, EvmReader.native_info_of(spec)
     )
+    return addresses, spec, tokens, sources
+
+
+def test_balances_plus_two_rounds_with_every_protocol(node: Anvil, tmp_path: Path) -> None:
+    addresses, spec, tokens, sources = _world(node, tmp_path)
     wallets = [Wallet(a, AddressFamily.EVM) for a in addresses]
     alone = asyncio.run(_read(spec, tokens, wallets, []))
     both = asyncio.run(_read(spec, tokens, wallets, sources))
@@ -73,16 +82,7 @@ def test_the_privacy_ledger_names_every_wallet_a_multicall_carried(
     from app import net
     from app.domain.privacy import Contact
 
-    addresses = [wallet(i) for i in range(5)]
-    lend, amm, pendle = populate(node, addresses)
-    spec = ChainSpec(lend.chain, "Local", ChainFamily.EVM, "ETH", "Ether", 18, 60, (node.url,),
-                     multicall3=MULTICALL3)  # fmt: skip
-    tokens = [*lend.token_list(), amm.info("TKA"), amm.info("TKB")]
-    override = tmp_path / "defi.toml"
-    override.write_text(toml(lend, amm, pendle))
-    sources = build_sources(
-        spec.chain_id, load_config(override), tokens, EvmReader.native_info_of(spec)
-    )
+    addresses, spec, tokens, sources = _world(node, tmp_path)
     written: list[Contact] = []
 
     class Sink:
