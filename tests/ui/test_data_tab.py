@@ -93,7 +93,9 @@ def test_backup_file_from_the_window_while_it_runs(
     tab = data_tab(app)
     file = tmp_path / "mine.chainfolio-backup"
     task = tab.start_backup(file, "backup passphrase")
-    qtbot.waitUntil(task.done, timeout=60000)
+    # The task is done a moment before its done-callback says so below the buttons (and
+    # enables them again): wait for both.
+    qtbot.waitUntil(lambda: task.done() and tab.backup.isEnabled(), timeout=60000)
     assert task.exception() is None, task.exception()
     assert "Backup written to" in tab.message.text() and tab.backup.isEnabled()
     salt = encrypted_salt(file)
@@ -102,7 +104,7 @@ def test_backup_file_from_the_window_while_it_runs(
     assert con.execute("SELECT address FROM wallets").fetchall() == [(WALLET,)]
     con.close()
     again = tab.start_backup(file, "backup passphrase")  # exists: a sentence, nothing written
-    qtbot.waitUntil(again.done, timeout=60000)
+    qtbot.waitUntil(lambda: again.done() and tab.backup.isEnabled(), timeout=60000)
     assert "already exists" in tab.message.text()
     assert app.context is not None and app.context.wallets.list()  # the app kept its data
     tab.window().close()
