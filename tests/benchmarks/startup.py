@@ -61,7 +61,12 @@ def main() -> None:
     parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, QT_QPA_PLATFORM=args.platform, CHAINFOLIO_STARTUP_PROBE="1")
+        # Byte-code cached as an installed app has it (outside the work tree): a
+        # PYTHONDONTWRITEBYTECODE in this shell would otherwise make every run compile the
+        # app's modules (~0.15 s), as tests/benchmarks/evm_refresh.py does too.
+        env = dict(os.environ, QT_QPA_PLATFORM=args.platform, CHAINFOLIO_STARTUP_PROBE="1",
+                   PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "chainfolio-bench-pycache"))  # fmt: skip
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         cli = [sys.executable, "-m", "app", "--data-dir", tmp]
         for address in (
             "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
