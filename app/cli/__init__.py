@@ -71,6 +71,7 @@ def _wanted_command(argv: Sequence[str]) -> str | None:
     window, ``--version``, ``--self-test``); None for help, a typo or anything unclear, which
     loads every command group. Importing them all cost every command, and the window's
     start, ~0.1 s."""
+
     class Quiet(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:  # the full parser says it properly
             raise ValueError(message)

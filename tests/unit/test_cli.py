@@ -125,7 +125,11 @@ def test_each_command_parses_the_same_with_only_its_own_group_loaded() -> None:
     full = commands(build_parser())
     assert len(full) > 15
     for name, parser in full.items():
-        for argv in ([name], ["--data-dir", "/tmp/d", "-v", name, "--json"], ["--data-dir=x", name]):
+        for argv in (
+            [name],
+            ["--data-dir", "/tmp/d", "-v", name, "--json"],
+            ["--data-dir=x", name],
+        ):
             lazy = commands(build_parser(argv))
             assert name in lazy and lazy[name].format_help() == parser.format_help(), argv
     for argv in ([], ["--version"], ["--data-dir", "/tmp/d", "--self-test"]):
