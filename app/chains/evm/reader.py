@@ -183,8 +183,7 @@ class EvmReader:
         balances: list[Balance] = []
         failures: list[CallFailure] = []
         for call, (ok, raw) in zip(plan, answers, strict=True):
-            # decode_uint256, inline: one per balance
-            value = int.from_bytes(raw) if ok and len(raw) == 32 else None
+            value = calls.decode_uint256(raw) if ok else None
             if covered and call.asset.asset_id.asset_reference.lower() in covered:
                 continue  # a receipt token the positions already account for
             if value is None:
