@@ -28,6 +28,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 REVISIONS: tuple[str, ...] = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010",
     "0011", "0012", "0013", "0014", "0015", "0016", "0017",
+    "0018",
 )  # fmt: skip
 HEAD_REVISION = REVISIONS[-1]
 BUSY_TIMEOUT_MS = 5000

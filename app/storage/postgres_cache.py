@@ -20,8 +20,8 @@ from app.domain.errors import DatabaseError
 log = logging.getLogger(__name__)
 
 COPY_NAME = "shared-copy.sqlite3"
-WHOLE_TABLES = ("wallets", "tokens")
-SNAPSHOT_TABLES = ("snapshot_holdings", "snapshot_breakdown", "snapshot_accounts", "snapshot_rates")
+WHOLE_TABLES = ("wallets", "tokens", "holding_texts")  # holding_texts: revision 0018
+SNAPSHOT_TABLES = ("snapshot_rows", "snapshot_breakdown", "snapshot_accounts", "snapshot_rates")
 
 
 def copy_path(data_dir: Path) -> Path:

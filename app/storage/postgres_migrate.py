@@ -28,7 +28,7 @@ CHUNK_ROWS = 5000
 # Exact money kept as text: summed as Decimal on both sides after the copy.
 MONEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("snapshots", "total"),
-    ("snapshot_holdings", "value"),
+    ("snapshot_rows", "value"),  # snapshot_holdings is a view over it (revision 0018)
     ("snapshot_breakdown", "value"),
     ("ledger_transactions", "amount"),
 )

@@ -18,10 +18,12 @@ from app.domain.snapshot import HoldingFailure, Snapshot, SnapshotHolding, Sourc
 from app.domain.valuation import decimal_text, optional_text
 from app.storage.history_store import breakdown_rows
 from app.storage.tables import (
+    holding_texts,
     snapshot_accounts,
     snapshot_breakdown,
     snapshot_holdings,
     snapshot_rates,
+    snapshot_rows,
     snapshots,
     wallets,
 )
@@ -40,10 +42,39 @@ def _text(value: Decimal | None) -> str | None:
 _WALLET_NAMESPACES = ("eip155:", "solana:")
 
 
-_HOLDING_COLUMNS = (
-    "snapshot_id", "wallet", "asset_id", "symbol", "decimals", "raw", "price", "value", "state",
-    "as_of", "position", "is_spam", "manual_price",
+_ROW_COLUMNS = (
+    "snapshot_id", "wallet_ref", "asset_ref", "position_ref", "symbol_ref", "decimals", "raw",
+    "price", "value", "state", "as_of", "is_spam", "manual_price",
 )  # fmt: skip
+_TEXT_BATCH = 500  # texts per lookup (well under every driver's parameter limit)
+
+
+def _text_ids(con: Connection, texts: set[str]) -> dict[str, int]:
+    """The ``holding_texts`` id of each text, adding the ones not stored yet.
+
+    A few hundred distinct texts for 10,000s of holdings: added with ON CONFLICT DO NOTHING
+    (two writers of a shared database may add the same one at once), then looked up."""
+    mark = "?" if con.dialect.paramstyle == "qmark" else "%s"
+    wanted = sorted(texts)
+    ids: dict[str, int] = {}
+    for added in (False, True):
+        missing = [t for t in wanted if t not in ids]
+        if not missing:
+            break
+        if added:
+            con.exec_driver_sql(
+                f"INSERT INTO {holding_texts.name} (text) VALUES ({mark}) "
+                "ON CONFLICT (text) DO NOTHING",
+                [(t,) for t in missing],
+            )
+        for i in range(0, len(missing), _TEXT_BATCH):
+            part = missing[i : i + _TEXT_BATCH]
+            query = (
+                f"SELECT text, id FROM {holding_texts.name} "
+                f"WHERE text IN ({', '.join([mark] * len(part))})"
+            )
+            ids.update((str(t), int(n)) for t, n in con.exec_driver_sql(query, tuple(part)))
+    return ids
 
 
 def _insert_holdings(
@@ -52,26 +83,35 @@ def _insert_holdings(
     """Every holding of a snapshot in one executemany of plain tuples, straight to the driver.
 
     SQLAlchemy's per-row parameter processing was 0.25 s of a 40,000-holding refresh; the
-    values here are already the stored types (text for exact numbers, ints, bools)."""
+    values here are already the stored types (text for exact numbers, ints, bools). Wallets,
+    asset ids, positions and symbols are stored once, in ``holding_texts``, and each row points
+    at them by number (revision 0018)."""
+    ids = _text_ids(
+        con,
+        {h.wallet for h in holdings}
+        | {h.asset_id for h in holdings}
+        | {h.position for h in holdings}
+        | {h.symbol for h in holdings},
+    )
     mark = "?" if con.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"INSERT INTO {snapshot_holdings.name} ({', '.join(_HOLDING_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_HOLDING_COLUMNS))})"
+        f"INSERT INTO {snapshot_rows.name} ({', '.join(_ROW_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_ROW_COLUMNS))})"
     )
     states = {state: state.value for state in SourceState}
     rows = [
         (
             snapshot_id,
-            h.wallet,
-            h.asset_id,
-            h.symbol,
+            ids[h.wallet],
+            ids[h.asset_id],
+            ids[h.position],
+            ids[h.symbol],
             h.decimals,
             str(h.raw),
             None if h.price is None else decimal_text(h.price),
             None if h.value is None else decimal_text(h.value),
             states[h.state],
             h.as_of,
-            h.position,
             bool(h.is_spam),
             bool(h.manual_price),
         )

@@ -112,12 +112,43 @@ snapshots = Table(
 # revision 0007: the net-worth timeline reads only this index, not the rows' source JSON
 Index("ix_snapshots_timeline", snapshots.c.taken_at, snapshots.c.id, snapshots.c.total)
 
-snapshot_holdings = Table(
-    "snapshot_holdings",
+# revision 0018: each wallet, asset id, position and symbol text once, holdings point at it
+holding_texts = Table(
+    "holding_texts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("text", Text, nullable=False, unique=True),
+)
+
+snapshot_rows = Table(
+    "snapshot_rows",
     metadata,
     Column(
         "snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
     ),
+    Column("wallet_ref", Integer, primary_key=True, autoincrement=False),  # holding_texts.id
+    Column("asset_ref", Integer, primary_key=True, autoincrement=False),
+    Column("position_ref", Integer, primary_key=True, autoincrement=False),
+    Column("symbol_ref", Integer, nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("price", Text, nullable=True),
+    Column("value", Text, nullable=True),
+    Column("state", String(8), nullable=False),
+    Column("as_of", Integer, nullable=False),
+    Column("is_spam", Boolean, nullable=False, server_default=false()),
+    Column("manual_price", Boolean, nullable=False, server_default=false()),
+    sqlite_with_rowid=False,
+)
+
+# Since revision 0018 a VIEW over snapshot_rows + holding_texts with the columns below (every
+# reader's queries unchanged); only SqlSnapshotStore writes, into the two tables above. Kept
+# out of ``metadata``, which holds tables only.
+views = MetaData()
+snapshot_holdings = Table(
+    "snapshot_holdings",
+    views,
+    Column("snapshot_id", Integer, primary_key=True),
     Column("wallet", String(200), primary_key=True),
     Column("asset_id", String(200), primary_key=True),
     Column("position", String(200), primary_key=True, server_default=""),  # revision 0006

@@ -45,6 +45,7 @@ from app.storage import snapshot_store as snapshot_store_module
 from app.storage.database import open_database
 from app.storage.history_store import SqlHistoryStore, breakdown_rows
 from app.storage.snapshot_store import KEEP_ALL_SECONDS, KEEP_HOURLY_SECONDS, SqlSnapshotStore
+from tests.benchmarks.holding_rows import INSERT_ROWS, INSERT_TEXTS, HoldingRows
 
 HOUR, DAY = 3600, 86400
 NOW = 1_767_225_600  # 2026-01-01T00:00Z: fixed, so every run builds the same history
@@ -165,16 +166,13 @@ def bulk_write(db: Path, snapshots: Iterator[Snapshot], batch: int = 250) -> int
     heads: list[tuple[Any, ...]] = []
     rows: list[tuple[Any, ...]] = []
     sums: list[tuple[Any, ...]] = []
+    numbered = HoldingRows()  # holding_texts + snapshot_rows, as the store writes them
 
     def flush() -> None:
         with con:
             con.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?)", heads)
-            con.executemany(
-                "INSERT INTO snapshot_holdings (snapshot_id, wallet, asset_id, position, symbol, "
-                "decimals, raw, price, value, state, as_of, is_spam) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            con.executemany(INSERT_TEXTS, numbered.new_texts())
+            con.executemany(INSERT_ROWS, rows)
             con.executemany("INSERT INTO snapshot_breakdown VALUES (?, ?, ?, ?)", sums)
         heads.clear()
         rows.clear()
@@ -186,11 +184,7 @@ def bulk_write(db: Path, snapshots: Iterator[Snapshot], batch: int = 250) -> int
                                "as_of": s.as_of} for s in snap.sources])  # fmt: skip
         heads.append((sid, snap.taken_at, snap.currency, str(snap.total), str(snap.stale_total),
                       sources))  # fmt: skip
-        rows.extend(
-            (sid, h.wallet, h.asset_id, h.position, h.symbol, h.decimals, str(h.raw),
-             str(h.price), str(h.value), h.state.value, h.as_of, int(h.is_spam))
-            for h in snap.holdings
-        )  # fmt: skip
+        rows.extend(numbered.rows(sid, snap.holdings))
         sums.extend((r["snapshot_id"], r["kind"], r["key"], r["value"])
                     for r in breakdown_rows(sid, snap.holdings))  # fmt: skip
         if sid % batch == 0:
@@ -245,7 +239,7 @@ def measure(engine: Any, portfolio: Portfolio, last_time: int) -> dict[str, Any]
     # and no breakdown rows
     with engine.begin() as con:
         con.execute(text("CREATE INDEX ix_snapshot_holdings_asset "
-                         "ON snapshot_holdings (asset_id, snapshot_id)"))  # fmt: skip
+                         "ON snapshot_rows (asset_ref, snapshot_id)"))  # fmt: skip
     original = snapshot_store_module.breakdown_rows
     snapshot_store_module.breakdown_rows = lambda _sid, _h: []  # type: ignore[assignment]
     try:

@@ -21,6 +21,7 @@ from app.services.history import HistoryService
 from app.storage.history_store import SqlHistoryStore, breakdown_rows
 from app.storage.postgres import open_postgres
 from app.storage.snapshot_store import SqlSnapshotStore
+from tests.benchmarks.holding_rows import ROW_COLUMNS, HoldingRows
 
 HOUR = 3600
 
@@ -46,15 +47,18 @@ def _copy_rows(engine: Any, snapshots: Iterator[Snapshot]) -> int:
                     heads.write_row((sid, snap.taken_at, snap.currency, str(snap.total),
                                      str(snap.stale_total), sources))  # fmt: skip
                     buffered.append(snap)
-            with cur.copy(
-                "COPY snapshot_holdings (snapshot_id, wallet, asset_id, position, symbol, "
-                "decimals, raw, price, value, state, as_of, is_spam) FROM STDIN"
-            ) as rows:
+            numbered = HoldingRows()  # holding_texts + snapshot_rows, as the store writes them
+            with cur.copy(f"COPY snapshot_rows ({ROW_COLUMNS}) FROM STDIN") as rows:
                 for i, snap in enumerate(buffered, 1):
-                    for h in snap.holdings:
-                        rows.write_row((i, h.wallet, h.asset_id, h.position, h.symbol,
-                                        h.decimals, str(h.raw), str(h.price), str(h.value),
-                                        h.state.value, h.as_of, bool(h.is_spam)))  # fmt: skip
+                    for row in numbered.rows(i, snap.holdings):
+                        rows.write_row(row)
+            with cur.copy("COPY holding_texts (id, text) FROM STDIN") as known:
+                for row in numbered.new_texts():
+                    known.write_row(row)
+            cur.execute(
+                "SELECT setval(pg_get_serial_sequence('holding_texts', 'id'), %s)",
+                (max(len(numbered.texts), 1),),
+            )
             with cur.copy(
                 "COPY snapshot_breakdown (snapshot_id, kind, key, value) FROM STDIN"
             ) as sums:

@@ -80,7 +80,10 @@ def seed_history(db: Path, wallets: list[str], now: int, years: int, per_snapsho
     from app.storage.history_store import breakdown_rows
 
     times = history_times(now, years)
+    from tests.benchmarks.holding_rows import INSERT_ROWS, INSERT_TEXTS, HoldingRows
+
     con = sqlite3.connect(db)
+    numbered = HoldingRows()  # holding_texts + snapshot_rows, as the store writes them
     assets = [f"eip155:{1 + i % 3}/erc20:0x{i:040x}" for i in range(1, per_snapshot + 1)]
     with con:
         for n, t in enumerate(times):
@@ -98,16 +101,8 @@ def seed_history(db: Path, wallets: list[str], now: int, years: int, per_snapsho
                 (t, str(Decimal(per_snapshot) * 100 * growth)),
             )
             sid = int(cur.lastrowid or 0)
-            con.executemany(
-                "INSERT INTO snapshot_holdings (snapshot_id, wallet, asset_id, position, symbol, "
-                "decimals, raw, price, value, state, as_of, is_spam) "
-                "VALUES (?, ?, ?, '', ?, 18, ?, ?, ?, 'ok', ?, 0)",
-                [
-                    (sid, h.wallet, h.asset_id, h.symbol, str(h.raw), str(h.price),
-                     str(h.value), t)
-                    for h in holdings
-                ],
-            )  # fmt: skip
+            con.executemany(INSERT_ROWS, numbered.rows(sid, holdings))
+            con.executemany(INSERT_TEXTS, numbered.new_texts())
             con.executemany(
                 "INSERT INTO snapshot_breakdown (snapshot_id, kind, key, value) "
                 "VALUES (:snapshot_id, :kind, :key, :value)",

@@ -87,7 +87,7 @@ def test_damaged_table_page_names_the_backup_folder(tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(db, copy / db.name)
-    damage_table(copy / db.name, "snapshot_holdings")
+    damage_table(copy / db.name, "snapshot_rows")
     engine = open_database(copy / db.name, copy / "backups")  # the schema page is fine
     with pytest.raises(DatabaseError) as raised:
         SqlSnapshotStore(engine).latest()

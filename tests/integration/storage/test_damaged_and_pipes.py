@@ -29,7 +29,7 @@ def test_damaged_page_gives_the_sentence_for_export_and_refresh(tmp_path: Path) 
     offline(original)
     damaged = tmp_path / "copy"
     shutil.copytree(original, damaged)
-    damage_table(damaged / "chainfolio.sqlite3", "snapshot_holdings")
+    damage_table(damaged / "chainfolio.sqlite3", "snapshot_rows")
     for argv in (
         ("export", "holdings", "--csv"),
         ("refresh", "--once", "--json", "--chain", "eip155:1"),

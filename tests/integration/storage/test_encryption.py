@@ -124,7 +124,11 @@ def test_a_failure_half_way_leaves_the_original_intact(seeded: Path) -> None:
     def tamper(_fraction: float, message: str) -> None:
         if message.startswith("Checking"):
             con = connect(seeded / "chainfolio.sqlite3.converting", key)
-            con.execute("DELETE FROM snapshot_holdings WHERE rowid = 1")
+            con.execute(
+                "DELETE FROM snapshot_rows WHERE (snapshot_id, wallet_ref, asset_ref, "
+                "position_ref) = (SELECT snapshot_id, wallet_ref, asset_ref, position_ref "
+                "FROM snapshot_rows LIMIT 1)"
+            )
             con.commit()
             con.close()
 
