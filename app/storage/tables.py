@@ -112,6 +112,22 @@ snapshots = Table(
 # revision 0007: the net-worth timeline reads only this index, not the rows' source JSON
 Index("ix_snapshots_timeline", snapshots.c.taken_at, snapshots.c.id, snapshots.c.total)
 
+
+def _holding_values() -> list[Column[object]]:
+    """A holding's own values, after its key and symbol (``is_spam``: revision 0006,
+    ``manual_price``: 0009)."""
+    return [
+        Column("decimals", Integer, nullable=False),
+        Column("raw", Text, nullable=False),
+        Column("price", Text, nullable=True),
+        Column("value", Text, nullable=True),
+        Column("state", String(8), nullable=False),
+        Column("as_of", Integer, nullable=False),
+        Column("is_spam", Boolean, nullable=False, server_default=false()),
+        Column("manual_price", Boolean, nullable=False, server_default=false()),
+    ]
+
+
 # revision 0018: each wallet, asset id, position and symbol text once, holdings point at it
 holding_texts = Table(
     "holding_texts",
@@ -130,14 +146,7 @@ snapshot_rows = Table(
     Column("asset_ref", Integer, primary_key=True, autoincrement=False),
     Column("position_ref", Integer, primary_key=True, autoincrement=False),
     Column("symbol_ref", Integer, nullable=False),
-    Column("decimals", Integer, nullable=False),
-    Column("raw", Text, nullable=False),
-    Column("price", Text, nullable=True),
-    Column("value", Text, nullable=True),
-    Column("state", String(8), nullable=False),
-    Column("as_of", Integer, nullable=False),
-    Column("is_spam", Boolean, nullable=False, server_default=false()),
-    Column("manual_price", Boolean, nullable=False, server_default=false()),
+    *_holding_values(),
     sqlite_with_rowid=False,
 )
 
@@ -153,14 +162,7 @@ snapshot_holdings = Table(
     Column("asset_id", String(200), primary_key=True),
     Column("position", String(200), primary_key=True, server_default=""),  # revision 0006
     Column("symbol", Text, nullable=False),
-    Column("decimals", Integer, nullable=False),
-    Column("raw", Text, nullable=False),
-    Column("price", Text, nullable=True),
-    Column("value", Text, nullable=True),
-    Column("state", String(8), nullable=False),
-    Column("as_of", Integer, nullable=False),
-    Column("is_spam", Boolean, nullable=False, server_default=false()),  # revision 0006
-    Column("manual_price", Boolean, nullable=False, server_default=false()),  # revision 0009
+    *_holding_values(),
 )
 
 # ---- timeline breakdown sums (revision 0007) --------------------------------------------------

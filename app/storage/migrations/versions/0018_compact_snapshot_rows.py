@@ -38,6 +38,20 @@ JOIN holding_texts s ON s.id = r.symbol_ref
 _COLUMNS = "decimals, raw, price, value, state, as_of, is_spam, manual_price"
 
 
+def _values() -> list[sa.Column[object]]:
+    """A holding's own values, after its key and symbol (the same in both layouts)."""
+    return [
+        sa.Column("decimals", sa.Integer, nullable=False),
+        sa.Column("raw", sa.Text, nullable=False),
+        sa.Column("price", sa.Text, nullable=True),
+        sa.Column("value", sa.Text, nullable=True),
+        sa.Column("state", sa.String(8), nullable=False),
+        sa.Column("as_of", sa.Integer, nullable=False),
+        sa.Column("is_spam", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("manual_price", sa.Boolean, nullable=False, server_default=sa.false()),
+    ]
+
+
 def upgrade() -> None:
     op.create_table(
         "holding_texts",
@@ -56,14 +70,7 @@ def upgrade() -> None:
         sa.Column("asset_ref", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("position_ref", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("symbol_ref", sa.Integer, nullable=False),
-        sa.Column("decimals", sa.Integer, nullable=False),
-        sa.Column("raw", sa.Text, nullable=False),
-        sa.Column("price", sa.Text, nullable=True),
-        sa.Column("value", sa.Text, nullable=True),
-        sa.Column("state", sa.String(8), nullable=False),
-        sa.Column("as_of", sa.Integer, nullable=False),
-        sa.Column("is_spam", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("manual_price", sa.Boolean, nullable=False, server_default=sa.false()),
+        *_values(),
         sqlite_with_rowid=False,
     )
     op.execute(
@@ -99,14 +106,7 @@ def downgrade() -> None:
         sa.Column("asset_id", sa.String(200), primary_key=True),
         sa.Column("position", sa.String(200), primary_key=True, server_default=""),
         sa.Column("symbol", sa.Text, nullable=False),
-        sa.Column("decimals", sa.Integer, nullable=False),
-        sa.Column("raw", sa.Text, nullable=False),
-        sa.Column("price", sa.Text, nullable=True),
-        sa.Column("value", sa.Text, nullable=True),
-        sa.Column("state", sa.String(8), nullable=False),
-        sa.Column("as_of", sa.Integer, nullable=False),
-        sa.Column("is_spam", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("manual_price", sa.Boolean, nullable=False, server_default=sa.false()),
+        *_values(),
     )
     op.execute(
         "INSERT INTO snapshot_holdings (snapshot_id, wallet, asset_id, position, symbol, "
