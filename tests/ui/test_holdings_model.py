@@ -270,13 +270,12 @@ def test_number_texts() -> None:
 
 
 def test_a_failed_holding_gets_the_failed_icon_and_reason() -> None:
-    from dataclasses import replace
 
     from app.domain.balances import SourceState
     from app.domain.snapshot import Snapshot, SourceStatus
 
     snap = latest()
-    failed = replace(snap.holdings[0], state=SourceState.FAILED)
+    failed = snap.holdings[0]._replace(state=SourceState.FAILED)
     sources = (SourceStatus("eip155:1", SourceState.FAILED, "execution reverted", T),)
     m = HoldingsModel()
     m.set_snapshot(Snapshot(T, "USD", (failed,), sources), CHAIN_NAMES, WALLET_NAMES)

@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -277,7 +276,7 @@ def seed_portfolio(ctx: Any, *, snapshot: bool = True) -> None:
         if snapshot:
             earlier = NOW - DAY
             holdings = tuple(
-                replace(h, as_of=earlier)
+                h._replace(as_of=earlier)
                 for h in (
                     _holding(W1, ETH, "ETH", 18, "1", "1900"),
                     _holding(W1, USDC, "USDC", 6, "300", "1"),
