@@ -157,3 +157,18 @@ def test_a_text_another_writer_added_meanwhile_is_reused(storage_engine: Engine)
         assert found.scalar() == 1
     stored = store.latest()
     assert stored is not None and [h.asset_id for h in stored.holdings] == [USDC]
+
+
+@pytest.mark.parametrize("count", [99, 100, 250])
+def test_every_holding_is_stored_whatever_the_count(storage_engine: Engine, count: int) -> None:
+    """Rows go in many to a statement: a whole number of statements, one short, and a rest."""
+    holdings = [
+        _holding(f"eip155:1:0x{w:040x}", f"eip155:1/erc20:0x{a:040x}", f"T{a}", w * 1000 + a)
+        for w in range(count // 10 + 1)
+        for a in range(10)
+    ][:count]
+    store = SqlSnapshotStore(storage_engine)
+    store.write(_snapshot(100, holdings))
+    stored = store.latest()
+    assert stored is not None
+    assert sorted(stored.holdings) == sorted(holdings)
