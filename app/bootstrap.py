@@ -667,10 +667,18 @@ def register_steps(ctx: AppContext, service: RefreshService) -> None:
         for error in report.errors:
             logging.getLogger(__name__).info("ledger market data: %s", error)
 
+    async def wal_checkpoint(_result: RefreshResult) -> None:
+        # The snapshot's pages go from the WAL into the file after the outcome is shown, not
+        # inside the next snapshot's commit.
+        from app.storage.database import checkpoint
+
+        await asyncio.to_thread(checkpoint, ctx.engine)
+
     service.add_step("retention", retention)
     service.add_step("alerts", alerts)
     service.add_step("price history backfill", backfill, background=True)
     service.add_step("ledger market history", ledger_market, background=True)
+    service.add_step("database checkpoint", wal_checkpoint, background=True)
 
 
 def build_onchain_history_service(ctx: AppContext) -> OnchainHistoryService:

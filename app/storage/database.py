@@ -34,6 +34,11 @@ HEAD_REVISION = REVISIONS[-1]
 BUSY_TIMEOUT_MS = 5000
 BACKUPS_KEPT = 5
 PRIVATE_FILE = 0o600
+# Pages the WAL may hold before a commit copies them into the file itself. SQLite's default
+# (1,000) made every other snapshot of 40,000 holdings also pay that copy inside its write (~15
+# ms a time, 0.13 s for the first); the refresh instead checkpoints after each stored snapshot,
+# off the path the person waits on (:func:`checkpoint`), and this stays as the backstop (40 MB).
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,7 +47,17 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     cur.close()
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy what the WAL holds into the database file without waiting for readers or writers
+    (a PASSIVE checkpoint; a no-op on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as con:
+        con.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
