@@ -1,0 +1,187 @@
+"""Same-run A/B of the whole refresh path between an earlier commit and this working tree.
+
+This machine's speed drifts by 40 % and more during a day, so two benchmark runs hours apart
+cannot tell what a change did. Here both trees run against the same two anvil nodes (behind the
+same latency proxies) and the same local price servers, their cold processes alternating:
+
+- ``--base REV`` is checked out into a temporary git worktree; this working tree is "new".
+- The data directory is set up through the base's own command line as a user would (networks,
+  wallets, 400 tokens, price URLs); "new" gets a copy and upgrades it on its first, untimed run
+  (a newer schema opens an older database, not the other way round).
+- Per round: ``refresh --once --json --no-prices`` and ``refresh --once --json`` (priced,
+  stored) on each side, every output checked holding by holding; then, unless ``--window-runs
+  0``, the real window's ``refresh_now()`` (``tests/benchmarks/evm_window.py`` of each tree).
+
+Prints one JSON object: per path the medians, every wall, and the change.
+
+Run: .venv/bin/python -m tests.benchmarks.evm_ab --base aac85cc [--runs 6] [--window-runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+from tests.benchmarks.evm_refresh import PYCACHE, checksum, machine, setup_chain
+from tests.benchmarks.evm_window import check, expected_raws
+from tests.integration.evm.anvil import MULTICALL3, ROOT, Anvil
+from tests.integration.evm.proxy import FaultyProxy
+from tests.integration.prices.fakes import FakeCoinGecko, FakeDefiLlama, serve_in_thread
+
+# Set-up through a tree's own CLI, in one process (its ``main(argv, stdout=...)``).
+SETUP = """
+import io, json, sys
+from app.cli import main
+data, plan = sys.argv[1], json.load(sys.stdin)
+def run(*argv):
+    out = io.StringIO()
+    if main(["--data-dir", data, *argv], stdout=out):
+        raise SystemExit(f"chainfolio {' '.join(argv[:3])} failed")
+    return out.getvalue()
+for spec in json.loads(run("networks", "list", "--json")):
+    if spec["enabled"]:
+        run("networks", "disable", spec["chain"])
+for argv in plan:
+    run(*argv)
+"""
+
+
+def _env(root: Path) -> dict[str, str]:
+    """A tree's processes: its own modules, byte-code cached as installed, no data-dir override."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINFOLIO")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    env["PYTHONPATH"] = str(root)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    return env
+
+
+def _run(root: Path, argv: list[str], stdin: str | None = None) -> tuple[float, str]:
+    """Wall seconds and stdout of one fresh process of ``root``'s tree."""
+    import time
+
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        argv, cwd=root, env=_env(root), input=stdin, capture_output=True, text=True, timeout=1800
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(argv[2:6])} in {root} failed: {proc.stderr[-2000:]}")
+    return wall, proc.stdout
+
+
+def _exact(document: str, expected: dict[tuple[str, str, str], int]) -> bool:
+    doc = json.loads(document)
+    found = ((b["wallet"], b["asset"], int(b["raw"])) for c in doc["chains"] for b in c["balances"])
+    return bool(check(found, expected)["exact"])
+
+
+def _figures(base: list[float], new: list[float]) -> dict[str, Any]:
+    b, n = statistics.median(base), statistics.median(new)
+    return {
+        "base_s": round(b, 3),
+        "new_s": round(n, 3),
+        "change_pct": round((n - b) / b * 100, 1),
+        "base_walls_s": [round(w, 3) for w in base],
+        "new_walls_s": [round(w, 3) for w in new],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--base", required=True, help="the earlier commit (any git revision)")
+    ap.add_argument("--runs", type=int, default=6, help="cold processes per side and path")
+    ap.add_argument("--window-runs", type=int, default=2, help="window processes per side")
+    ap.add_argument("--wallets", type=int, default=100)
+    ap.add_argument("--tokens", type=int, default=200)
+    ap.add_argument("--latency-ms", type=float, default=0.0)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="chainfolio-evm-ab-"))
+    base_root = work / "base"
+    subprocess.run(["git", "worktree", "add", "--detach", str(base_root), args.base], cwd=ROOT,
+                   check=True, capture_output=True)  # fmt: skip
+    roots = {"base": base_root, "new": ROOT}
+    wallets = [checksum("0x" + keccak(str(i).encode()).hex()[-40:]) for i in range(args.wallets)]
+    nodes = [Anvil(31337), Anvil(31338)]
+    proxies: list[FaultyProxy] = []
+    try:
+        tokens = {f"eip155:{n.chain_id}": setup_chain(n, wallets, args.tokens) for n in nodes}
+        proxies = [FaultyProxy(n.url) for n in nodes]
+        for p in proxies:
+            p.latency = args.latency_ms / 1000
+        expected = expected_raws(wallets, tokens)
+        expected_file = work / "expected.json"
+        expected_file.write_text(json.dumps({"wallets": wallets, "tokens": tokens}))
+        for root in roots.values():
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "app")],
+                           env=_env(root), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        with (
+            serve_in_thread(FakeDefiLlama(prices={})) as llama,
+            serve_in_thread(FakeCoinGecko(prices={}), "/api/v3") as coingecko,
+        ):
+            plan = [
+                ["networks", "add", str(n.chain_id), f"Bench {n.chain_id}", "ETH", p.url,
+                 "--multicall3", MULTICALL3]
+                for n, p in zip(nodes, proxies, strict=True)
+            ]  # fmt: skip
+            plan += [["wallets", "add", w] for w in wallets]
+            plan += [["tokens", "add", c, t] for c, ts in tokens.items() for t in ts]
+            plan += [["config", "set", "prices.coingecko.url", coingecko],
+                     ["config", "set", "prices.defillama.url", llama]]  # fmt: skip
+            data = {"base": work / "data-base", "new": work / "data-new"}
+            _run(base_root, [sys.executable, "-c", SETUP, str(data["base"])], json.dumps(plan))
+            shutil.copytree(data["base"], data["new"])
+            refresh = [sys.executable, "-m", "app", "--data-dir"]
+            for side, root in roots.items():  # untimed: "new" upgrades its copy here
+                _run(root, [*refresh, str(data[side]), "refresh", "--once", "--json"])
+            walls: dict[str, dict[str, list[float]]] = {}
+            exact = True
+            for _ in range(args.runs):
+                for path, extra in (("no_prices", ["--no-prices"]), ("priced", [])):
+                    for side, root in roots.items():
+                        argv = [*refresh, str(data[side]), "refresh", "--once", "--json", *extra]
+                        wall, out = _run(root, argv)
+                        exact = exact and _exact(out, expected)
+                        walls.setdefault(path, {}).setdefault(side, []).append(wall)
+            for _ in range(args.window_runs):
+                for side, root in roots.items():
+                    argv = [sys.executable, "-m", "tests.benchmarks.evm_window", "--data-dir",
+                            str(data[side]), "--expected", str(expected_file)]  # fmt: skip
+                    result = json.loads(_run(root, argv)[1].strip().splitlines()[-1])
+                    exact = exact and bool(result["all_exact"])
+                    walls.setdefault("window", {}).setdefault(side, []).extend(result["walls_s"])
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+        report = {
+            "base": args.base,
+            "new": f"working tree at {head}",
+            "balances_per_refresh": len(expected),
+            "latency_ms": args.latency_ms,
+            "runs": args.runs,
+            "all_exact": exact,
+            "machine": machine(),
+            "paths": {path: _figures(w["base"], w["new"]) for path, w in walls.items()},
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        for p in proxies:
+            p.stop()
+        for n in nodes:
+            n.stop()
+        subprocess.run(["git", "worktree", "remove", "--force", str(base_root)], cwd=ROOT,
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
