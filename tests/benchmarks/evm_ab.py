@@ -32,7 +32,13 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from tests.benchmarks.evm_refresh import PYCACHE, checksum, machine, setup_chain
+from tests.benchmarks.evm_refresh import (
+    checksum,
+    compile_app,
+    machine,
+    setup_chain,
+    timed_process,
+)
 from tests.benchmarks.evm_window import check, expected_raws
 from tests.integration.evm.anvil import MULTICALL3, ROOT, Anvil
 from tests.integration.evm.proxy import FaultyProxy
@@ -56,28 +62,10 @@ for argv in plan:
 """
 
 
-def _env(root: Path) -> dict[str, str]:
-    """A tree's processes: its own modules, byte-code cached as installed, no data-dir override."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINFOLIO")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env["PYTHONPATH"] = str(root)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    return env
-
-
 def _run(root: Path, argv: list[str], stdin: str | None = None) -> tuple[float, str]:
     """Wall seconds and stdout of one fresh process of ``root``'s tree."""
-    import time
-
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        argv, cwd=root, env=_env(root), input=stdin, capture_output=True, text=True, timeout=1800
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(argv[2:6])} in {root} failed: {proc.stderr[-2000:]}")
-    return wall, proc.stdout
+    wall, _cpu, out = timed_process(argv, root, stdin)
+    return wall, out
 
 
 def _exact(document: str, expected: dict[tuple[str, str, str], int]) -> bool:
@@ -106,6 +94,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--latency-ms", type=float, default=0.0)
     args = ap.parse_args()
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the windows' children: no display needed
     work = Path(tempfile.mkdtemp(prefix="chainfolio-evm-ab-"))
     base_root = work / "base"
     subprocess.run(["git", "worktree", "add", "--detach", str(base_root), args.base], cwd=ROOT,
@@ -123,8 +112,7 @@ def main() -> None:
         expected_file = work / "expected.json"
         expected_file.write_text(json.dumps({"wallets": wallets, "tokens": tokens}))
         for root in roots.values():
-            subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "app")],
-                           env=_env(root), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+            compile_app(root)
         with (
             serve_in_thread(FakeDefiLlama(prices={})) as llama,
             serve_in_thread(FakeCoinGecko(prices={}), "/api/v3") as coingecko,

@@ -300,28 +300,33 @@ def setup_data_dir(
 PYCACHE = Path(tempfile.gettempdir()) / "chainfolio-bench-pycache"
 
 
-def _env() -> dict[str, str]:
-    """The child processes' environment: no data-dir override, and byte-code cached as an
-    installed app has it (outside the work tree; a PYTHONDONTWRITEBYTECODE in this shell
-    would otherwise make every cold process compile the app's ~140 modules, ~0.5 s)."""
+def _env(root: Path = ROOT) -> dict[str, str]:
+    """The child processes' environment: the modules of the tree at ``root``, no data-dir
+    override, and byte-code cached as an installed app has it (outside the work tree; a
+    PYTHONDONTWRITEBYTECODE in this shell would otherwise make every cold process compile the
+    app's ~140 modules, ~0.5 s)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHAINFOLIO")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(root)
     return env
 
 
-def compile_app() -> None:
+def compile_app(root: Path = ROOT) -> None:
     """What installing does: byte-code for the app's modules (untimed)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "app")], cwd=ROOT,
-                   env=_env(), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "app")], cwd=root,
+                   env=_env(root), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
 
 
-def timed_process(argv: list[str]) -> tuple[float, float, str]:
-    """Wall and CPU seconds (user + system) of one fresh process, and its stdout."""
+def timed_process(
+    argv: list[str], root: Path = ROOT, stdin: str | None = None
+) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system) of one fresh process of the tree at ``root``, and
+    its stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(argv, cwd=root, env=_env(root), input=stdin, capture_output=True,
+                          text=True, timeout=1800)  # fmt: skip
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
