@@ -51,12 +51,17 @@ _TEXT_BATCH = 500  # texts per lookup (well under every driver's parameter limit
 _ROWS_PER_INSERT = 100  # 1,300 parameters a statement: under SQLite's and PostgreSQL's limits
 
 
+def _mark(con: Connection) -> str:
+    """The driver's parameter placeholder (SQLite ``?``, psycopg ``%s``)."""
+    return "?" if con.dialect.paramstyle == "qmark" else "%s"
+
+
 def _text_ids(con: Connection, texts: set[str]) -> dict[str, int]:
     """The ``holding_texts`` id of each text, adding the ones not stored yet.
 
     A few hundred distinct texts for 10,000s of holdings: added with ON CONFLICT DO NOTHING
     (two writers of a shared database may add the same one at once), then looked up."""
-    mark = "?" if con.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(con)
     wanted = sorted(texts)
     ids: dict[str, int] = {}
     for added in (False, True):
@@ -82,7 +87,8 @@ def _text_ids(con: Connection, texts: set[str]) -> dict[str, int]:
 def _insert_holdings(
     con: Connection, snapshot_id: int, holdings: Sequence[SnapshotHolding]
 ) -> None:
-    """Every holding of a snapshot in one executemany of plain tuples, straight to the driver.
+    """Every holding of a snapshot as plain tuples, straight to the driver, a hundred rows to a
+    statement.
 
     SQLAlchemy's per-row parameter processing was 0.25 s of a 40,000-holding refresh; the
     values here are already the stored types (text for exact numbers, ints, bools). Wallets,
@@ -95,7 +101,7 @@ def _insert_holdings(
         | {h.position for h in holdings}
         | {h.symbol for h in holdings},
     )
-    mark = "?" if con.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(con)
     head = f"INSERT INTO {snapshot_rows.name} ({', '.join(_ROW_COLUMNS)}) VALUES "
     one = f"({', '.join([mark] * len(_ROW_COLUMNS))})"
     states = {state: state.value for state in SourceState}
