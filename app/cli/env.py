@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from app.config import Paths, Settings
@@ -92,13 +93,9 @@ class CliEnv:
         print(*parts, file=self.out)
 
     def print_json(self, data: Any) -> None:
-        """Indented JSON in one write, encoded by msgspec (already the Solana reader's decoder):
-        half the time of ``json.dumps`` for a 15 MB refresh document, and written as bytes
-        when the stream has them (``json.dump`` streamed a write per token: 3.5 s). UTF-8 as
-        is, keys in order; a type JSON has no form for is written as its text."""
-        import msgspec
-
-        body = msgspec.json.format(msgspec.json.encode(data, enc_hook=str), indent=2) + b"\n"
+        """Indented JSON (:func:`json_document`) in one write, as bytes when the stream has
+        them (``json.dump`` streamed a write per token: 3.5 s for a 15 MB refresh document)."""
+        body = json_document(data) + b"\n"
         buffer = getattr(self.out, "buffer", None)
         if buffer is None:
             self.out.write(body.decode())
@@ -114,3 +111,35 @@ class CliEnv:
             from app.net import install
 
             install(self._egress)
+
+
+def _orjson_default(value: object) -> str:
+    if type(value) is Decimal:
+        return str(value)
+    raise TypeError  # any other type: the document goes to msgspec
+
+
+def json_document(data: Any) -> bytes:
+    """``data`` as JSON indented by two spaces: UTF-8 as is, keys in order, a Decimal (or any
+    other type JSON has no form for) as its text.
+
+    orjson writes it in one pass: a 22 MB refresh document in ~0.02 s, against ~0.05 s for
+    msgspec's encode and re-format. What orjson does not take the same way (an integer beyond
+    64 bits, a key that is not text, a date, any type but Decimal) goes to msgspec. The bytes
+    are msgspec's either way but for a float in exponent form, written as Python writes it
+    (``1e+22``, msgspec ``1e22``); tests/unit/test_cli_json.py compares the two."""
+    try:
+        import orjson
+
+        return orjson.dumps(
+            data,
+            option=orjson.OPT_INDENT_2
+            | orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_SUBCLASS,
+            default=_orjson_default,
+        )
+    except (ImportError, TypeError):  # orjson.JSONEncodeError is a TypeError
+        import msgspec
+
+        return msgspec.json.format(msgspec.json.encode(data, enc_hook=str), indent=2)

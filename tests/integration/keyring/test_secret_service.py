@@ -91,3 +91,45 @@ def test_cli_round_trip_in_subprocess(
     assert secret_backend.get_password(SERVICE, "coingecko.demo") == "CG-cli-value-4242"
     assert cli("keys", "remove", "coingecko.demo").returncode == 0
     assert "No keys stored." in cli("keys", "list").stdout
+
+
+_CHOSEN = """
+import sys
+if sys.argv[1] == "app":
+    from app.secrets import _default_backend
+    backend = _default_backend()
+    assert sys.modules["keyring.backends.macOS.api"] is None, "the macOS bindings were loaded"
+else:
+    import keyring
+    backend = keyring.get_keyring()
+print(type(backend).__module__ + "." + type(backend).__qualname__)
+"""
+
+
+@pytest.mark.parametrize("bus", ["secret service", "no session bus"])
+def test_the_app_picks_the_keyring_keyring_itself_picks(
+    secret_service_session: Any, bus: str
+) -> None:
+    """The app skips keyring's macOS bindings outside macOS (~70 ms of every first keyring use,
+    find_library running ldconfig and the compiler); the backend chosen must not change, with a
+    Secret Service on the bus and with none."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **secret_service_session.env}
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    if bus == "no session bus":
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        env["XDG_RUNTIME_DIR"] = "/nonexistent"
+
+    def chosen(how: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHOSEN, how], env=env, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    expected = "SecretService.Keyring" if bus == "secret service" else "fail.Keyring"
+    assert chosen("app") == chosen("keyring") and chosen("app").endswith(expected)
