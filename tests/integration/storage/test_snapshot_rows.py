@@ -172,3 +172,36 @@ def test_every_holding_is_stored_whatever_the_count(storage_engine: Engine, coun
     stored = store.latest()
     assert stored is not None
     assert sorted(stored.holdings) == sorted(holdings)
+
+
+def test_prices_shared_by_holdings_are_stored_each_exactly(storage_engine: Engine) -> None:
+    """The holdings of an asset share one price object (its text is made once per write);
+    others have their own, or none: every row keeps its own price and value, to the digit."""
+    shared = [Decimal("3000.123456789012345678901234567890"), Decimal("1"), Decimal("0E-18")]
+    holdings = []
+    for i in range(250):
+        price: Decimal | None = (
+            None if i % 7 == 0 else Decimal(f"{i}.{i:030d}") if i % 5 == 0 else shared[i % 3]
+        )
+        value = None if price is None else price * i
+        holdings.append(
+            SnapshotHolding(
+                f"eip155:1:0x{i:040x}",
+                f"eip155:1/erc20:0x{i % 11:040x}",
+                f"T{i % 11}",
+                18,
+                i,
+                price,
+                value,
+                SourceState.OK,
+                1,
+            )
+        )
+    store = SqlSnapshotStore(storage_engine)
+    store.write(_snapshot(100, holdings))
+    stored = store.latest()
+    assert stored is not None
+    by_wallet = {h.wallet: h for h in stored.holdings}
+    for h in holdings:
+        got = by_wallet[h.wallet]
+        assert (str(got.price), str(got.value)) == (str(h.price), str(h.value)), h.wallet
