@@ -20,11 +20,9 @@ prices; a holding without any price has its unrealised P&L marked unknown.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, localcontext
@@ -39,6 +37,7 @@ from app.domain.cost_basis import (
     compute_pnl,
 )
 from app.domain.fx_days import DayRates
+from app.domain.gc_pause import gc_paused  # no collection passes over 10,000s of lots
 from app.domain.ledger import (
     Account,
     AccountKind,
@@ -611,20 +610,6 @@ class LedgerService:
         if figures.twr_annualised is None:
             notes.append("Not annualised: the range is shorter than a year.")
         return ReturnsReport(account, currency, start, end, figures, tuple(notes))
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a report is computed: tens of thousands of lots are
-    made and dropped, and each full collection would walk every object of the process (25 % of
-    a 50,000-transaction P&L). Reference counting still frees everything at once."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _first_days(txs: Iterable[Transaction]) -> dict[str, int]:

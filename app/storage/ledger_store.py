@@ -6,15 +6,14 @@ its rows or none. Rows whose fingerprint is already stored are skipped (re-impor
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.gc_pause import gc_paused
 from app.domain.ledger import (
     Account,
     AccountKind,
@@ -123,7 +122,7 @@ class SqlLedgerStore:
         kinds = {k.value: k for k in TxKind}
         incomes = {k.value: k for k in IncomeKind}
         zero = Decimal(0)
-        with _gc_paused():  # 50,000 new objects: no collection passes over them while built
+        with gc_paused():  # 50,000 new objects: no collection passes over them while built
             return [
                 Transaction(
                     names[r[1]],
@@ -229,17 +228,6 @@ class SqlLedgerStore:
 
 
 _REVISION_KEY = "ledger_revision"
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _bump(con: Any) -> None:

@@ -126,7 +126,7 @@ def without_gc(work: Callable[[], T], *, keep: bool = True) -> T:
     collector's reach."""
     import gc
 
-    from app.services.ledger import gc_paused
+    from app.domain.gc_pause import gc_paused
 
     with gc_paused():
         result = work()

@@ -361,3 +361,38 @@ def test_values_and_totals_keep_every_digit() -> None:
         for i, v in enumerate((value, Decimal("0.000000000000000001")))
     )  # fmt: skip
     assert Snapshot(0, "USD", holdings, ()).total == Decimal(f"{exact + 10**9}e-27")
+
+
+def test_the_cyclic_collector_pauses_during_a_refresh_and_runs_again_after(
+    store: SqlSnapshotStore,
+) -> None:
+    """A refresh reads, values and stores with the collector paused (its passes over 100,000s of
+    new objects cost a window's refresh 25-45 ms); it runs again afterwards, even when the
+    refresh failed, and stays off in a process that had turned it off (``refresh --once``)."""
+    import gc
+
+    seen: list[bool] = []
+    chains, now = FakeChains(), [1000.0]
+
+    async def read(chain: ChainSpec, wallets: Sequence[Wallet]) -> ChainReadResult:
+        seen.append(gc.isenabled())
+        return await chains.read(chain, wallets)
+
+    service = service_of([A, B], read, store, now)
+    assert gc.isenabled()
+    refresh(service)
+    assert seen == [False, False] and gc.isenabled()
+
+    chains.failing = {A.chain_id, B.chain_id}
+    now[0] += 60
+    assert asyncio.run(service.refresh()).status.value == "failed"
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        now[0] += 60
+        chains.failing = set()
+        refresh(service)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
