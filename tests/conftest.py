@@ -74,3 +74,16 @@ def _declared_requests_are_exact() -> Iterator[None]:
     yield
     wrong, Recorder.undeclared[:] = list(Recorder.undeclared), []
     assert not wrong, f"requests declared the wrong watched addresses: {wrong}"
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    """The cyclic garbage collector running at the start of the test, as it was after it: an
+    in-process ``refresh --once`` of another test turns it off for good, as that command does."""
+    import gc
+
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
