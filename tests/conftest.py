@@ -76,10 +76,11 @@ def _declared_requests_are_exact() -> Iterator[None]:
     assert not wrong, f"requests declared the wrong watched addresses: {wrong}"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def collector_on() -> Iterator[None]:
-    """The cyclic garbage collector running at the start of the test, as it was after it: an
-    in-process ``refresh --once`` of another test turns it off for good, as that command does."""
+    """Every test starts with the cyclic garbage collector running and leaves it as it found it:
+    an in-process ``refresh --once`` turns it off for good, as that command does (its process
+    ends right after), and the tests after it would otherwise run without it."""
     import gc
 
     was = gc.isenabled()

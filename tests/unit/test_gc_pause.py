@@ -6,11 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
-import pytest
-
 from app.domain.gc_pause import gc_paused
-
-pytestmark = pytest.mark.usefixtures("collector_on")
 
 
 def test_nested_and_overlapping_pauses() -> None:

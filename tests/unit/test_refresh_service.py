@@ -364,7 +364,7 @@ def test_values_and_totals_keep_every_digit() -> None:
 
 
 def test_the_cyclic_collector_pauses_during_a_refresh_and_runs_again_after(
-    store: SqlSnapshotStore, collector_on: None
+    store: SqlSnapshotStore,
 ) -> None:
     """A refresh reads, values and stores with the collector paused (its passes over 100,000s of
     new objects cost a window's refresh 25-45 ms); it runs again afterwards, even when the
