@@ -174,7 +174,9 @@ def assess_backend(backend: Any) -> SecretStatus:
     return SecretStatus(True, name)
 
 
-def _default_backend() -> Any:
+def default_backend() -> Any:
+    """The backend keyring itself chooses (``PYTHON_KEYRING_BACKEND`` and its configuration
+    file apply), for API keys and database keys alike."""
     if sys.platform != "darwin":
         # keyring loads every backend it ships; its macOS one binds the Security framework at
         # import, on any system, through ``find_library`` (which runs ldconfig, then the C
@@ -190,7 +192,7 @@ def _default_backend() -> Any:
 def secret_status(backend: Any | None = None) -> SecretStatus:
     """Status of the keyring Chainfolio would use (for the settings dialog and self-test)."""
     try:
-        return assess_backend(backend if backend is not None else _default_backend())
+        return assess_backend(backend if backend is not None else default_backend())
     except Exception as exc:  # keyring's own discovery failing must not stop the app
         log.warning("the keyring could not be loaded: %s", redact(f"{type(exc).__name__}: {exc}"))
         return SecretStatus(
@@ -226,7 +228,7 @@ class KeyringSecretStore:
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            self._backend = _default_backend()
+            self._backend = default_backend()
         return self._backend
 
     def status(self) -> SecretStatus:

@@ -177,9 +177,9 @@ class KeyringKeys:
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            import keyring
+            from app.secrets import default_backend
 
-            self._backend = keyring.get_keyring()
+            self._backend = default_backend()
         return self._backend
 
     def problem(self) -> str | None:

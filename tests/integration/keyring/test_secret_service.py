@@ -96,8 +96,8 @@ def test_cli_round_trip_in_subprocess(
 _CHOSEN = """
 import sys
 if sys.argv[1] == "app":
-    from app.secrets import _default_backend
-    backend = _default_backend()
+    from app.secrets import default_backend
+    backend = default_backend()
     assert sys.modules["keyring.backends.macOS.api"] is None, "the macOS bindings were loaded"
 else:
     import keyring
