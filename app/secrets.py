@@ -180,7 +180,7 @@ def default_backend() -> Any:
     if sys.platform != "darwin":
         # keyring loads every backend it ships; its macOS one binds the Security framework at
         # import, on any system, through ``find_library`` (which runs ldconfig, then the C
-        # compiler, when the library is not found): ~30 ms of every first keyring use. Outside
+        # compiler, when the library is not found): ~70 ms of every first keyring use. Outside
         # macOS that backend refuses itself anyway ("macOS required"), so its bindings are not
         # loaded: the keyring chosen is the same.
         sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]

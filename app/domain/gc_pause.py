@@ -3,7 +3,7 @@
 A refresh of 40,000 balances, a ledger report over 50,000 transactions, a big import: each
 makes and drops 100,000s of small objects, and every collection they trigger walks them while
 holding the interpreter lock (a window's refresh spent 23-45 ms of its 0.43 s in ~100 such
-passes, tests/benchmarks/evm_refresh.py). Reference counting still frees everything as it
+passes, timed by gc callbacks on tests/benchmarks/evm_window.py). Reference counting frees as it
 goes; what is left in cycles is collected once the collector runs again.
 
 Pauses nest and may overlap across threads: the collector runs again when the last one ends,
