@@ -40,7 +40,7 @@ from tests.benchmarks.evm_refresh import (
     timed_process,
 )
 from tests.benchmarks.evm_window import check, expected_raws
-from tests.integration.evm.anvil import MULTICALL3, ROOT, Anvil
+from tests.integration.evm.anvil import MULTICALL3, ROOT, Anvil, stop_all
 from tests.integration.evm.proxy import FaultyProxy
 from tests.integration.prices.fakes import FakeCoinGecko, FakeDefiLlama, serve_in_thread
 
@@ -162,10 +162,7 @@ def main() -> None:
         }
         print(json.dumps(report, indent=2))
     finally:
-        for p in proxies:
-            p.stop()
-        for n in nodes:
-            n.stop()
+        stop_all(proxies, nodes)
         subprocess.run(["git", "worktree", "remove", "--force", str(base_root)], cwd=ROOT,
                        capture_output=True)  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)

@@ -83,7 +83,7 @@ from app.domain.model import Wallet
 from app.services.balances import BalanceService
 from tests.benchmarks.evm_window import check, expected_raws
 from tests.integration.defi import world as defi
-from tests.integration.evm.anvil import ARTIFACTS, MULTICALL3, ROOT, Anvil
+from tests.integration.evm.anvil import ARTIFACTS, MULTICALL3, ROOT, Anvil, stop_all
 from tests.integration.evm.proxy import FaultyProxy
 from tests.integration.prices.fakes import FakeCoinGecko, FakeDefiLlama, serve_in_thread
 
@@ -550,10 +550,7 @@ def main() -> None:
         report["summary"] = summary(per_latency)
         print(json.dumps(report, indent=2))
     finally:
-        for p in proxies:
-            p.stop()
-        for n in nodes:
-            n.stop()
+        stop_all(proxies, nodes)
 
 
 def defi_part(

@@ -51,7 +51,7 @@ from app.defi.abi import call_data, checksum
 from app.domain.chains import ChainFamily, ChainSpec
 from app.domain.ids import ChainId
 from app.domain.onchain import ScanRequest
-from tests.integration.evm.anvil import ANVIL, ARTIFACTS, Anvil
+from tests.integration.evm.anvil import ANVIL, ARTIFACTS, Anvil, stop_all
 from tests.support.net import free_port, wait_until
 
 PER_TX = 10
@@ -310,10 +310,7 @@ def main() -> None:
             "target_ratio": 2.0,
         }, indent=1))  # fmt: skip
     finally:
-        for p in proxies:
-            p.stop()
-        for n in nodes:
-            n.stop()
+        stop_all(proxies, nodes)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -29,6 +29,18 @@ def running(chain_id: int, *, multicall: bool = True) -> Iterator[Anvil]:
     try:
         yield node
     finally:
+        node.stop()
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def stop_all(proxies: Iterable[_Stoppable], nodes: Iterable[_Stoppable]) -> None:
+    """A benchmark's clean-up: its latency proxies first, then the nodes behind them."""
+    for proxy in proxies:
+        proxy.stop()
+    for node in nodes:
         node.stop()
 
 
