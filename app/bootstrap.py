@@ -581,8 +581,13 @@ def build_refresh_service(ctx: AppContext) -> RefreshService:
         (result,) = await reader.refresh([spec], wallets)
         return result
 
-    async def value(balances: Sequence[Balance], currency: str) -> PriceReport:
-        return await ctx.price_stack().service.quote(balances, currency)
+    async def value(
+        balances: Sequence[Balance], currency: str, known: PriceReport | None = None
+    ) -> PriceReport:
+        from app.services.prices import Quotes  # loaded with the price stack by now
+
+        earlier = known if isinstance(known, Quotes) else None  # this pricer's own answer
+        return await ctx.price_stack().service.quote(balances, currency, earlier)
 
     def pricer() -> Pricer:
         ctx.price_stack()  # sources built and API keys read, off the loop, while chains answer

@@ -126,6 +126,9 @@ class Quotes:
     quotes: tuple[PriceResult, ...]
     requests: dict[str, int] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    # How each asset was asked for (its price id and what it is valued through): a later
+    # quote reuses a price only for an asset asked for the same way.
+    asked: dict[str, tuple[str | None, tuple[str, Decimal] | None]] = field(default_factory=dict)
 
 
 class CurrencyUnavailableError(ChainfolioError):
@@ -227,11 +230,31 @@ class PriceService:
         price = q.price if rate == 1 else exact_mul(q.price, rate)
         return PriceResult(q.asset_id, price, q.source, max(0, now - q.fetched_at), stale)
 
-    async def quote(self, balances: Sequence[Balance], currency: str = USD) -> Quotes:
+    async def quote(
+        self, balances: Sequence[Balance], currency: str = USD, known: Quotes | None = None
+    ) -> Quotes:
         """A price for each asset of ``balances`` (10,000s of balances, a few hundred assets);
-        assets seen for the first time are queued for a year of daily prices."""
+        assets seen for the first time are queued for a year of daily prices.
+
+        ``known``: what an earlier quote in ``currency`` found moments ago (a refresh asks for
+        the assets it held last time while the chains answer). Its assets are not asked for
+        again, found or not, and its requests and errors are part of the answer."""
         infos = {id(b.asset): b.asset for b in balances}.values()  # shared per token
         assets = {str(a.asset_id): a for a in infos}
+        asked = {k: (a.price_id, a.via) for k, a in assets.items()}
+        earlier: dict[str, PriceResult] = {}
+        reused: dict[str, PriceResult] = {}
+        if known is not None and known.currency == currency.upper():
+            earlier = {q.asset_id: q for q in known.quotes}
+            reused = {
+                k: q for k, q in earlier.items() if k in asked and known.asked.get(k) == asked[k]
+            }
+            if reused:
+                assets = {k: a for k, a in assets.items() if k not in reused}
+            if not assets:  # nothing new since: the earlier answer is the whole answer
+                return Quotes(
+                    known.currency, tuple(reused.values()), known.requests, known.errors, asked
+                )
         # Valued through another asset (a liquid staking token at its pool's rate): that asset
         # is priced instead, unless the person set a price of their own for the token.
         derived = {k: a.via for k, a in assets.items() if a.via is not None}
@@ -241,13 +264,14 @@ class PriceService:
         wanted = [
             PricedAsset(a.asset_id, a.price_id) for k, a in assets.items() if k not in derived
         ]
-        for under in {u for u, _ in derived.values()} - assets.keys():
+        unders = {u for u, _ in derived.values()} - assets.keys() - earlier.keys()
+        for under in unders:
             wanted.append(PricedAsset(AssetId.parse(under)))
         priced, requests, errors = await self.prices(
             wanted, currency, {k: a.symbol for k, a in assets.items()}
         )
         for k, (under, units) in derived.items():
-            base = priced.get(under)
+            base = priced.get(under) or earlier.get(under)
             priced[k] = (
                 PriceResult(k, None, None, None, False)
                 if base is None or base.price is None
@@ -259,7 +283,7 @@ class PriceService:
                     base.stale,
                 )
             )
-        for under in {u for u, _ in derived.values()} - assets.keys():
+        for under in unders:
             priced.pop(under, None)  # asked for only to value the tokens
         if self._history is not None:  # first sighting queues a year of daily prices
             # Only what has a price today and is not spam: a year of history is asked for
@@ -271,7 +295,14 @@ class PriceService:
             )
             if ids:
                 await asyncio.to_thread(self._history.enqueue, ids, int(self._clock()))
-        return Quotes(currency.upper(), tuple(priced.values()), requests, tuple(errors))
+        if known is not None and reused:
+            priced.update(reused)
+            requests = {
+                k: requests.get(k, 0) + known.requests.get(k, 0)
+                for k in requests.keys() | known.requests.keys()
+            }
+            errors = [*known.errors, *errors]
+        return Quotes(currency.upper(), tuple(priced.values()), requests, tuple(errors), asked)
 
     async def value(self, balances: Sequence[Balance], currency: str = USD) -> Valuation:
         """Every balance valued (the prices command and tests; a refresh uses :meth:`quote`)."""

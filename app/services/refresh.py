@@ -79,7 +79,12 @@ class PriceReport(Protocol):
 
 
 class Pricer(Protocol):
-    async def __call__(self, balances: Sequence[Balance], currency: str) -> PriceReport: ...
+    async def __call__(
+        self, balances: Sequence[Balance], currency: str, known: PriceReport | None = None
+    ) -> PriceReport:
+        """``known``: what this pricer answered for part of the assets moments ago (in the
+        same refresh): those are not asked for again."""
+        ...
 
 
 class SnapshotStore(Protocol):
@@ -189,6 +194,9 @@ class RefreshService:
         self._listeners: list[Listener] = []
         self._steps: list[_Registered] = []
         self._background: set[asyncio.Task[None]] = set()
+        # One balance per asset the last priced refresh held: their prices are asked for
+        # while the chains of the next one answer.
+        self._held: list[Balance] = []
         self.last: RefreshResult | None = None
 
     # --- wiring -------------------------------------------------------------------------
@@ -322,6 +330,15 @@ class RefreshService:
         pricing = asyncio.ensure_future(asyncio.to_thread(self._pricer)) if store else None
         if pricing is not None:  # its error is raised where it is awaited, or dropped
             pricing.add_done_callback(lambda f: f.cancelled() or f.exception())
+        # What the last refresh held is priced while the chains answer (the price round trip
+        # no longer follows the read): after the read only assets new since are asked for.
+        prefetch = None
+        if pricing is not None and self._held:
+            prefetch = asyncio.ensure_future(self._prefetch(pricing, self._held, currency))
+            prefetch.add_done_callback(lambda f: f.cancelled() or f.exception())
+            task = asyncio.current_task()
+            if task is not None:  # a refresh cancelled or failed on the way drops it
+                task.add_done_callback(lambda _t: prefetch.cancel())
 
         async def read(
             key: str, name: str, job: Callable[[], Awaitable[ChainReadResult]]
@@ -362,16 +379,21 @@ class RefreshService:
             # A pricer that raises (a bug, not an unreachable source: those come back as
             # stale or missing prices with errors) stores nothing rather than unpriced zeros.
             pricer = await pricing
-            prices = await pricer([b for b, _, _ in built.balances], currency)
+            known = None if prefetch is None else await self._prefetched(prefetch)
+            prices = await pricer([b for b, _, _ in built.balances], currency, known)
             price_map = {p.asset_id: p.price for p in prices.quotes}
             manual = {p.asset_id for p in prices.quotes if p.source == "manual"}
         elif pricing is not None:
             pricing.cancel()  # nothing to price
+            if prefetch is not None:
+                prefetch.cancel()
         # A read-only refresh (``store=False``) reports the chains' own results: no snapshot
         # of 10,000s of holdings is built for it.
-        holdings = (
-            await asyncio.to_thread(_holdings, built.balances, price_map, manual) if store else []
-        )
+        holdings: list[SnapshotHolding] = []
+        if store:
+            holdings, held = await asyncio.to_thread(_holdings, built.balances, price_map, manual)
+            if prices is not None:
+                self._held = held
         snapshot = Snapshot(
             now, currency, tuple(holdings), tuple(built.sources), accounts=tuple(built.accounts),
             rates=tuple(built.rates),
@@ -397,6 +419,24 @@ class RefreshService:
             result.snapshot = None
         self._finish(result)
         return result
+
+    @staticmethod
+    async def _prefetch(
+        pricing: asyncio.Future[Pricer], held: Sequence[Balance], currency: str
+    ) -> PriceReport:
+        # Shielded: dropping the prefetch must not cancel the pricer the refresh still awaits.
+        pricer = await asyncio.shield(pricing)
+        return await pricer(held, currency)
+
+    @staticmethod
+    async def _prefetched(prefetch: asyncio.Future[PriceReport]) -> PriceReport | None:
+        """The early prices, or None when asking for them failed (a bug: unreachable sources
+        come back as errors): then every asset is asked for after the read, as before."""
+        try:
+            return await prefetch
+        except Exception:
+            log.warning("asking for the last refresh's prices early failed", exc_info=True)
+            return None
 
     async def _run_steps(self, result: RefreshResult) -> None:
         for registered in self._steps:
@@ -541,13 +581,16 @@ def _holdings(
     balances: Sequence[tuple[Balance, SourceState, int]],
     prices: dict[str, Decimal | None],
     manual: set[str] | frozenset[str] = frozenset(),
-) -> list[SnapshotHolding]:
+) -> tuple[list[SnapshotHolding], list[Balance]]:
+    """Every balance as a snapshot holding, valued; and one balance per asset held."""
     holdings = []
+    held: dict[str, Balance] = {}
     texts: dict[int, str] = {}  # ids as text by object: 10,000s of balances share a few hundred
     for b, state, as_of in balances:
         asset_id = texts.get(id(b.asset))
         if asset_id is None:
             asset_id = texts[id(b.asset)] = str(b.asset.asset_id)
+            held.setdefault(asset_id, b)
         wallet = texts.get(id(b.wallet))
         if wallet is None:
             wallet = texts[id(b.wallet)] = str(b.wallet)
@@ -569,7 +612,7 @@ def _holdings(
                 asset_id in manual,
             )
         )
-    return holdings
+    return holdings, list(held.values())
 
 
 def _carry_over(

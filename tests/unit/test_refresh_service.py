@@ -55,10 +55,26 @@ class FakePricer:
         self.price = Decimal(price)
         self.calls = 0
         self.fail = False
+        self.asked: list[tuple[list[str], Prices | None]] = []  # assets asked, known
+        self.fail_calls: set[int] = set()  # these calls (counted from 1) raise
+        self.hold: asyncio.Event | None = None  # each call waits for it
+        self.called: asyncio.Event | None = None  # set by each call
+        self.cancelled = 0
 
-    async def __call__(self, balances: Sequence[Balance], currency: str) -> Prices:
+    async def __call__(
+        self, balances: Sequence[Balance], currency: str, known: Prices | None = None
+    ) -> Prices:
         self.calls += 1
-        if self.fail:
+        self.asked.append((sorted({str(b.asset.asset_id) for b in balances}), known))
+        if self.called is not None:
+            self.called.set()
+        if self.hold is not None:
+            try:
+                await self.hold.wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        if self.fail or self.calls in self.fail_calls:
             raise RuntimeError("price source exploded")
         return Prices([Priced(str(b.asset.asset_id), self.price) for b in balances])
 
@@ -395,3 +411,79 @@ def test_the_cyclic_collector_pauses_during_a_refresh_and_runs_again_after(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_refresh_prices_what_the_last_one_held_while_the_chains_answer(
+    store: SqlSnapshotStore,
+) -> None:
+    """The price round trip no longer follows the read: the assets the last refresh held are
+    priced while the chains answer, and that answer is handed to the pricing after the read
+    (which then asks only for assets new since)."""
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    refresh(service)
+    ((held, known),) = pricer.asked  # the first refresh knows nothing: priced after the read
+    assert known is None and held == ["eip155:1/slip44:60", "eip155:8453/slip44:60"]
+
+    async def second() -> RefreshResult:
+        chains.gate, pricer.called = asyncio.Event(), asyncio.Event()
+        pricer.called.clear()
+        task = asyncio.ensure_future(service.refresh())
+        await asyncio.wait_for(pricer.called.wait(), 10)
+        # Asked while both chains are still being read.
+        assert not task.done() and chains.reads == 4 and pricer.asked[1] == (held, None)
+        chains.gate.set()
+        return await task
+
+    now[0] += 900
+    result = asyncio.run(second())
+    assert result.stored and result.snapshot is not None
+    assert result.snapshot.total == Decimal(6000)
+    assert len(pricer.asked) == 3
+    after, known = pricer.asked[2]
+    assert after == held and known is not None  # the early answer, handed over
+    assert [q.asset_id for q in known.quotes] == held
+
+
+def test_early_prices_that_fail_leave_the_pricing_to_after_the_read(
+    store: SqlSnapshotStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    refresh(service)
+    pricer.fail_calls = {2}  # the early request of the second refresh
+    now[0] += 900
+    with caplog.at_level("WARNING", logger="app.services.refresh"):
+        snap = refresh(service)
+    assert snap.total == Decimal(6000) and pricer.calls == 3
+    assert pricer.asked[2][1] is None  # nothing early to hand over: everything asked again
+    assert "asking for the last refresh's prices early failed" in caplog.text
+
+
+def test_a_read_only_refresh_asks_for_no_price_early(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    refresh(service)
+    result = asyncio.run(service.refresh(store=False))
+    assert result.status.value == "ok" and pricer.calls == 1
+
+
+def test_a_cancelled_refresh_drops_its_early_price_request(store: SqlSnapshotStore) -> None:
+    chains, pricer, now = FakeChains(), FakePricer(), [1000.0]
+    service = make(store, chains, pricer, now)
+    refresh(service)
+
+    async def cancelled() -> None:
+        chains.gate, pricer.hold, pricer.called = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        task = asyncio.ensure_future(service.refresh())
+        await asyncio.wait_for(pricer.called.wait(), 10)
+        await service.aclose()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)  # the dropped request's cancellation is delivered
+        # Dropped with the refresh, not left running until the loop closes.
+        assert pricer.cancelled == 1
+
+    now[0] += 900
+    asyncio.run(cancelled())
+    assert store.count() == 1

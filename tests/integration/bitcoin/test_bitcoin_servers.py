@@ -218,7 +218,7 @@ def test_refresh_marks_bitcoin_stale_when_its_server_goes_down() -> None:
             finally:
                 await reader.aclose()
 
-        async def price(_balances: object, _currency: str) -> _Prices:
+        async def price(_balances: object, _currency: str, _known: object = None) -> _Prices:
             return _Prices()
 
         store = _Store()
