@@ -60,9 +60,12 @@ class FakeApi:
     required_header: tuple[str, str] | None = None
     log: list[Logged] = field(default_factory=list)
     url: str = ""
+    delay: float = 0.0  # seconds before each answer: a public API's round trip
 
     async def _gate(self, request: web.Request) -> web.Response | None:
         self.log.append(Logged(request.path, dict(request.query), dict(request.headers)))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.required_header:
             name, value = self.required_header
             if request.headers.get(name) != value:
