@@ -4,8 +4,11 @@ read: against a local DefiLlama-format server, what is asked for and what comes 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -30,6 +33,23 @@ pytestmark = pytest.mark.integration
 PRICES = {"coingecko:ethereum": 3000, f"ethereum:{USDC.lower()}": 1, f"ethereum:{DAI.lower()}": 1}
 
 
+@asynccontextmanager
+async def pricing(
+    engine: Engine, ttl_seconds: int, prices: dict[str, Any] = PRICES
+) -> AsyncIterator[tuple[PriceService, FakeDefiLlama, Clock]]:
+    """The price service on the real store, asking a local DefiLlama-format server, on a clock
+    the test moves."""
+    llama = FakeDefiLlama(prices=prices)
+    async with serve(llama) as lurl, client() as http:
+        clock = Clock()
+        source = DefiLlamaSource(http, lurl)
+        yield (
+            PriceService(SqlPriceStore(engine), [source], ttl_seconds=ttl_seconds, clock=clock),
+            llama,
+            clock,
+        )
+
+
 def asked_coins(llama: FakeDefiLlama) -> list[set[str]]:
     """The coins of each request: ``/prices/current/a,b,c``."""
     return [set(e.path.rsplit("/", 1)[1].split(",")) for e in llama.log]
@@ -37,14 +57,9 @@ def asked_coins(llama: FakeDefiLlama) -> list[set[str]]:
 
 def test_assets_priced_early_are_not_asked_for_again(engine: Engine) -> None:
     async def run() -> None:
-        llama = FakeDefiLlama(prices=PRICES)
-        async with serve(llama) as lurl, client() as http:
-            clock = Clock()
-            # A price is reused for a second only: without the early answer, every asset
-            # would be asked for again after the read.
-            svc = PriceService(
-                SqlPriceStore(engine), [DefiLlamaSource(http, lurl)], ttl_seconds=1, clock=clock
-            )
+        # A price is reused for a second only: without the early answer, every asset would be
+        # asked for again after the read.
+        async with pricing(engine, 1) as (svc, llama, clock):
             early = await svc.quote([bal(ETH, 10**18), bal(USDC_ID, 10**6, 6)], "USD")
             clock.now += 5
             later = await svc.quote(
@@ -72,12 +87,7 @@ def test_an_asset_asked_for_another_way_is_asked_for_again(engine: Engine) -> No
     it) or another currency: the early answer does not stand for it."""
 
     async def run() -> None:
-        llama = FakeDefiLlama(prices={**PRICES, "coingecko:usd-coin": 1})
-        async with serve(llama) as lurl, client() as http:
-            clock = Clock()
-            svc = PriceService(
-                SqlPriceStore(engine), [DefiLlamaSource(http, lurl)], ttl_seconds=1, clock=clock
-            )
+        async with pricing(engine, 1, {**PRICES, "coingecko:usd-coin": 1}) as (svc, llama, clock):
             early = await svc.quote([bal(USDC_ID, 10**6, 6)], "USD")
             clock.now += 5
             mapped = bal(USDC_ID, 10**6, 6, price_id="coingecko:usd-coin")
@@ -98,12 +108,7 @@ def test_sources_down_early_are_not_asked_again_after_the_read(engine: Engine) -
     stale, and the trouble is reported once."""
 
     async def run() -> None:
-        llama = FakeDefiLlama(prices=PRICES)
-        async with serve(llama) as lurl, client() as http:
-            clock = Clock()
-            svc = PriceService(
-                SqlPriceStore(engine), [DefiLlamaSource(http, lurl)], ttl_seconds=60, clock=clock
-            )
+        async with pricing(engine, 60) as (svc, llama, clock):
             await svc.quote([bal(ETH, 10**18)], "USD")  # an earlier refresh's price
             clock.now += 900
             llama.script = ["500"] * 20
