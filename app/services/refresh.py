@@ -590,7 +590,7 @@ def _holdings(
         asset_id = texts.get(id(b.asset))
         if asset_id is None:
             asset_id = texts[id(b.asset)] = str(b.asset.asset_id)
-            held.setdefault(asset_id, b)
+            held[asset_id] = b  # the asset's details the pricing saw (its last, as there)
         wallet = texts.get(id(b.wallet))
         if wallet is None:
             wallet = texts[id(b.wallet)] = str(b.wallet)
