@@ -233,7 +233,9 @@ class ChainfolioApp:
 
     def _attach_context(self, context: AppContext) -> None:
         self.context = context
-        self.window.attach(self.context)
+        # The ledger's tabs wait for the last snapshot (see MainWindow.attach).
+        shown: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.window.attach(self.context, ledger_after=shown)
         self._attach_portfolio()
         # The last snapshot is read off the window's thread (thousands of holdings take a
         # while) and shown before any network.
@@ -243,6 +245,12 @@ class ChainfolioApp:
             on_failure=self._latest_failed,
             key="latest",
         )
+
+        def latest_done(_task: asyncio.Task[Snapshot | None]) -> None:
+            if not shown.done():
+                shown.set_result(None)
+
+        self._latest.add_done_callback(latest_done)
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
         self._follow_shared_database(context)
@@ -341,6 +349,12 @@ class ChainfolioApp:
             # never races it.
             if self._latest is not None:
                 await asyncio.gather(self._latest, return_exceptions=True)
+            # The warm-up imports start once the window's thread has shown the last snapshot's
+            # rows and built the ledger's tabs: meanwhile, each of its calls into Python waited
+            # for the interpreter lock (50-100 ms stalls, tests/benchmarks/ui_stall.py).
+            for step in (self.window.holdings_ready, self.window.ledger_ready):
+                if step is not None:
+                    await asyncio.gather(step, return_exceptions=True)
             self._start_background()
             return True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         self.alerts_page: AlertsPage | None = None
         self.yield_page: YieldPage | None = None
         self.ledger_page: LedgerPage | None = None
+        self.ledger_ready: asyncio.Task[None] | None = None  # the tabs being added (a loop runs)
+        self.holdings_ready: asyncio.Task[bool] | None = None  # the last snapshot's rows
         self.performance_page: PerformancePage | None = None
         self.chain_names: dict[str, str] = {}
         # Set by the app: whether closing the window hides it to the tray instead of quitting.
@@ -230,7 +232,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
     # --- context ----------------------------------------------------------------------
-    def attach(self, context: AppContext) -> None:
+    def attach(self, context: AppContext, *, ledger_after: Awaitable[object] | None = None) -> None:
+        """``ledger_after``: the Transactions and Performance tabs are built once it is done
+        (the last snapshot read and shown), not while a worker thread reads it."""
         self.context = context
         self.first_run.attach(
             context.wallets.check,
@@ -243,7 +247,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_status()
         self._remember_view_choices(context.settings)
-        self._attach_ledger(context)
+        self._attach_ledger(context, ledger_after)
         self._load_portfolios(str(context.settings.get("ui.portfolio")))
         self._add_privacy_tab(context)
         self.name_widgets()
@@ -331,10 +335,11 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def _attach_ledger(self, context: AppContext) -> None:
+    def _attach_ledger(self, context: AppContext, after: Awaitable[object] | None = None) -> None:
         """The Transactions and Performance tabs, added once their modules are imported in a
         worker thread (~40 ms of imports kept off the window's thread while the data is being
-        attached); at once when no event loop runs."""
+        attached) and ``after`` is done; at once when no event loop runs. ``ledger_ready`` is
+        done when the tabs are in place."""
         import asyncio
         import importlib
 
@@ -345,12 +350,26 @@ class MainWindow(QMainWindow):
             return
 
         def load() -> None:
-            for name in ("app.ui.ledger_page", "app.ui.performance_page"):
+            # Everything _add_ledger_tabs and the pages' constructors import: an import on the
+            # window's thread while the warm-up thread imports stalled it 50-100 ms.
+            for name in (
+                "app.ui.ledger_page",
+                "app.ui.performance_page",
+                "app.ui.link_dialog",
+                "app.ui.models.unexplained_model",
+            ):
                 importlib.import_module(name)
 
-        self.tasks.run(
-            asyncio.to_thread(load), lambda _none: self._add_ledger_tabs(context), key="ledger-ui"
-        )
+        async def add() -> None:
+            await asyncio.to_thread(load)
+            if after is not None:
+                # Building the two pages (~20 ms on this thread) while a worker thread read the
+                # last snapshot stalled the window 50-100 ms: each call into Python waited for
+                # the interpreter lock (tests/benchmarks/ui_stall.py, warm_up).
+                await asyncio.gather(after, return_exceptions=True)
+            self._add_ledger_tabs(context)
+
+        self.ledger_ready = self.tasks.run(add(), key="ledger-ui")
 
     def _add_ledger_tabs(self, context: AppContext) -> None:
         """The Transactions and Performance tabs (after Timeline), and the ledger's returns
@@ -484,7 +503,7 @@ class MainWindow(QMainWindow):
                 if snapshot is None
                 else (lambda: store.at_or_before(comparison_time(snapshot)))
             )
-            self.tasks.run(
+            self.holdings_ready = self.tasks.run(
                 self.holdings_page.show_snapshot_async(
                     snapshot, self.chain_names, names, baseline=baseline, scope=scope
                 ),

@@ -132,3 +132,66 @@ def test_start_opens_the_data_off_the_window_thread_and_quit_waits_for_it(
         assert other._opening.result()._closed
     finally:
         application._open_context = real  # type: ignore[assignment]
+
+
+def test_start_builds_the_ledger_tabs_after_the_last_snapshot_and_warms_up_last(
+    qapp, qtbot, qasync_loop, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """While a worker thread reads the last snapshot, the window's thread builds nothing big
+    (each of its calls into Python would wait for the interpreter lock: 50-100 ms stalls); the
+    Transactions and Performance tabs follow the snapshot, and the warm-up imports start only
+    once the rows are shown and the tabs are in place."""
+    import threading
+
+    import app.ui.application as application
+
+    order: list[str] = []
+    release, reading = threading.Event(), threading.Event()
+    real_open, real_warm = application._open_context, application.warm_up
+
+    def open_context(paths: Paths, settings: Settings):  # type: ignore[no-untyped-def]
+        context = real_open(paths, settings)
+        latest = context.snapshots.latest
+
+        def slow_latest():  # type: ignore[no-untyped-def]
+            reading.set()
+            assert release.wait(20)
+            order.append("snapshot read")
+            return latest()
+
+        context.snapshots.latest = slow_latest  # type: ignore[method-assign]
+        return context
+
+    def warm_up() -> None:
+        order.append("warm-up")
+        real_warm()
+
+    paths = Paths.resolve(data_dir)
+    paths.ensure()
+    application._open_context = open_context  # type: ignore[assignment]
+    application.warm_up = warm_up
+    try:
+        app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
+        window = app.window
+        window.holdings_page.shown.connect(lambda: order.append("rows shown"))
+        window.ledger_tabs_added.connect(lambda: order.append("ledger tabs"))
+        app.start()
+        qtbot.waitUntil(reading.is_set, timeout=20000)
+        import sys
+
+        # The ledger's modules are imported meanwhile; a few turns of the loop later (when the
+        # tabs used to be built) they still wait for the snapshot.
+        qtbot.waitUntil(lambda: "app.ui.link_dialog" in sys.modules, timeout=20000)
+        qtbot.wait(100)
+        assert window.ledger_page is None and app._warmed is None and order == []
+        release.set()
+        qtbot.waitUntil(lambda: app._warmed is not None, timeout=20000)
+        assert order[0] == "snapshot read" and order[-1] == "warm-up"
+        assert sorted(order[1:-1]) == ["ledger tabs", "rows shown"]
+        assert window.ledger_page is not None and window.performance_page is not None
+        task = asyncio.ensure_future(app.shutdown())
+        qtbot.waitUntil(task.done, timeout=20000)
+    finally:
+        release.set()
+        application._open_context = real_open  # type: ignore[assignment]
+        application.warm_up = real_warm
