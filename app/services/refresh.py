@@ -328,14 +328,14 @@ class RefreshService:
         done = 0
         # The pricer is set up (price sources, API keys from the keyring) while chains answer.
         pricing = asyncio.ensure_future(asyncio.to_thread(self._pricer)) if store else None
-        if pricing is not None:  # its error is raised where it is awaited, or dropped
-            pricing.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if pricing is not None:
+            pricing.add_done_callback(_error_retrieved)
         # What the last refresh held is priced while the chains answer (the price round trip
         # no longer follows the read): after the read only assets new since are asked for.
         prefetch = None
         if pricing is not None and self._held:
             prefetch = asyncio.ensure_future(self._prefetch(pricing, self._held, currency))
-            prefetch.add_done_callback(lambda f: f.cancelled() or f.exception())
+            prefetch.add_done_callback(_error_retrieved)
             task = asyncio.current_task()
             if task is not None:  # a refresh cancelled or failed on the way drops it
                 task.add_done_callback(lambda _t: prefetch.cancel())
@@ -575,6 +575,13 @@ def _status(reports: Sequence[ChainReport]) -> tuple[RefreshStatus, str]:
         RefreshStatus.PARTIAL,
         f"Refreshed, but {n} chain{'s' if n != 1 else ''} could not be read in full. {detail}.",
     )
+
+
+def _error_retrieved(future: asyncio.Future[Any]) -> None:
+    """A side task's error is raised where it is awaited, or dropped here without asyncio's
+    "exception was never retrieved" (a refresh that ended early no longer awaits it)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _holdings(

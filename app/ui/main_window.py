@@ -350,8 +350,8 @@ class MainWindow(QMainWindow):
             return
 
         def load() -> None:
-            # Everything _add_ledger_tabs and the pages' constructors import: an import on the
-            # window's thread while the warm-up thread imports stalled it 50-100 ms.
+            # Everything _add_ledger_tabs and the pages' constructors import, so that none of it
+            # is imported on the window's thread.
             for name in (
                 "app.ui.ledger_page",
                 "app.ui.performance_page",
