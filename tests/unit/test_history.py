@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.balances import SourceState
-from app.domain.changes import holding_change, what_changed
+from app.domain.changes import breakdown_sums, holding_change, what_changed
 from app.domain.positions import LendingAccount
 from app.domain.snapshot import Snapshot, SnapshotHolding
 from app.domain.valuation import exact_arithmetic, price_effect, quantity_effect
@@ -172,6 +172,43 @@ def test_breakdown_rows_sum_to_the_total_and_leave_spam_out(engine: Engine) -> N
     assert not any(SPAM in key for _k, key in sums)
     for kind in ("chain", "asset", "wallet"):
         assert sum(v for (k, _), v in sums.items() if k == kind) == Decimal(6600)
+
+
+def test_breakdown_sums_are_digit_for_digit_the_sums_of_every_holding() -> None:
+    """Against the plain definition (each value added to its chain's, asset's and address's
+    sum), on values with 18-40 significant digits of many exponents, debts, spam, unpriced
+    holdings and one address on two chains: the same keys, the same digits (str)."""
+    import random
+
+    rng = random.Random(7)
+    holdings = []
+    for i in range(3000):
+        chain = ("eip155:1", "eip155:42161", "solana:mainnet")[i % 3]
+        wallet = f"{chain}:0xW{i % 17}"  # 17 addresses, each on every chain
+        asset = f"{chain}/erc20:0xT{i % 41}"
+        digits = rng.randrange(10**17, 10**40)
+        value = Decimal(digits).scaleb(-rng.randrange(0, 45)) * (-1 if i % 11 == 0 else 1)
+        kind = i % 23
+        holdings.append(
+            SnapshotHolding(
+                wallet, asset, "T", 18, 1, Decimal(1), None if kind == 0 else value,
+                SourceState.OK, 0, "", kind == 1,
+            )
+        )  # fmt: skip
+    expected: dict[tuple[str, str], Decimal] = {}
+    with exact_arithmetic():
+        for holding in holdings:
+            if holding.value is None or holding.is_spam:
+                continue
+            for key in (
+                ("chain", holding.asset_id.split("/", 1)[0]),
+                ("asset", holding.asset_id),
+                ("wallet", holding.wallet.rsplit(":", 1)[-1]),
+            ):
+                expected[key] = expected.get(key, Decimal(0)) + holding.value
+    got = breakdown_sums(holdings)
+    assert {k: str(v) for k, v in got.items()} == {k: str(v) for k, v in expected.items()}
+    assert len([k for k in got if k[0] == "wallet"]) == 17  # an address is one wallet
 
 
 def test_breakdown_series_top_keys_other_and_labels(engine: Engine) -> None:

@@ -68,6 +68,29 @@ def test_money_text_is_never_in_e_notation(value: Decimal, text: str) -> None:
     assert optional_text(None) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("1E+1000"), "1" + "0" * 1000),  # the largest magnitude still written out
+        (Decimal("1E-1000"), "0." + "0" * 999 + "1"),
+        (Decimal("1E+1001"), "1E+1001"),  # beyond: the short form, never a million digits
+        (Decimal("1E-1001"), "1E-1001"),
+        (Decimal("-9.99E+999999"), "-9.99E+999999"),
+        (Decimal("0E-5000"), "0E-5000"),
+        (Decimal("0E+5000"), "0E+5000"),
+        (Decimal("Infinity"), "Infinity"),
+    ],
+)
+def test_money_text_beyond_any_bounded_price_stays_short(value: Decimal, text: str) -> None:
+    assert decimal_text(value) == text
+
+
+def test_money_text_with_many_digits_keeps_every_digit() -> None:
+    # 1,500 fractional digits, magnitude 1: written out (the digits are the number's own)
+    value = Decimal("1." + "7" * 1500)
+    assert decimal_text(value) == "1." + "7" * 1500
+
+
 def test_money_context_is_exact_for_products_and_restores_the_default() -> None:
     with money_context():
         product = Decimal(MAX_RAW) * Decimal(MAX_RAW)
