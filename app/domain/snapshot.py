@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -73,17 +73,35 @@ class Snapshot:
     id: int | None = None
     accounts: tuple[LendingAccount, ...] = ()
     rates: tuple[PositionRate, ...] = ()  # the protocols' rates read in this refresh
+    # Both sums, worked out together on first use: a refresh, its store, its document and the
+    # window ask for them several times, each a pass over 10,000s of holdings. Not init fields,
+    # so ``replace()`` (other holdings) starts without them.
+    _sums: tuple[Decimal, Decimal] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def _total_and_stale(self) -> tuple[Decimal, Decimal]:
+        sums = self._sums
+        if sums is None:
+            ok = SourceState.OK
+            counted = [
+                (h.value, h.state is ok)
+                for h in self.holdings
+                if h.value is not None and not h.is_spam
+            ]
+            sums = (
+                exact_sum(value for value, _ in counted),
+                exact_sum(value for value, fresh in counted if not fresh),
+            )
+            object.__setattr__(self, "_sums", sums)
+        return sums
 
     @property
     def total(self) -> Decimal:
         """Net worth: every valued holding except spam; debts are negative."""
-        return exact_sum(h.value for h in self.holdings if h.value is not None and not h.is_spam)
+        return self._total_and_stale()[0]
 
     @property
     def stale_total(self) -> Decimal:
         """How much of the total comes from holdings carried over from an earlier refresh."""
-        return exact_sum(
-            h.value
-            for h in self.holdings
-            if h.value is not None and not h.is_spam and h.state is not SourceState.OK
-        )
+        return self._total_and_stale()[1]

@@ -34,7 +34,7 @@ from app.domain.positions import LendingAccount
 from app.domain.rates import PositionRate
 from app.domain.refresh_group import RefreshGroup
 from app.domain.snapshot import HoldingFailure, Snapshot, SnapshotHolding, SourceStatus
-from app.domain.valuation import holding_value
+from app.domain.valuation import raw_unit_price, raw_value
 
 log = logging.getLogger(__name__)
 
@@ -592,17 +592,23 @@ def _holdings(
     """Every balance as a snapshot holding, valued; and one balance per asset held."""
     holdings = []
     held: dict[str, Balance] = {}
-    texts: dict[int, str] = {}  # ids as text by object: 10,000s of balances share a few hundred
+    # Per asset object (10,000s of balances share a few hundred): its id as text, its price,
+    # that price per raw unit (each value is then one multiplication) and whether it is manual.
+    assets: dict[int, tuple[str, Decimal | None, Decimal | None, bool]] = {}
+    wallets: dict[int, str] = {}  # wallet ids as text by object
     for b, state, as_of in balances:
-        asset_id = texts.get(id(b.asset))
-        if asset_id is None:
-            asset_id = texts[id(b.asset)] = str(b.asset.asset_id)
-            held[asset_id] = b  # the asset's details the pricing saw (its last, as there)
-        wallet = texts.get(id(b.wallet))
-        if wallet is None:
-            wallet = texts[id(b.wallet)] = str(b.wallet)
-        price = prices.get(asset_id)
         asset = b.asset
+        known = assets.get(id(asset))
+        if known is None:
+            asset_id = str(asset.asset_id)
+            held[asset_id] = b  # the asset's details the pricing saw (its last, as there)
+            price = prices.get(asset_id)
+            unit = None if price is None else raw_unit_price(price, asset.decimals)
+            known = assets[id(asset)] = (asset_id, price, unit, asset_id in manual)
+        asset_id, price, unit, is_manual = known
+        wallet = wallets.get(id(b.wallet))
+        if wallet is None:
+            wallet = wallets[id(b.wallet)] = str(b.wallet)
         holdings.append(
             SnapshotHolding(  # by position: a third faster than by keyword, per holding
                 wallet,
@@ -611,12 +617,12 @@ def _holdings(
                 asset.decimals,
                 b.raw,
                 price,
-                None if price is None else holding_value(b.amount, price),
+                None if unit is None else raw_value(b.raw, unit),
                 state,
                 as_of,
                 b.position,
                 asset.is_spam,
-                asset_id in manual,
+                is_manual,
             )
         )
     return holdings, list(held.values())

@@ -17,6 +17,8 @@ from app.domain.valuation import (
     holding_value,
     money_context,
     optional_text,
+    raw_unit_price,
+    raw_value,
 )
 from app.services.day_change import day_change
 from app.services.prices import HoldingValue, Valuation
@@ -135,3 +137,38 @@ def test_portfolio_group_sums_and_24h_change_are_exact() -> None:
     assert change is not None and exact(change.amount) == expected - 1
     assert portfolio.change is not None and exact(portfolio.change) == expected - 1
     assert group.change is not None and exact(group.change) == exact(price_a) - 1
+
+
+def test_a_raw_amount_at_its_unit_price_is_the_holding_value_digit_for_digit() -> None:
+    import random
+
+    rng = random.Random(11)
+    raws = [0, 1, -5, MAX_RAW, -MAX_RAW, 10**77, 123456789]
+    raws += [rng.randrange(-(10**40), 10**40) for _ in range(300)]
+    prices = [PRICE_30, Decimal(0), Decimal("1E+5"), Decimal("-2.50"), Decimal("0.000000001234")]
+    prices += [Decimal(rng.randrange(1, 10**30)).scaleb(-rng.randrange(0, 40)) for _ in range(30)]
+    for raw in raws:
+        for decimals in (0, 6, 8, 18, 30, rng.randrange(0, 77)):
+            for price in prices:
+                expected = holding_value(to_decimal_amount(raw, decimals), price)
+                got = raw_value(raw, raw_unit_price(price, decimals))
+                assert str(got) == str(expected), (raw, decimals, price)
+    assert getcontext().prec == 28  # the caller's context is untouched
+
+
+def test_snapshot_sums_are_kept_with_the_snapshot_and_never_carried_to_other_holdings() -> None:
+    from dataclasses import replace
+
+    def held(value: str, state: SourceState = SourceState.OK) -> SnapshotHolding:
+        return SnapshotHolding(
+            "eip155:1:0xA", f"eip155:1/erc20:0x{value}", "T", 0, 1, Decimal(1), Decimal(value),
+            state, 0,
+        )  # fmt: skip
+
+    first = Snapshot(0, "USD", (held("1.5"), held("2", SourceState.STALE)), ())
+    assert (first.total, first.stale_total) == (Decimal("3.5"), Decimal(2))
+    assert first.total is first.total  # worked out once
+    other = replace(first, holdings=(held("7"),))
+    assert (other.total, other.stale_total) == (Decimal(7), Decimal(0))
+    same = Snapshot(0, "USD", first.holdings, ())
+    assert same == first and "_sums" not in repr(first)  # the kept sums are not compared
