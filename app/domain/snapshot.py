@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -95,6 +95,12 @@ class Snapshot:
             )
             object.__setattr__(self, "_sums", sums)
         return sums
+
+    def stored_as(self, snapshot_id: int) -> Snapshot:
+        """This snapshot under the id its store gave it, with the sums already worked out."""
+        stored = replace(self, id=snapshot_id)
+        object.__setattr__(stored, "_sums", self._sums)
+        return stored
 
     @property
     def total(self) -> Decimal:

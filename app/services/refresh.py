@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -412,7 +412,7 @@ class RefreshService:
         if store and (status is not RefreshStatus.FAILED or holdings):
             self._emit(RefreshProgress("saving", done=done, total=len(jobs)))
             snapshot_id = await asyncio.to_thread(self._store.write, snapshot)
-            result.snapshot = replace(snapshot, id=snapshot_id)
+            result.snapshot = snapshot.stored_as(snapshot_id)
             result.stored = True
             await self._run_steps(result)
         else:

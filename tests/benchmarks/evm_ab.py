@@ -11,10 +11,15 @@ same latency proxies) and the same local price servers, their cold processes alt
 - Per round: ``refresh --once --json --no-prices`` and ``refresh --once --json`` (priced,
   stored) on each side, every output checked holding by holding; then, unless ``--window-runs
   0``, the real window's ``refresh_now()`` (``tests/benchmarks/evm_window.py`` of each tree).
+- ``--priced-tokens``: every token is added with a price id (a CoinGecko id) that the local
+  price servers answer, as most of a person's holdings have a price; the priced documents are
+  then also checked to value every token balance. Without it the tokens have no price (the
+  figures of ``evm_refresh``).
 
 Prints one JSON object: per path the medians, every wall, and the change.
 
 Run: .venv/bin/python -m tests.benchmarks.evm_ab --base aac85cc [--runs 6] [--window-runs 2]
+     [--priced-tokens]
 """
 
 from __future__ import annotations
@@ -68,10 +73,17 @@ def _run(root: Path, argv: list[str], stdin: str | None = None) -> tuple[float, 
     return wall, out
 
 
-def _exact(document: str, expected: dict[tuple[str, str, str], int]) -> bool:
+def _exact(
+    document: str, expected: dict[tuple[str, str, str], int], *, valued: bool = False
+) -> bool:
+    """Every holding read with its raw amount; with ``valued``, every token balance valued."""
     doc = json.loads(document)
-    found = ((b["wallet"], b["asset"], int(b["raw"])) for c in doc["chains"] for b in c["balances"])
-    return bool(check(found, expected)["exact"])
+    balances = [b for c in doc["chains"] for b in c["balances"]]
+    found = ((b["wallet"], b["asset"], int(b["raw"])) for b in balances)
+    if not check(found, expected)["exact"]:
+        return False
+    tokens = [b for b in balances if "/erc20:" in b["asset"]]
+    return not valued or all(b.get("value") is not None for b in tokens)
 
 
 def _figures(base: list[float], new: list[float]) -> dict[str, Any]:
@@ -93,6 +105,7 @@ def main() -> None:
     ap.add_argument("--wallets", type=int, default=100)
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--latency-ms", type=float, default=0.0)
+    ap.add_argument("--priced-tokens", action="store_true", help="every token has a price")
     args = ap.parse_args()
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the windows' children: no display needed
     work = Path(tempfile.mkdtemp(prefix="chainfolio-evm-ab-"))
@@ -113,9 +126,16 @@ def main() -> None:
         expected_file.write_text(json.dumps({"wallets": wallets, "tokens": tokens}))
         for root in roots.values():
             compile_app(root)
+        price_ids: dict[tuple[str, str], str] = {}
+        if args.priced_tokens:
+            for chain, addresses in tokens.items():
+                for i, address in enumerate(addresses):
+                    price_ids[(chain, address)] = f"bench-{chain.split(':')[1]}-{i}"
+        coin_prices = {pid: 1 + (n % 997) / 13 for n, pid in enumerate(price_ids.values())}
+        llama_prices = {f"coingecko:{pid}": p for pid, p in coin_prices.items()}
         with (
-            serve_in_thread(FakeDefiLlama(prices={})) as llama,
-            serve_in_thread(FakeCoinGecko(prices={}), "/api/v3") as coingecko,
+            serve_in_thread(FakeDefiLlama(prices=llama_prices)) as llama,
+            serve_in_thread(FakeCoinGecko(prices=coin_prices), "/api/v3") as coingecko,
         ):
             plan = [
                 ["networks", "add", str(n.chain_id), f"Bench {n.chain_id}", "ETH", p.url,
@@ -123,7 +143,12 @@ def main() -> None:
                 for n, p in zip(nodes, proxies, strict=True)
             ]  # fmt: skip
             plan += [["wallets", "add", w] for w in wallets]
-            plan += [["tokens", "add", c, t] for c, ts in tokens.items() for t in ts]
+            plan += [
+                ["tokens", "add", c, t]
+                + (["--price-id", price_ids[(c, t)]] if (c, t) in price_ids else [])
+                for c, ts in tokens.items()
+                for t in ts
+            ]
             plan += [["config", "set", "prices.coingecko.url", coingecko],
                      ["config", "set", "prices.defillama.url", llama]]  # fmt: skip
             data = {"base": work / "data-base", "new": work / "data-new"}
@@ -139,7 +164,8 @@ def main() -> None:
                     for side, root in roots.items():
                         argv = [*refresh, str(data[side]), "refresh", "--once", "--json", *extra]
                         wall, out = _run(root, argv)
-                        exact = exact and _exact(out, expected)
+                        valued = args.priced_tokens and path == "priced"
+                        exact = exact and _exact(out, expected, valued=valued)
                         walls.setdefault(path, {}).setdefault(side, []).append(wall)
             for _ in range(args.window_runs):
                 for side, root in roots.items():
@@ -155,6 +181,7 @@ def main() -> None:
             "new": f"working tree at {head}",
             "balances_per_refresh": len(expected),
             "latency_ms": args.latency_ms,
+            "priced_tokens": args.priced_tokens,
             "runs": args.runs,
             "all_exact": exact,
             "machine": machine(),

@@ -172,3 +172,5 @@ def test_snapshot_sums_are_kept_with_the_snapshot_and_never_carried_to_other_hol
     assert (other.total, other.stale_total) == (Decimal(7), Decimal(0))
     same = Snapshot(0, "USD", first.holdings, ())
     assert same == first and "_sums" not in repr(first)  # the kept sums are not compared
+    stored = first.stored_as(7)
+    assert stored.id == 7 and stored.total is first.total  # the same holdings: not summed again
