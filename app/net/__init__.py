@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from app.net.names import NameFailures
 from app.net.policy import NetPolicy, host_of
 from app.net.recorder import Recorder
 
@@ -28,11 +29,13 @@ __all__ = ["Egress", "NetPolicy", "Recorder", "client", "current", "host_of", "i
 
 @dataclass
 class Egress:
-    """The policy in force and the recorder; ``policy`` is read on every request."""
+    """The policy in force and the recorder; ``policy`` is read on every request. ``names``:
+    which names failed to resolve lately (see :mod:`app.net.names`)."""
 
     policy: NetPolicy = field(default_factory=NetPolicy)
     recorder: Recorder | None = None
     salt: bytes = field(default_factory=lambda: os.urandom(16))
+    names: NameFailures = field(default_factory=NameFailures)
 
     def credentials(self, host: str, tag: str = "") -> tuple[str, str]:
         from app.net.transport import isolation_credentials

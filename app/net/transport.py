@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.net import isolation
+from app.net.names import NO_NAMES, NameFailures, is_name_error
 from app.net.policy import NetPolicy, host_of
 from app.net.recorder import REVEALS
 
@@ -108,18 +109,33 @@ class EgressTransport(httpx.AsyncBaseTransport):
             if egress.recorder is not None:
                 egress.recorder.refused(host, self._purpose)
             raise HostRefused(refusal_sentence(host), request=request)
+        # Direct connections look names up here (through a proxy, the proxy does): when the
+        # names of several hosts failed to resolve and nothing was reached since, the network
+        # is down and this request fails at once instead of waiting on its own lookup.
+        names = None if policy.proxy else egress.names
+        if names is not None and names.down(request.url.host):
+            raise httpx.ConnectError(NO_NAMES, request=request)
         pool = self._pool(policy, host, request.url.scheme == "https")
         try:
             response = await pool.handle_async_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
             if policy.proxy and not await _answers(policy):
                 raise ProxyDown(proxy_sentence(policy), request=request) from exc
+            if names is not None and is_name_error(exc):
+                names.failed(request.url.host)
             raise  # not sent: the host learnt nothing
         except httpx.TransportError:
+            self._reached(names)
             self._sent(host, request)  # sent (or partly): count it
             raise
+        self._reached(names)
         self._sent(host, request)
         return response
+
+    @staticmethod
+    def _reached(names: NameFailures | None) -> None:
+        if names is not None:
+            names.reached()
 
     def _sent(self, host: str, request: httpx.Request) -> None:
         recorder = self._egress.recorder
