@@ -27,7 +27,7 @@ from app import net
 from app.chains.endpoints import EndpointMemory
 from app.domain.errors import ChainfolioError
 from app.net.recorder import REVEALS, Reveals
-from app.net.transport import HostRefused, ProxyDown
+from app.net.transport import HostRefused, NetworkDown, ProxyDown
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 CHAIN_ID_ITEM_ID = "chainfolio-chain-id"
@@ -161,6 +161,7 @@ class JsonRpcTransport:
         last = "no endpoint answered"
         refused: set[str] = set()
         for attempt in range(self.retries + 1):
+            offline: set[str] = set()  # URLs not tried this round: no name resolves
             usable = [u for u in self.urls if not self._wrong_chain(u)]
             if not usable:
                 raise RpcTransportError(self._refusal())
@@ -189,6 +190,11 @@ class JsonRpcTransport:
                     refused.add(url)
                     last = str(exc)
                     continue  # own-nodes-only: another URL may be the person's own
+                except NetworkDown:
+                    self.requests -= 1
+                    offline.add(url)
+                    last = "the RPC endpoint could not be reached (no network connection)"
+                    continue  # an address (a node on this computer) may still answer
                 except httpx.TimeoutException:
                     last = "the RPC endpoint timed out"
                 except httpx.HTTPError as exc:
@@ -225,6 +231,8 @@ class JsonRpcTransport:
                 self._breaker(url).fail(time.monotonic())
             if refused.issuperset(usable):
                 raise RpcTransportError(last)
+            if (refused | offline).issuperset(candidates):  # waiting would not bring it back
+                break
             if attempt < self.retries:
                 await asyncio.sleep(self._delay(attempt, retry_after))
         if not [u for u in self.urls if not self._wrong_chain(u)]:

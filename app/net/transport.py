@@ -44,6 +44,10 @@ class ProxyDown(EgressRefused):
     """The proxy is set and does not answer."""
 
 
+class NetworkDown(EgressRefused):
+    """No name resolves (see :mod:`app.net.names`): the request was not tried."""
+
+
 def refusal_sentence(host: str) -> str:
     return (
         f"Own nodes only is on: {host} is not one of your own servers, so nothing was sent to it."
@@ -114,7 +118,7 @@ class EgressTransport(httpx.AsyncBaseTransport):
         # is down and this request fails at once instead of waiting on its own lookup.
         names = None if policy.proxy else egress.names
         if names is not None and names.down(request.url.host):
-            raise httpx.ConnectError(NO_NAMES, request=request)
+            raise NetworkDown(NO_NAMES, request=request)
         pool = self._pool(policy, host, request.url.scheme == "https")
         try:
             response = await pool.handle_async_request(request)

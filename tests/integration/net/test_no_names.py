@@ -45,8 +45,8 @@ def test_with_no_name_resolving_a_refresh_fails_after_one_round_of_lookups(
     chains = [c for c in out["chains"] if c["status"] == "failed"]
     assert len(chains) >= 10 and len(chains) == len(out["chains"])
     assert out["summary"].startswith(f"Nothing could be read. No network connection: {len(chains)}")
-    requests = sum(c["http_requests"] for c in out["chains"])
-    # Every chain still tried each URL and retried (its requests are counted), but only the
-    # first round looked names up: without the memory every request waited for a lookup.
-    assert requests >= 8 * len(chains)
-    assert len(asked) < requests / 3, (len(asked), requests)
+    # Each chain's first URLs were looked up (in parallel, all failing); once three names had
+    # failed, every other URL failed at once, without a lookup, a retry or a backoff wait.
+    # Without that memory every attempt (12 a chain: 3 URLs, 4 rounds) waited for a lookup.
+    assert len(asked) <= 2 * len(chains), len(asked)
+    assert all("no network connection" in str(c["reason"]) for c in chains), chains[0]["reason"]
