@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -63,6 +63,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class _FirstPaint(QObject):
+    """Emits the window's ``first_paint`` once it has painted, then stops watching.
+
+    An event filter that removes itself, not an ``event()`` override: an override would run
+    Python for every event of the window for as long as it lives, each call waiting for the
+    interpreter lock while a worker thread runs Python."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        window = self._window
+        # The top-level widget paints its whole backing store while handling UpdateRequest.
+        if event.type() != QEvent.Type.UpdateRequest or not window.isVisible():
+            return False
+        window.removeEventFilter(self)
+        QMainWindow.event(window, event)  # painted now, then told
+        window.first_paint.emit()
+        return True
+
+
 class MainWindow(QMainWindow):
     quit_requested = Signal()
     settings_changed = Signal(list)  # keys whose values changed in the settings dialog
@@ -75,7 +97,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.tasks = tasks
         self.context: AppContext | None = None
-        self._painted = False
+        self.installEventFilter(_FirstPaint(self))
         self.setWindowTitle("Chainfolio")
         self.setWindowIcon(app_icon())
         self.resize(1000, 640)
@@ -815,14 +837,6 @@ class MainWindow(QMainWindow):
         return box
 
     # --- Qt events --------------------------------------------------------------------
-    def event(self, event: QEvent) -> bool:
-        handled = super().event(event)
-        # The top-level widget paints its whole backing store while handling UpdateRequest.
-        if not self._painted and event.type() == QEvent.Type.UpdateRequest and self.isVisible():
-            self._painted = True
-            self.first_paint.emit()
-        return handled
-
     def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()
         if self.hides_to_tray is not None and self.hides_to_tray():

@@ -29,7 +29,7 @@ import functools
 from dataclasses import dataclass
 from string import Template
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
@@ -272,27 +272,25 @@ def restyle(app: QApplication | None = None) -> None:
             widget.setStyleSheet(Template(str(template)).substitute(names))
 
 
-class _Watcher(QObject):
-    """Restyles after the application palette changed: a forced theme, or the system's."""
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.ApplicationPaletteChange
-            and watched is QApplication.instance()
-        ):
-            restyle()
-        return False
+def _palette_changed(_palette: QPalette) -> None:
+    restyle()
 
 
-_watcher_instance: _Watcher | None = None
+_watched: QObject | None = None  # the application whose palette changes restyle the widgets
 
 
 def _watcher() -> None:
-    global _watcher_instance
+    """Restyle after the application palette changed: a forced theme, or the system's.
+
+    Through the application's ``paletteChanged`` signal, not an event filter on the
+    application: such a filter runs Python for every event of every widget, and each of
+    those calls waits for the interpreter lock while a worker thread runs Python (start-up's
+    imports, a refresh), which made the window's thread stall."""
+    global _watched
     app = QApplication.instance()
-    if _watcher_instance is None and app is not None:
-        _watcher_instance = _Watcher(app)
-        app.installEventFilter(_watcher_instance)
+    if isinstance(app, QGuiApplication) and app is not _watched:
+        app.paletteChanged.connect(_palette_changed)
+        _watched = app
 
 
 # ------------------------------------------------------------------ style and palette

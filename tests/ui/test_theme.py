@@ -362,6 +362,29 @@ def test_roles_follow_a_switch_without_rebuilding(
     assert colours().warning.name() in banner.styleSheet()
 
 
+def test_a_palette_change_from_the_desktop_restyles_without_a_call(
+    qtbot: QtBot, qapp: QApplication, restore_theme: None
+) -> None:
+    """The desktop switching to dark while the app runs reaches the themed widgets through
+    the application's palette signal: no apply_theme() call, no event filter on every event."""
+    from app.ui.theme import dark_palette, light_palette
+
+    apply_theme(qapp, "light")
+    label = QLabel("24 h change")
+    banner = QLabel("stale")
+    qtbot.addWidget(label)
+    qtbot.addWidget(banner)
+    paint_text(label, Role.MUTED)
+    themed_style(banner, "QLabel { color: $warning; }")
+    light_warning = colours().warning.name()
+    qapp.setPalette(dark_palette())  # as the platform theme does, behind the app's back
+    qtbot.waitUntil(lambda: colours().warning.name() in banner.styleSheet(), timeout=2000)
+    assert colours().warning.name() != light_warning
+    assert label.palette().color(QPalette.ColorRole.WindowText) == colours().muted
+    qapp.setPalette(light_palette(qapp.style()))
+    qtbot.waitUntil(lambda: light_warning in banner.styleSheet(), timeout=2000)
+
+
 def test_every_tab_is_readable_in_light_and_dark(
     seeded: Path, qtbot: QtBot, qapp: QApplication, qasync_loop: object, restore_theme: None
 ) -> None:
