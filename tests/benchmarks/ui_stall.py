@@ -37,7 +37,12 @@ stack whenever the heartbeat is more than 30 ms late (and what any busy worker r
 ``timeline``: both timeline phases), a profile of that thread alone (cProfile in Python 3.12+
 also records the worker threads).
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.benchmarks.ui_stall [--runs 5]
+``--base REV`` makes it a same-run A/B: every run also starts the window of an earlier commit
+(a temporary git worktree) on a fresh copy of the same data, alternating with this tree; the
+earlier commit's figures are reported under ``base``. This machine's speed drifts by the hour,
+so a change is judged on that, not on runs hours apart.
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.benchmarks.ui_stall [--runs 5] [--base REV]
 Prints JSON.
 """
 
@@ -617,6 +622,13 @@ def main() -> None:
         metavar="PHASES",
         help="sample the GUI thread in these phases (comma-separated prefixes; timeline)",
     )
+    parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="same-run A/B: also run every phase on this earlier commit (a temporary git "
+        "worktree), alternating with this tree on the same data; its figures go under "
+        '"base" (the data is set up by this tree: the base must open its schema)',
+    )
     parser.add_argument("--child", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -639,6 +651,12 @@ def main() -> None:
 
     root = Path(__file__).resolve().parents[2]
     tmp = Path(tempfile.mkdtemp(prefix="chainfolio-bench-"))
+    roots = {"new": root}
+    if args.base:
+        roots["base"] = tmp / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(roots["base"]), args.base],
+                       cwd=root, check=True, capture_output=True)  # fmt: skip
+        (roots["base"] / "node_modules").symlink_to(root / "node_modules")  # the same anvil
     prepared = tmp / "prepared"
     node = Anvil(31337)
     wallets = [checksum(f"0x{i + 1:040x}") for i in range(args.wallets)]
@@ -687,7 +705,7 @@ def main() -> None:
                 "zoom_rounds": args.zoom_rounds,
             }
             env = dict(os.environ, QT_QPA_PLATFORM=os.environ["QT_QPA_PLATFORM"])
-            runs: list[dict[str, Any]] = []
+            runs: dict[str, list[dict[str, Any]]] = {side: [] for side in roots}
             starts: list[float] = []
             bare: list[float] = []
             for n in range(args.runs):
@@ -696,20 +714,28 @@ def main() -> None:
                 app_cmd = [sys.executable, "-m", "app", "--data-dir", str(run_dir)]
                 starts.append(time_to_paint(app_cmd, {**env, "CHAINFOLIO_STARTUP_PROBE": "1"}))
                 bare.append(time_to_paint([sys.executable, "-c", BASELINE], env))
-                child = [sys.executable, "-m", "tests.benchmarks.ui_stall", "--child",
-                         str(run_dir), "--zoom-rounds", str(args.zoom_rounds)]  # fmt: skip
-                if args.trace_stalls:
-                    child.append("--trace-stalls")
-                if args.profile:
-                    child += ["--profile", args.profile]
-                out = subprocess.run(child, env=env, cwd=root, stdout=subprocess.PIPE,
-                                     text=True, check=True, timeout=600)  # fmt: skip
-                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 shutil.rmtree(run_dir)
+                for side, side_root in roots.items():  # alternating: the machine's drift
+                    shutil.copytree(prepared, run_dir)
+                    child = [sys.executable, "-m", "tests.benchmarks.ui_stall", "--child",
+                             str(run_dir), "--zoom-rounds", str(args.zoom_rounds)]  # fmt: skip
+                    if args.trace_stalls:
+                        child.append("--trace-stalls")
+                    if args.profile:
+                        child += ["--profile", args.profile]
+                    out = subprocess.run(child, env=env, cwd=side_root, stdout=subprocess.PIPE,
+                                         text=True, check=True, timeout=600)  # fmt: skip
+                    runs[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                    shutil.rmtree(run_dir)
     finally:
         node.stop()
+        if args.base:
+            subprocess.run(["git", "worktree", "remove", "--force", str(roots["base"])],
+                           cwd=root, capture_output=True)  # fmt: skip
         shutil.rmtree(tmp, ignore_errors=True)
-    results = aggregate(runs, starts)
+    results = aggregate(runs["new"], starts)
+    if args.base:
+        results["base"] = {"rev": args.base, **aggregate(runs["base"], starts)}
     results["start_to_first_paint_s"]["bare_qt_median"] = round(statistics.median(bare), 3)
     results["setup"] = setup
     results["machine"] = {
@@ -717,7 +743,9 @@ def main() -> None:
         "load_avg_1min_before": round(load_before[0], 2),
         "load_avg_1min_after": round(os.getloadavg()[0], 2),
     }
-    results["runs"] = runs  # each with its own stall_stacks under --trace-stalls
+    results["runs"] = runs["new"]  # each with its own stall_stacks under --trace-stalls
+    if args.base:
+        results["base"]["runs"] = runs["base"]
     print(json.dumps(results, indent=2))
 
 
