@@ -12,6 +12,7 @@ the scheduler keeps refreshing; without one, closing the window quits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app import __version__
 from app.config import Paths, Settings
 from app.domain.errors import ChainfolioError
+from app.domain.gc_pause import gc_paused
 from app.ui.icons import app_icon
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import SingleInstance
@@ -233,8 +235,18 @@ class ChainfolioApp:
 
     def _attach_context(self, context: AppContext) -> None:
         self.context = context
-        # The ledger's tabs wait for the last snapshot (see MainWindow.attach).
-        shown: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def rows_shown() -> None:
+            """The last snapshot read and its rows on screen (or nothing to show). The
+            ledger's tabs wait for it (see MainWindow.attach): built while a worker thread
+            read the snapshot or prepared its 10,000 rows, each of their calls into Python
+            waited for the interpreter lock (27-48 ms for ~18 ms of work)."""
+            if self._latest is not None:
+                await asyncio.gather(self._latest, return_exceptions=True)
+            if self.window.holdings_ready is not None:  # set by _show_latest, just before
+                await asyncio.gather(self.window.holdings_ready, return_exceptions=True)
+
+        shown = asyncio.ensure_future(rows_shown())
         self.window.attach(self.context, ledger_after=shown)
         self._attach_portfolio()
         # The last snapshot is read off the window's thread (thousands of holdings take a
@@ -245,12 +257,6 @@ class ChainfolioApp:
             on_failure=self._latest_failed,
             key="latest",
         )
-
-        def latest_done(_task: asyncio.Task[Snapshot | None]) -> None:
-            if not shown.done():
-                shown.set_result(None)
-
-        self._latest.add_done_callback(latest_done)
         if self.settings.load_problem:
             self.window.statusBar().showMessage(self.settings.load_problem, 20000)
         self._follow_shared_database(context)
@@ -342,23 +348,40 @@ class ChainfolioApp:
         background: at once, then on the schedule. Returns at once; ``opened`` is done when
         the data is attached (True) or could not be opened (False)."""
 
+        # No cyclic collection from here until the warm-up imports are done: start-up makes
+        # the app's long-lived objects (modules, widgets, the data's), and a full collection
+        # among them, run by whichever thread allocates, held the interpreter lock 30-70 ms
+        # (tests/benchmarks/ui_stall.py, warm_up). The warm-up then freezes them all.
+        pause = contextlib.ExitStack()
+        pause.enter_context(gc_paused())
+
         async def open_then_refresh() -> bool:
-            if not await self._open_data_async() or self.scheduler is None:
-                return False
-            # The scheduler starts once the last snapshot is shown, so the first refresh
-            # never races it.
-            if self._latest is not None:
-                await asyncio.gather(self._latest, return_exceptions=True)
-            # The warm-up imports start once the window's thread has shown the last snapshot's
-            # rows and built the ledger's tabs: meanwhile, each of its calls into Python waited
-            # for the interpreter lock (50-100 ms stalls, tests/benchmarks/ui_stall.py).
-            for step in (self.window.holdings_ready, self.window.ledger_ready):
-                if step is not None:
-                    await asyncio.gather(step, return_exceptions=True)
-            self._start_background()
-            return True
+            try:
+                if not await self._open_data_async() or self.scheduler is None:
+                    return False
+                # The scheduler starts once the last snapshot is shown, so the first refresh
+                # never races it.
+                if self._latest is not None:
+                    await asyncio.gather(self._latest, return_exceptions=True)
+                # The warm-up imports start once the window's thread has shown the last
+                # snapshot's rows and built the ledger's tabs: meanwhile, each of its calls
+                # into Python waited for the interpreter lock (50-100 ms stalls,
+                # tests/benchmarks/ui_stall.py).
+                for step in (self.window.holdings_ready, self.window.ledger_ready):
+                    if step is not None:
+                        await asyncio.gather(step, return_exceptions=True)
+                self._start_background()
+                return True
+            finally:
+                if self._warmed is None:
+                    pause.close()
+                else:
+                    self._warmed.add_done_callback(lambda _done: pause.close())
 
         self.opened = self.tasks.run(open_then_refresh(), key="start")
+        # Cancelled before its first step (a quit at once), the coroutine's own clean-up
+        # never runs: the collector must not stay off.
+        self.opened.add_done_callback(lambda task: pause.close() if task.cancelled() else None)
 
     def _start_background(self) -> None:
         assert self.scheduler is not None

@@ -134,20 +134,23 @@ def test_start_opens_the_data_off_the_window_thread_and_quit_waits_for_it(
         application._open_context = real  # type: ignore[assignment]
 
 
-def test_start_builds_the_ledger_tabs_after_the_last_snapshot_and_warms_up_last(
+def test_start_builds_the_ledger_tabs_after_the_rows_are_shown_and_warms_up_last(
     qapp, qtbot, qasync_loop, data_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """While a worker thread reads the last snapshot, the window's thread builds nothing big
-    (each of its calls into Python would wait for the interpreter lock: 50-100 ms stalls); the
-    Transactions and Performance tabs follow the snapshot, and the warm-up imports start only
-    once the rows are shown and the tabs are in place."""
+    """While a worker thread reads the last snapshot or prepares its rows, the window's thread
+    builds nothing big (each of its calls into Python would wait for the interpreter lock:
+    50-100 ms stalls); the Transactions and Performance tabs follow the rows on screen, and the
+    warm-up imports start only once the tabs are in place."""
     import threading
 
     import app.ui.application as application
+    import app.ui.holdings_page as holdings_page
 
     order: list[str] = []
     release, reading = threading.Event(), threading.Event()
+    rows_release, preparing = threading.Event(), threading.Event()
     real_open, real_warm = application._open_context, application.warm_up
+    real_build = holdings_page.build_portfolio
 
     def open_context(paths: Paths, settings: Settings):  # type: ignore[no-untyped-def]
         context = real_open(paths, settings)
@@ -162,6 +165,11 @@ def test_start_builds_the_ledger_tabs_after_the_last_snapshot_and_warms_up_last(
         context.snapshots.latest = slow_latest  # type: ignore[method-assign]
         return context
 
+    def slow_build(*args, **kwargs):  # type: ignore[no-untyped-def]
+        preparing.set()
+        assert rows_release.wait(20)
+        return real_build(*args, **kwargs)
+
     def warm_up() -> None:
         order.append("warm-up")
         real_warm()
@@ -170,6 +178,7 @@ def test_start_builds_the_ledger_tabs_after_the_last_snapshot_and_warms_up_last(
     paths.ensure()
     application._open_context = open_context  # type: ignore[assignment]
     application.warm_up = warm_up
+    holdings_page.build_portfolio = slow_build  # type: ignore[assignment]
     try:
         app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
         window = app.window
@@ -185,13 +194,69 @@ def test_start_builds_the_ledger_tabs_after_the_last_snapshot_and_warms_up_last(
         qtbot.wait(100)
         assert window.ledger_page is None and app._warmed is None and order == []
         release.set()
+        # The snapshot is read; its rows are being prepared in a worker: still no tabs.
+        qtbot.waitUntil(preparing.is_set, timeout=20000)
+        qtbot.wait(100)
+        assert window.ledger_page is None and order == ["snapshot read"]
+        rows_release.set()
         qtbot.waitUntil(lambda: app._warmed is not None, timeout=20000)
-        assert order[0] == "snapshot read" and order[-1] == "warm-up"
-        assert sorted(order[1:-1]) == ["ledger tabs", "rows shown"]
+        assert order == ["snapshot read", "rows shown", "ledger tabs", "warm-up"]
         assert window.ledger_page is not None and window.performance_page is not None
         task = asyncio.ensure_future(app.shutdown())
         qtbot.waitUntil(task.done, timeout=20000)
     finally:
         release.set()
+        rows_release.set()
         application._open_context = real_open  # type: ignore[assignment]
         application.warm_up = real_warm
+        holdings_page.build_portfolio = real_build  # type: ignore[assignment]
+
+
+def test_no_garbage_collection_during_start_up_and_the_collector_back_after_it(
+    qapp, qtbot, qasync_loop, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A full collection among start-up's new objects held the interpreter lock 30-70 ms while
+    the window painted: the collector is off from start() until the warm-up imports are done
+    (they freeze what is alive), then on again; a start cancelled at once leaves it on."""
+    import gc
+    import threading
+
+    import app.ui.application as application
+
+    assert gc.isenabled()
+    seen: list[bool] = []
+    release = threading.Event()
+    real_warm = application.warm_up
+
+    def warm_up() -> None:
+        seen.append(gc.isenabled())
+        assert release.wait(20)
+        real_warm()
+
+    paths = Paths.resolve(data_dir)
+    paths.ensure()
+    application.warm_up = warm_up
+    try:
+        app = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
+        app.start()
+        assert not gc.isenabled()  # from the start, before the data is opened
+        qtbot.waitUntil(lambda: bool(seen), timeout=20000)
+        assert seen == [False] and not gc.isenabled()
+        release.set()
+        qtbot.waitUntil(lambda: app._warmed is not None and app._warmed.done(), timeout=20000)
+        qtbot.waitUntil(gc.isenabled, timeout=5000)
+        task = asyncio.ensure_future(app.shutdown())
+        qtbot.waitUntil(task.done, timeout=20000)
+
+        quitting = ChainfolioApp(qapp, paths, Settings.load(paths.settings_file), tray=False)
+        quitting.start()
+        assert quitting.opened is not None
+        quitting.opened.cancel()  # quit before it began
+        qtbot.waitUntil(quitting.opened.done, timeout=5000)
+        qtbot.waitUntil(gc.isenabled, timeout=5000)
+        task = asyncio.ensure_future(quitting.shutdown())
+        qtbot.waitUntil(task.done, timeout=20000)
+    finally:
+        release.set()
+        application.warm_up = real_warm
+        gc.enable()
