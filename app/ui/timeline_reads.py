@@ -13,6 +13,7 @@ dropped if a newer request is waiting (it is out of date) and the newest one sta
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,7 +27,7 @@ class LatestReads:
 
     def __init__(self, on_failure: Callable[[BaseException], None]) -> None:
         self._on_failure = on_failure
-        self._running: dict[str, asyncio.Task[Any]] = {}
+        self._running: dict[str, asyncio.Future[Any]] = {}
         self._waiting: dict[str, Request] = {}
 
     def run(self, key: str, work: Callable[[], T], on_success: Callable[[T], None]) -> None:
@@ -35,28 +36,37 @@ class LatestReads:
         if key in self._running:
             self._waiting[key] = (work, on_success)
             return
+        self._waiting.pop(key, None)  # one kept from when no loop ran: this one is newer
         self._start(key, work, on_success)
 
     def _start(self, key: str, work: Callable[[], Any], on_success: Callable[[Any], None]) -> None:
-        task = asyncio.ensure_future(asyncio.to_thread(work))
-        self._running[key] = task
+        # Handed to the worker threads now, from the loop's own thread: a task wrapping
+        # ``asyncio.to_thread`` took its first step later, and during quit that step could
+        # come after the loop had stopped ("no running event loop", logged as a failed read).
+        try:
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(None, contextvars.copy_context().run, work)
+        except RuntimeError:  # no loop, or its workers shut down: the app is quitting
+            self._waiting[key] = (work, on_success)  # read when asked again
+            return
+        self._running[key] = future
 
-        def done(t: asyncio.Task[Any]) -> None:
-            if self._running.get(key) is t:
+        def done(f: asyncio.Future[Any]) -> None:
+            if self._running.get(key) is f:
                 del self._running[key]
             newer = self._waiting.pop(key, None)
-            if newer is not None and not t.cancelled():
+            if newer is not None and not f.cancelled():
                 self._start(key, *newer)  # this result is out of date
                 return
-            if t.cancelled():
+            if f.cancelled():
                 return
-            exc = t.exception()
+            exc = f.exception()
             if exc is None:
-                on_success(t.result())
+                on_success(f.result())
             else:
                 self._on_failure(exc)
 
-        task.add_done_callback(done)
+        future.add_done_callback(done)
 
     @property
     def busy(self) -> bool:

@@ -376,6 +376,27 @@ def test_reads_of_a_kind_run_one_at_a_time_and_the_latest_wins(qtbot: QtBot,
     assert str(failures[0]) == "The history file cannot be read." and not reads.busy
 
 
+def test_a_read_asked_for_with_no_event_loop_running_waits_and_fails_nothing() -> None:
+    """During quit a page may ask for a read after the loop has stopped: nothing starts,
+    nothing is reported as a failed read (it was "no running event loop" in the log), and
+    the request is kept for when reads run again."""
+    from app.ui.timeline_reads import LatestReads
+
+    failures: list[BaseException] = []
+    got: list[str] = []
+    reads = LatestReads(failures.append)
+    reads.run("changes", lambda: "late", got.append)
+    assert not reads.busy and failures == [] and got == []
+
+    async def later() -> None:  # a loop again: the next request of the kind runs
+        reads.run("changes", lambda: "next", got.append)
+        while reads.busy:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(later())
+    assert got == ["next"] and failures == []
+
+
 def test_what_changed_compares_each_pair_of_snapshots_once(tmp_path: Path) -> None:
     """Switching between ranges, or re-reading after a refresh, reads and compares only what
     is new; the results equal a fresh comparison."""
