@@ -346,9 +346,9 @@ def test_the_sampler_sees_unreadable_text(
     assert unreadable(box) == []
 
 
-def test_roles_follow_a_switch_without_rebuilding(
-    qtbot: QtBot, qapp: QApplication, restore_theme: None
-) -> None:
+def _themed_in_light(qtbot: QtBot, qapp: QApplication) -> tuple[QLabel, QLabel]:
+    """The light theme; a label painted in the muted role and a banner styled in the warning
+    colour."""
     apply_theme(qapp, "light")
     label = QLabel("24 h change")
     banner = QLabel("stale")
@@ -356,6 +356,13 @@ def test_roles_follow_a_switch_without_rebuilding(
     qtbot.addWidget(banner)
     paint_text(label, Role.MUTED)
     themed_style(banner, "QLabel { color: $warning; }")
+    return label, banner
+
+
+def test_roles_follow_a_switch_without_rebuilding(
+    qtbot: QtBot, qapp: QApplication, restore_theme: None
+) -> None:
+    label, banner = _themed_in_light(qtbot, qapp)
     light_muted = label.palette().color(QPalette.ColorRole.WindowText)
     apply_theme(qapp, "dark")
     assert label.palette().color(QPalette.ColorRole.WindowText) == colours().muted != light_muted
@@ -369,13 +376,7 @@ def test_a_palette_change_from_the_desktop_restyles_without_a_call(
     the application's palette signal: no apply_theme() call, no event filter on every event."""
     from app.ui.theme import dark_palette, light_palette
 
-    apply_theme(qapp, "light")
-    label = QLabel("24 h change")
-    banner = QLabel("stale")
-    qtbot.addWidget(label)
-    qtbot.addWidget(banner)
-    paint_text(label, Role.MUTED)
-    themed_style(banner, "QLabel { color: $warning; }")
+    label, banner = _themed_in_light(qtbot, qapp)
     light_warning = colours().warning.name()
     qapp.setPalette(dark_palette())  # as the platform theme does, behind the app's back
     qtbot.waitUntil(lambda: colours().warning.name() in banner.styleSheet(), timeout=2000)
