@@ -161,7 +161,6 @@ class JsonRpcTransport:
         last = "no endpoint answered"
         refused: set[str] = set()
         for attempt in range(self.retries + 1):
-            offline: set[str] = set()  # URLs not tried this round: no name resolves
             usable = [u for u in self.urls if not self._wrong_chain(u)]
             if not usable:
                 raise RpcTransportError(self._refusal())
@@ -191,8 +190,7 @@ class JsonRpcTransport:
                     last = str(exc)
                     continue  # own-nodes-only: another URL may be the person's own
                 except NetworkDown:
-                    self.requests -= 1
-                    offline.add(url)
+                    self.requests -= 1  # nothing was sent, and this URL is not to blame
                     last = "the RPC endpoint could not be reached (no network connection)"
                     continue  # an address (a node on this computer) may still answer
                 except httpx.TimeoutException:
@@ -231,8 +229,6 @@ class JsonRpcTransport:
                 self._breaker(url).fail(time.monotonic())
             if refused.issuperset(usable):
                 raise RpcTransportError(last)
-            if (refused | offline).issuperset(candidates):  # waiting would not bring it back
-                break
             if attempt < self.retries:
                 await asyncio.sleep(self._delay(attempt, retry_after))
         if not [u for u in self.urls if not self._wrong_chain(u)]:

@@ -22,9 +22,21 @@ from app.net.policy import NetPolicy, host_of
 from app.net.recorder import Recorder
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
-__all__ = ["Egress", "NetPolicy", "Recorder", "client", "current", "host_of", "install"]
+__all__ = [
+    "Egress",
+    "NetPolicy",
+    "Recorder",
+    "client",
+    "current",
+    "event_loop",
+    "host_of",
+    "install",
+    "with_lookup_threads",
+]
 
 
 @dataclass
@@ -80,3 +92,28 @@ def client(
     from app.net.transport import build_client
 
     return build_client(_Live(), purpose, timeout=timeout, limits=limits, headers=headers)  # type: ignore[arg-type]
+
+
+LOOKUP_THREADS = 32
+
+
+def with_lookup_threads(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+    """``loop`` with a default executor of :data:`LOOKUP_THREADS` threads, for the loops that
+    refresh. Every name lookup (httpx, through anyio, asks ``loop.getaddrinfo``) blocks one
+    of those threads, and asyncio's own default has six on two cores: where the name server
+    does not answer (10 s a lookup), the first round of a dozen chains' lookups queued behind
+    each other and two chains waited out their 45 s limit. With a thread each they all fail
+    within the one lookup's time, and :mod:`app.net.names` fails the rest at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="chainfolio")
+    )
+    return loop
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop :func:`with_lookup_threads` (``asyncio.run(..., loop_factory=...)``)."""
+    import asyncio
+
+    return with_lookup_threads(asyncio.new_event_loop())

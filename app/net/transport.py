@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.net import isolation
-from app.net.names import NO_NAMES, NameFailures, is_name_error
+from app.net.names import NO_NAMES, NameFailures, unanswered_lookup
 from app.net.policy import NetPolicy, host_of
 from app.net.recorder import REVEALS
 
@@ -120,12 +121,16 @@ class EgressTransport(httpx.AsyncBaseTransport):
         if names is not None and names.down(request.url.host):
             raise NetworkDown(NO_NAMES, request=request)
         pool = self._pool(policy, host, request.url.scheme == "https")
+        began = time.monotonic()
         try:
             response = await pool.handle_async_request(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
             if policy.proxy and not await _answers(policy):
                 raise ProxyDown(proxy_sentence(policy), request=request) from exc
-            if names is not None and is_name_error(exc):
+            if names is not None and (
+                isinstance(exc, httpx.ConnectTimeout)  # the lookup may be what never came
+                or unanswered_lookup(exc, time.monotonic() - began)
+            ):
                 names.failed(request.url.host)
             raise  # not sent: the host learnt nothing
         except httpx.TransportError:

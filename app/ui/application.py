@@ -535,7 +535,9 @@ def run(paths: Paths, settings: Settings, qt_args: list[str]) -> int:
     if not app.instance.listen():
         log.warning("could not claim the single-instance socket %s", app.instance.name)
     try:
-        code = asyncio.run(app.run(), loop_factory=qasync.QEventLoop)
+        from app.net import with_lookup_threads  # name lookups each get a thread
+
+        code = asyncio.run(app.run(), loop_factory=lambda: with_lookup_threads(qasync.QEventLoop()))
     except (asyncio.CancelledError, KeyboardInterrupt):
         return 0
     if app.restart_requested:
