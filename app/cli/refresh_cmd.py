@@ -141,9 +141,7 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
         # The process ends after this one refresh: the privacy ledger searches each large
         # request while the replies are awaited, instead of all of them at the end.
         egress.recorder.search_ahead = True
-    from app.net import event_loop  # name lookups each get a thread (see there)
-
-    result = asyncio.run(_run(env, only, store=not args.no_prices), loop_factory=event_loop)
+    result = asyncio.run(_run(env, only, store=not args.no_prices))
     gc.freeze()  # so are the 10,000s of balances read, until the document is printed
     specs = {str(c.chain_id): c for c in networks.all()}
     document = refresh_json(result, specs, priced=not args.no_prices)
@@ -155,6 +153,9 @@ def _refresh(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 async def _run(env: CliEnv, only: list[str], *, store: bool) -> RefreshResult:
+    from app.net import with_lookup_threads  # name lookups each get a thread (see there)
+
+    with_lookup_threads(asyncio.get_running_loop())
     context = env.context
     try:
         result = await context.refresh.refresh(store=store, chains=only)

@@ -32,7 +32,6 @@ __all__ = [
     "Recorder",
     "client",
     "current",
-    "event_loop",
     "host_of",
     "install",
     "with_lookup_threads",
@@ -110,10 +109,3 @@ def with_lookup_threads(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEven
         ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="chainfolio")
     )
     return loop
-
-
-def event_loop() -> asyncio.AbstractEventLoop:
-    """A new event loop :func:`with_lookup_threads` (``asyncio.run(..., loop_factory=...)``)."""
-    import asyncio
-
-    return with_lookup_threads(asyncio.new_event_loop())

@@ -218,9 +218,9 @@ def test_the_refresh_loop_looks_up_many_names_at_once(monkeypatch: pytest.Monkey
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
 
     async def lookups() -> list[BaseException]:
-        loop = asyncio.get_running_loop()
+        loop = net.with_lookup_threads(asyncio.get_running_loop())  # as the refresh's loops
         asks = [loop.getaddrinfo(f"n{i}.invalid", 443) for i in range(20)]
         return list(await asyncio.gather(*asks, return_exceptions=True))  # type: ignore[arg-type]
 
-    errors = asyncio.run(lookups(), loop_factory=net.event_loop)
+    errors = asyncio.run(lookups())
     assert all(isinstance(e, socket.gaierror) and e.errno == socket.EAI_AGAIN for e in errors)
