@@ -14,9 +14,9 @@ or a "no such name" that took seconds to come. A quick "no such name" is an answ
 server that works: a typo in a custom RPC URL, or a DNS filter blocking a host, never makes the
 rest fail. A connection attempt that timed out counts too (the lookup inside it may be what
 never came: a silent name server takes 10 s a lookup). Any request that reaches a host clears
-the memory. Addresses that need no lookup
-(IP literals, ``localhost``: a node on this computer) are never failed this way. Through a proxy
-the proxy resolves names, and this is not used.
+the memory. Addresses that need no lookup (IP literals, ``localhost``: a node on this
+computer) are never failed this way. Through a proxy the proxy resolves names, and this is
+not used.
 """
 
 from __future__ import annotations

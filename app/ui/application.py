@@ -124,6 +124,7 @@ class ChainfolioApp:
         self._finished = asyncio.Event()
         self._warmed: asyncio.Future[None] | None = None
         self._latest: asyncio.Future[Snapshot | None] | None = None
+        self._rows_shown: asyncio.Future[None] | None = None  # the last snapshot, on screen
         self._tray_snapshot: Snapshot | None = None
         self.opened: asyncio.Task[bool] | None = None  # set by start()
         self._opening: asyncio.Future[AppContext] | None = None
@@ -246,7 +247,7 @@ class ChainfolioApp:
             if self.window.holdings_ready is not None:  # set by _show_latest, just before
                 await asyncio.gather(self.window.holdings_ready, return_exceptions=True)
 
-        shown = asyncio.ensure_future(rows_shown())
+        shown = self._rows_shown = asyncio.ensure_future(rows_shown())
         self.window.attach(self.context, ledger_after=shown)
         self._attach_portfolio()
         # The last snapshot is read off the window's thread (thousands of holdings take a
@@ -360,14 +361,10 @@ class ChainfolioApp:
                 if not await self._open_data_async() or self.scheduler is None:
                     return False
                 # The scheduler starts once the last snapshot is shown, so the first refresh
-                # never races it.
-                if self._latest is not None:
-                    await asyncio.gather(self._latest, return_exceptions=True)
-                # The warm-up imports start once the window's thread has shown the last
-                # snapshot's rows and built the ledger's tabs: meanwhile, each of its calls
-                # into Python waited for the interpreter lock (50-100 ms stalls,
-                # tests/benchmarks/ui_stall.py).
-                for step in (self.window.holdings_ready, self.window.ledger_ready):
+                # never races it; the warm-up imports once the window's thread has also built
+                # the ledger's tabs: meanwhile, each of its calls into Python waited for the
+                # interpreter lock (50-100 ms stalls, tests/benchmarks/ui_stall.py).
+                for step in (self._rows_shown, self.window.ledger_ready):
                     if step is not None:
                         await asyncio.gather(step, return_exceptions=True)
                 self._start_background()
