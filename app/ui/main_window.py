@@ -35,6 +35,7 @@ from app.domain.outcome import RefreshStatus, plain_reason
 from app.domain.snapshot import Snapshot
 from app.services.scheduler import describe
 from app.ui.accessibility import name_widgets
+from app.ui.collector import CollectorHold
 from app.ui.dialogs.wallet_dialog import WalletDialog
 from app.ui.first_run import FirstRunPage
 from app.ui.holdings_page import HoldingsPage
@@ -141,6 +142,8 @@ class MainWindow(QMainWindow):
         self.ledger_page: LedgerPage | None = None
         self.ledger_ready: asyncio.Task[None] | None = None  # the tabs being added (a loop runs)
         self.holdings_ready: asyncio.Task[bool] | None = None  # the last snapshot's rows
+        # The collector's pass over a refresh's objects waits until its rows are on screen.
+        self.collector = CollectorHold(self)
         self.performance_page: PerformancePage | None = None
         self.chain_names: dict[str, str] = {}
         # Set by the app: whether closing the window hides it to the tray instead of quitting.
@@ -565,6 +568,7 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, event: RefreshProgress) -> None:
         if event.stage == "started":
+            self.collector.hold()
             self.progress.setRange(0, max(event.total, 1))
             self.progress.setValue(0)
             self.progress.setFormat("Reading chains… %v/%m")
@@ -606,13 +610,19 @@ class MainWindow(QMainWindow):
         (Alert checks and the rest of the after-refresh work ran in the pipeline.)"""
         self.progress.hide()
         self._first_refresh_done()
+        rows = None
         if result.stored and result.snapshot is not None:
             self.show_snapshot(result.snapshot)
+            rows = self.holdings_ready
             self.update_timeline()
             if self.performance_page is not None:  # linked wallets: a newer observation
                 self.performance_page.load_unexplained()
         elif result.status is RefreshStatus.FAILED:
             self.holdings_page.summary.show_refresh_problem(result.summary)
+        if rows is None or rows.done():
+            self.collector.release_soon()
+        else:  # shown, superseded or failed: the collector runs after it
+            rows.add_done_callback(lambda _rows: self.collector.release_soon())
         self._update_actions()
         failed = result.status is RefreshStatus.FAILED
         self.statusBar().showMessage(
@@ -621,6 +631,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_refresh_failed(self, exc: BaseException | str) -> None:
+        self.collector.release_soon()
         self.progress.hide()
         self._first_refresh_done()
         self._update_actions()

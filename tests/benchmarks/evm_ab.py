@@ -10,7 +10,8 @@ same latency proxies) and the same local price servers, their cold processes alt
   (a newer schema opens an older database, not the other way round).
 - Per round: ``refresh --once --json --no-prices`` and ``refresh --once --json`` (priced,
   stored) on each side, every output checked holding by holding; then, unless ``--window-runs
-  0``, the real window's ``refresh_now()`` (``tests/benchmarks/evm_window.py`` of each tree).
+  0``, the real window's ``refresh_now()`` (``tests/benchmarks/evm_window.py`` of each tree):
+  ``window`` to the refresh's outcome, ``window_rows_shown`` to the new rows on screen.
 - ``--priced-tokens``: every token is added with a price id (a CoinGecko id) that the local
   price servers answer, as most of a person's holdings have a price; the priced documents are
   then also checked to value every token balance. Without it the tokens have no price (the
@@ -174,6 +175,9 @@ def main() -> None:
                     result = json.loads(_run(root, argv)[1].strip().splitlines()[-1])
                     exact = exact and bool(result["all_exact"])
                     walls.setdefault("window", {}).setdefault(side, []).extend(result["walls_s"])
+                    # The same refreshes up to the new rows on screen (a median per process).
+                    rows = walls.setdefault("window_rows_shown", {}).setdefault(side, [])
+                    rows.append(result["to_rows_shown_s"])
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout.strip()  # fmt: skip
         report = {

@@ -239,3 +239,44 @@ def test_no_database_query_runs_on_the_window_thread_during_a_refresh(
     assert outcome.ok and outcome.snapshot is not None, outcome.error
     assert on_window == []
     shutdown(qtbot, app)
+
+
+@pytest.mark.integration
+def test_the_collector_runs_once_the_refreshed_rows_are_on_screen(
+    qapp, qtbot: QtBot, qasync_loop, data_dir: Path, anvil: Anvil
+) -> None:  # type: ignore[no-untyped-def]
+    """The collector's pass over a refresh's objects waits until its rows are shown (it ran
+    between the stored snapshot and the rows before), then runs; after a failed refresh it runs
+    on the next loop turn."""
+    import gc
+
+    paths = offline_setup(data_dir, enabled=False)
+    ChainRegistry(paths.config_dir / "networks.toml", MemorySecrets()).add(
+        CHAIN_ID, "Local anvil", "LETH", [anvil.url]
+    )
+    app = start(qapp, paths)
+    assert app.context is not None and app.scheduler is not None
+    task = asyncio.ensure_future(app.context.wallets.add(anvil.sender, "Anvil", ""))
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert gc.isenabled()
+    at_outcome: list[bool] = []
+    app.scheduler.subscribe(on_outcome=lambda _outcome: at_outcome.append(gc.isenabled()))
+    outcome = refresh(qtbot, app)
+    assert outcome.ok and outcome.snapshot is not None
+    assert at_outcome == [False]  # the window has not shown the rows yet
+    rows = app.window.holdings_ready
+    assert rows is not None
+    qtbot.waitUntil(rows.done, timeout=10_000)
+    assert rows.result() is True and app.window.holdings_page.portfolio.rows
+    qtbot.waitUntil(gc.isenabled, timeout=2_000)
+    assert not app.window.collector.held
+
+    # Nothing read: no rows to wait for, the collector runs at once.
+    ChainRegistry(paths.config_dir / "networks.toml", MemorySecrets()).set_rpc(
+        f"eip155:{CHAIN_ID}", [f"http://127.0.0.1:{free_port()}"]
+    )
+    app.context.settings_changed(["networks"])
+    failed = refresh(qtbot, app)
+    assert failed.result is not None and failed.result.status is not RefreshStatus.OK
+    qtbot.waitUntil(gc.isenabled, timeout=2_000)
+    shutdown(qtbot, app)
