@@ -33,8 +33,6 @@ from app.domain.outcome import RefreshStatus
 from app.domain.valuation import decimal_text, optional_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from app.domain.balances import Balance
     from app.domain.positions import LendingAccount
     from app.services.refresh import RefreshResult
@@ -54,110 +52,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_refresh)
 
 
-class _Pricing:
-    """What the priced document adds to each balance: the stored holding's value, and what
-    every holding of an asset shares (price text, source, age), worked out once per asset."""
-
-    def __init__(self, result: RefreshResult) -> None:
-        snapshot = result.snapshot
-        self.values = (
-            {}
-            if snapshot is None
-            else {(h.wallet, h.asset_id, h.position): h for h in snapshot.holdings}
-        )
-        self.quoted: dict[str, tuple[str | None, str | None, bool, Any, bool]] = {}
-        for q in () if result.prices is None else result.prices.quotes:
-            source = getattr(q, "source", None)
-            self.quoted[q.asset_id] = (
-                optional_text(q.price),
-                source,
-                source == "manual",
-                getattr(q, "age_seconds", None),
-                bool(getattr(q, "stale", False)),
-            )
-
-
-_UNQUOTED: tuple[str | None, str | None, bool, Any, bool] = (None, None, False, None, False)
-
-
-def _balances_json(balances: Sequence[Balance], pricing: _Pricing | None) -> list[dict[str, Any]]:
-    """Every balance's entry, built in one pass: 10,000s of balances share a few hundred
-    wallets and assets, whose text and fields are worked out once (by object: the read result
-    keeps each alive meanwhile), and a priced entry is one dict, not one updated afterwards."""
-    wallets: dict[int, str] = {}
-    assets: dict[int, tuple[str, str, str, int, bool]] = {}
-    values = {} if pricing is None else pricing.values
-    quoted = {} if pricing is None else pricing.quoted
-    out: list[dict[str, Any]] = []
-    append = out.append
-    for b in balances:
-        wallet = wallets.get(id(b.wallet))
-        if wallet is None:
-            wallet = wallets[id(b.wallet)] = str(b.wallet)
-        shared = assets.get(id(b.asset))
-        if shared is None:
-            a = b.asset
-            shared = assets[id(a)] = (str(a.asset_id), a.symbol, a.name, a.decimals, a.is_spam)
-        asset, symbol, name, decimals, spam = shared
-        raw = b.raw
-        if b.position:  # a DeFi position: the asset is the underlying; a debt is negative
-            entry = {
-                "wallet": wallet, "asset": asset, "symbol": symbol, "name": name,
-                "raw": str(raw), "decimals": decimals, "amount": amount_text(raw, decimals),
-                "spam": spam, **_position_fields(b.position),
-            }  # fmt: skip
-            if pricing is not None:
-                entry.update(_price_fields(values, quoted, wallet, asset, b.position))
-        elif pricing is None:
-            entry = {
-                "wallet": wallet, "asset": asset, "symbol": symbol, "name": name,
-                "raw": str(raw), "decimals": decimals, "amount": amount_text(raw, decimals),
-                "spam": spam,
-            }  # fmt: skip
-        else:
-            held = values.get((wallet, asset, ""))
-            price, source, manual, age, stale = quoted.get(asset, _UNQUOTED)
-            entry = {
-                "wallet": wallet, "asset": asset, "symbol": symbol, "name": name,
-                "raw": str(raw), "decimals": decimals, "amount": amount_text(raw, decimals),
-                "spam": spam,
-                "price": None if held is None or held.price is None else price,
-                "value": None if held is None or held.value is None else decimal_text(held.value),
-                "price_source": source, "price_manual": manual, "price_age_seconds": age,
-                "price_stale": stale,
-            }  # fmt: skip
-        append(entry)
-    return out
-
-
-def _position_fields(position: str) -> dict[str, Any]:
-    from app.domain.positions import position_kind, position_protocol
-
-    kind = position_kind(position)
-    return {
-        "position": position,
-        "protocol": position_protocol(position),
-        "kind": kind.value if kind else None,
+def balance_json(b: Balance, texts: dict[int, str] | None = None) -> dict[str, Any]:
+    """One balance of the document. ``texts`` caches the wallet and asset ids as text by object
+    (a chain's 10,000s of balances share a few hundred of each)."""
+    if texts is None:
+        texts = {}
+    wallet = texts.get(id(b.wallet))
+    if wallet is None:
+        wallet = texts[id(b.wallet)] = str(b.wallet)
+    asset = texts.get(id(b.asset))
+    if asset is None:
+        asset = texts[id(b.asset)] = str(b.asset.asset_id)
+    entry: dict[str, Any] = {
+        "wallet": wallet,
+        "asset": asset,
+        "symbol": b.asset.symbol,
+        "name": b.asset.name,
+        "raw": str(b.raw),
+        "decimals": b.asset.decimals,
+        "amount": amount_text(b.raw, b.asset.decimals),
+        "spam": b.asset.is_spam,
     }
+    if b.position:  # a DeFi position: the asset is the underlying; a debt is negative
+        from app.domain.positions import position_kind, position_protocol
 
-
-def _price_fields(
-    values: dict[tuple[str, str, str], Any],
-    quoted: dict[str, tuple[str | None, str | None, bool, Any, bool]],
-    wallet: str,
-    asset: str,
-    position: str,
-) -> dict[str, Any]:
-    held = values.get((wallet, asset, position))
-    price, source, manual, age, stale = quoted.get(asset, _UNQUOTED)
-    return {
-        "price": None if held is None or held.price is None else price,
-        "value": optional_text(None if held is None else held.value),
-        "price_source": source,
-        "price_manual": manual,
-        "price_age_seconds": age,
-        "price_stale": stale,
-    }
+        kind = position_kind(b.position)
+        entry["position"] = b.position
+        entry["protocol"] = position_protocol(b.position)
+        entry["kind"] = kind.value if kind else None
+    return entry
 
 
 def account_json(a: LendingAccount) -> dict[str, Any]:
@@ -174,14 +97,15 @@ def account_json(a: LendingAccount) -> dict[str, Any]:
     }
 
 
-def result_json(name: str, r: ChainReadResult, pricing: _Pricing | None = None) -> dict[str, Any]:
+def result_json(name: str, r: ChainReadResult) -> dict[str, Any]:
+    texts: dict[int, str] = {}  # the read result keeps every keyed object alive meanwhile
     doc: dict[str, Any] = {
         "chain": str(r.chain),
         "name": name,
         "status": r.state.value,
         "reason": r.error,
         "http_requests": r.http_requests,
-        "balances": _balances_json(r.balances, pricing),
+        "balances": [balance_json(b, texts) for b in r.balances],
         "accounts": [account_json(a) for a in r.accounts],
         "failures": [
             {"wallet": str(f.wallet), "asset": str(f.asset), "reason": f.reason} for f in r.failures
@@ -279,11 +203,8 @@ def refresh_json(
     """The document of ``refresh --once --json`` (schema in the module docstring)."""
     # Chains by their network's name; other sources (exchange accounts) by the refresh's own.
     names = {c.chain: c.name for c in result.chains}
-    pricing = _Pricing(result) if priced else None
     chains = [
-        result_json(
-            spec.name if (spec := specs.get(str(r.chain))) else names[str(r.chain)], r, pricing
-        )
+        result_json(spec.name if (spec := specs.get(str(r.chain))) else names[str(r.chain)], r)
         for r in result.results
     ]
     document: dict[str, Any] = {
@@ -294,6 +215,36 @@ def refresh_json(
     if not priced:
         return document
     snapshot = result.snapshot
+    values = (
+        {}
+        if snapshot is None
+        else {(h.wallet, h.asset_id, h.position): h for h in snapshot.holdings}
+    )
+    # What every holding of an asset shares (price text, source, age), worked out once.
+    quoted: dict[str, dict[str, Any]] = {}
+    for q in () if result.prices is None else result.prices.quotes:
+        source = getattr(q, "source", None)
+        quoted[q.asset_id] = {
+            "price": optional_text(q.price),
+            "price_source": source,
+            "price_manual": source == "manual",
+            "price_age_seconds": getattr(q, "age_seconds", None),
+            "price_stale": bool(getattr(q, "stale", False)),
+        }
+    unquoted = dict.fromkeys(("price", "price_source", "price_age_seconds")) | {
+        "price_manual": False,
+        "price_stale": False,
+    }
+    for chain in chains:
+        for entry in chain["balances"]:
+            held = values.get((entry["wallet"], entry["asset"], entry.get("position", "")))
+            quote = quoted.get(entry["asset"], unquoted)
+            entry["price"] = None if held is None or held.price is None else quote["price"]
+            entry["value"] = optional_text(None if held is None else held.value)
+            entry["price_source"] = quote["price_source"]
+            entry["price_manual"] = quote["price_manual"]
+            entry["price_age_seconds"] = quote["price_age_seconds"]
+            entry["price_stale"] = quote["price_stale"]
     document.update(
         {
             "currency": result.currency,
